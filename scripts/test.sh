@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite. Installs the Debian packages the tests need when they
+# are missing (promtool, prometheus, docker-compose), then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v socat >/dev/null 2>&1 || need+=(socat)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "test.sh: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The Debian prometheus package starts a service on :9090; the tests start their own.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus >/dev/null 2>&1 || true; fi
+pkill -x prometheus >/dev/null 2>&1 || true
+
+cargo build --locked --release --bin dsmr-exporter
+cargo test --locked --release --all-targets

@@ -1,0 +1,1 @@
+//! dsmr-exporter
