@@ -1,0 +1,25 @@
+//! The DSMR / e-MUCS telegram engine: bytes in, typed values out.
+//!
+//! # Layout
+//! - [`frame`]: finds telegrams in a byte stream of any chunking; bounded memory.
+//! - [`crc`]: CRC-16/ARC, slice-by-8.
+//! - [`obis`]: OBIS identifiers, tolerant of the typos meters and specs make.
+//! - [`value`]: exact decimals, units with exact conversion to base units,
+//!   meter timestamps and the time zone rules for flagless ones.
+//! - [`telegram`]: a framed telegram decoded into [`Telegram`], one object at a
+//!   time, so one odd line never costs the telegram.
+//! - [`json`]: a telegram as one JSON object (the `parse` command and the API).
+//!
+//! Nothing here does I/O or depends on an async runtime.
+
+pub mod crc;
+pub mod frame;
+pub mod json;
+pub mod obis;
+pub mod telegram;
+pub mod value;
+
+pub use frame::{FrameError, FrameEvent, Framer};
+pub use obis::Obis;
+pub use telegram::{CrcStatus, Error, FieldError, FieldErrorKind, Telegram};
+pub use value::{Fixed, Quantity, Timestamp, Unit, Zone};

@@ -1,0 +1,980 @@
+//! A framed telegram decoded into typed values.
+//!
+//! Decoding never fails on one odd line: every object is decoded on its own,
+//! a value that does not parse leaves that one field absent and is recorded
+//! in [`Telegram::errors`] with its line and OBIS code, and codes this engine
+//! does not know are kept in [`Telegram::unknown`]. Only a missing header or
+//! `!` line makes the whole telegram an [`Error`].
+//!
+//! A [`Telegram`] owns a copy of its text and reuses its buffers, so decoding
+//! into the same value again allocates nothing once the buffers are warm.
+
+use super::crc::{crc16_arc, parse_crc_digits};
+use super::obis::Obis;
+use super::value::{trim, Dimension, Fixed, Quantity, Timestamp, Unit};
+use thiserror::Error;
+
+/// Why a telegram as a whole was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Error {
+    /// The text does not start with `/`, three letters and a digit.
+    #[error("no telegram header: byte 0 should be '/' followed by three letters and a digit")]
+    NoHeader,
+    /// No `!` line (with at most four hex digits after it) ends the text.
+    #[error("no '!' line ends the telegram (it is cut off or its CRC line is damaged)")]
+    NoEnd,
+    /// The CRC after `!` does not match the text.
+    #[error("CRC mismatch: the telegram says {sent:04X}, its content gives {computed:04X}")]
+    CrcMismatch { sent: u16, computed: u16 },
+    /// A DSMR 4+ or e-MUCS telegram came without its CRC.
+    #[error("CRC missing on a telegram that declares version {version}, which requires one")]
+    MissingCrc { version: String },
+}
+
+/// What the CRC line said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CrcStatus {
+    /// No CRC digits after `!` (DSMR 2.2/3.0).
+    #[default]
+    Missing,
+    /// The CRC matches.
+    Valid(u16),
+    /// The CRC does not match.
+    Mismatch { sent: u16, computed: u16 },
+}
+
+/// A byte range of the telegram's own text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+}
+
+/// Why one field of a telegram was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum FieldErrorKind {
+    /// The line is not `code(value)…`, or its OBIS code is damaged.
+    #[error("malformed line (not an OBIS code followed by parenthesised values)")]
+    MalformedLine,
+    /// A number did not parse.
+    #[error("value {group} is not a number")]
+    BadNumber { group: u8 },
+    /// A timestamp is not a date.
+    #[error("value {group} is not a valid timestamp")]
+    BadTimestamp { group: u8 },
+    /// The unit does not fit the register (`V` on an energy register).
+    #[error("value {group} has unit {unit:?}, which does not fit this register")]
+    UnexpectedUnit { group: u8, unit: Unit },
+    /// A value the register needs is missing.
+    #[error("value {group} is missing")]
+    MissingValue { group: u8 },
+    /// A log declared a different number of entries than it holds.
+    #[error("declares {declared} entries but holds {found}")]
+    CountMismatch { declared: u32, found: u32 },
+}
+
+/// One field that was left out, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("line {line}{}: {kind}", .obis.map(|o| format!(" ({o})")).unwrap_or_default())]
+pub struct FieldError {
+    /// 1-based line number in the telegram (the header is line 1).
+    pub line: u32,
+    /// The OBIS code, when it could be read.
+    pub obis: Option<Obis>,
+    pub kind: FieldErrorKind,
+}
+
+/// A line whose OBIS code this engine does not interpret, kept as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownLine {
+    pub line: u32,
+    pub obis: Obis,
+    /// The code as written.
+    pub code: Span,
+    /// Everything from the first `(` to the last `)`.
+    pub value: Span,
+}
+
+/// Per-phase values (index 0 = L1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Phase {
+    pub power_import: Option<Quantity>,
+    pub power_export: Option<Quantity>,
+    pub reactive_power_import: Option<Quantity>,
+    pub reactive_power_export: Option<Quantity>,
+    pub voltage: Option<Quantity>,
+    pub current: Option<Quantity>,
+    /// Fuse supervision threshold (BE/HU `1-0:31.4.0`, LU `1-1:31.4.0`).
+    pub current_limit: Option<Quantity>,
+    pub power_factor: Option<Quantity>,
+    pub voltage_sags: Option<u64>,
+    pub voltage_swells: Option<u64>,
+}
+
+/// One entry of the long power failure log: when it ended and how long it lasted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PowerFailure {
+    /// `None` when the meter wrote a placeholder that is not a date.
+    pub end: Option<Timestamp>,
+    /// Seconds; a u64, as meters send values above `i32::MAX`.
+    pub duration: Option<u64>,
+}
+
+/// A 15-minute demand peak (Belgian capacity tariff).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peak {
+    /// Start of the billing month (history entries only).
+    pub period_start: Option<Timestamp>,
+    /// When the peak occurred; `None` for the placeholder `632525252525W`.
+    pub time: Option<Timestamp>,
+    pub value: Quantity,
+}
+
+/// Which OBIS object an M-Bus reading came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadingKind {
+    /// `0-n:24.2.1` (temperature-corrected volume on gas meters).
+    Corrected,
+    /// `0-n:24.2.3` (Belgian gas: not temperature-corrected).
+    Uncorrected,
+    /// `0-n:24.3.0` DSMR 2.2/3.0 profile with the value on the next line.
+    Profile,
+}
+
+/// An M-Bus device's last reading and its own capture time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MbusReading {
+    pub time: Timestamp,
+    pub value: Quantity,
+    pub kind: ReadingKind,
+}
+
+/// An M-Bus device (gas, water, heat, …) on channels 1 to 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mbus {
+    /// EN 13757-3 medium: 3 gas, 4 heat, 6 warm water, 7 water, 12 heat (inlet).
+    pub device_type: Option<u16>,
+    pub equipment_id: Option<Span>,
+    pub ean: Option<Span>,
+    /// `None` when the device sent nothing or only a placeholder.
+    pub reading: Option<MbusReading>,
+    /// True when a placeholder reading (impossible time, or zero at the
+    /// epoch) was seen and dropped: the device is announced but silent.
+    pub placeholder: bool,
+    pub valve: Option<u8>,
+    pub breaker: Option<u8>,
+}
+
+impl Mbus {
+    /// True when the telegram said anything about this channel.
+    pub fn is_present(&self) -> bool {
+        self.device_type.is_some()
+            || self.equipment_id.is_some()
+            || self.reading.is_some()
+            || self.placeholder
+            || self.valve.is_some()
+            || self.breaker.is_some()
+    }
+
+    /// A readable name for the device type.
+    pub fn device_type_name(&self) -> Option<&'static str> {
+        self.device_type.map(device_type_name)
+    }
+}
+
+/// A readable name for an EN 13757-3 medium code.
+pub fn device_type_name(t: u16) -> &'static str {
+    match t {
+        2 => "electricity",
+        3 => "gas",
+        4 | 12 => "heat",
+        6 => "warm_water",
+        7 => "water",
+        10 | 11 => "cold",
+        _ => "other",
+    }
+}
+
+/// A decoded telegram. Fields a telegram does not carry are `None`.
+#[derive(Debug, Clone, Default)]
+pub struct Telegram {
+    raw: Vec<u8>,
+    pub crc: CrcStatus,
+    header: Span,
+    /// `1-3:0.2.8`, e.g. `50`.
+    pub version: Option<Span>,
+    /// `0-0:96.1.4`, e.g. `50217` (e-MUCS).
+    pub emucs_version: Option<Span>,
+    /// `0-0:1.0.0`: the meter's clock, decoded as it is (never used to stamp samples).
+    pub timestamp: Option<Timestamp>,
+    /// `0-0:96.1.1` (hex-encoded ASCII).
+    pub equipment_id: Option<Span>,
+    /// `0-0:96.1.0` / `0-0:96.1.255`.
+    pub serial: Option<Span>,
+    /// `0-0:96.1.2`.
+    pub ean: Option<Span>,
+    /// `0-0:42.0.0`.
+    pub logical_name: Option<Span>,
+    /// `1-0:0.0.0` / `0-0:0.0.0`.
+    pub device_id: Option<Span>,
+    /// `1-0:1.8.t`: index 0 is the tariff-less total `1.8.0`, 1..=4 the tariffs.
+    pub imported: [Option<Quantity>; 5],
+    /// `1-0:2.8.t`, indexed like `imported`.
+    pub exported: [Option<Quantity>; 5],
+    /// `1-0:3.8.t` reactive energy import.
+    pub reactive_imported: [Option<Quantity>; 5],
+    /// `1-0:4.8.t` reactive energy export.
+    pub reactive_exported: [Option<Quantity>; 5],
+    /// `1-0:5.8.0` … `8.8.0`: reactive energy per quadrant.
+    pub reactive_quadrants: [Option<Quantity>; 4],
+    /// `1-0:15.8.0`: absolute active energy.
+    pub absolute_energy: Option<Quantity>,
+    pub power_import: Option<Quantity>,
+    pub power_export: Option<Quantity>,
+    pub reactive_power_import: Option<Quantity>,
+    pub reactive_power_export: Option<Quantity>,
+    /// `1-0:5.7.0` … `8.7.0`.
+    pub reactive_power_quadrants: [Option<Quantity>; 4],
+    pub apparent_power_import: Option<Quantity>,
+    pub apparent_power_export: Option<Quantity>,
+    pub power_factor: Option<Quantity>,
+    pub frequency: Option<Quantity>,
+    pub phases: [Phase; 3],
+    /// `0-0:96.14.0`: the active tariff.
+    pub tariff: Option<u16>,
+    /// `0-0:96.3.10`: 0 disconnected, 1 connected, 2 ready for reconnection.
+    pub breaker: Option<u8>,
+    /// `0-0:17.0.0`: in kW, A (DSMR 3) or kVA (LU).
+    pub threshold: Option<Quantity>,
+    pub power_failures: Option<u64>,
+    pub long_power_failures: Option<u64>,
+    /// `1-0:99.97.0`, as the meter lists it.
+    pub power_failure_log: Vec<PowerFailure>,
+    /// Whether a `1-0:99.97.0` line was present (an empty log is still a log).
+    pub has_power_failure_log: bool,
+    pub text_message: Option<Span>,
+    pub text_code: Option<Span>,
+    /// `1-0:1.4.0`: running 15-minute average demand.
+    pub demand: Option<Quantity>,
+    /// `1-0:1.6.0`: this month's peak demand.
+    pub month_peak: Option<Peak>,
+    /// `0-0:98.1.0`: up to 13 months of peaks.
+    pub peak_history: Vec<Peak>,
+    /// Channels 1 to 4 (index 0 is channel 1).
+    pub mbus: [Mbus; 4],
+    pub unknown: Vec<UnknownLine>,
+    pub errors: Vec<FieldError>,
+}
+
+/// The values of one object: parenthesised groups, possibly over several lines.
+#[derive(Clone, Copy)]
+struct Groups<'a> {
+    raw: &'a [u8],
+    pos: usize,
+    end: usize,
+}
+
+impl<'a> Groups<'a> {
+    fn next_span(&mut self) -> Option<(usize, usize)> {
+        while self.pos < self.end && self.raw[self.pos] != b'(' {
+            self.pos += 1;
+        }
+        if self.pos >= self.end {
+            return None;
+        }
+        let open = self.pos + 1;
+        let close = open + memchr::memchr(b')', &self.raw[open..self.end])?;
+        self.pos = close + 1;
+        Some((open, close))
+    }
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        self.next_span().map(|(a, b)| &self.raw[a..b])
+    }
+
+    fn nth_span(mut self, n: usize) -> Option<(usize, usize)> {
+        for _ in 0..n {
+            self.next_span()?;
+        }
+        self.next_span()
+    }
+
+    #[cfg(test)]
+    fn count(mut self) -> usize {
+        let mut n = 0;
+        while self.next_span().is_some() {
+            n += 1;
+        }
+        n
+    }
+}
+
+type FieldResult<T> = Result<T, FieldErrorKind>;
+
+/// Splits `value*unit`.
+fn split_unit(s: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b'*', s) {
+        Some(i) => (trim(&s[..i]), &s[i + 1..]),
+        None => (trim(s), &[][..]),
+    }
+}
+
+/// A quantity in `dims`; `default` is the unit assumed when none is written.
+fn quantity(
+    s: &[u8],
+    group: u8,
+    dims: &[Dimension],
+    default: Unit,
+) -> FieldResult<Option<Quantity>> {
+    let (num, unit) = split_unit(s);
+    if num.is_empty() && unit.is_empty() {
+        return Ok(None);
+    }
+    let value = Fixed::parse(num).ok_or(FieldErrorKind::BadNumber { group })?;
+    let mut unit = Unit::parse(unit);
+    if unit == Unit::None {
+        unit = default;
+    }
+    match unit.base() {
+        Some((d, _)) if dims.contains(&d) => Ok(Some(Quantity { value, unit })),
+        _ => Err(FieldErrorKind::UnexpectedUnit { group, unit }),
+    }
+}
+
+fn integer(s: &[u8], group: u8) -> FieldResult<Option<u64>> {
+    let (num, _) = split_unit(s);
+    if num.is_empty() {
+        return Ok(None);
+    }
+    if num.len() > 19 || !num.iter().all(u8::is_ascii_digit) {
+        return Err(FieldErrorKind::BadNumber { group });
+    }
+    Ok(Some(
+        num.iter().fold(0u64, |a, &c| a * 10 + (c - b'0') as u64),
+    ))
+}
+
+fn small<T: TryFrom<u64>>(s: &[u8], group: u8) -> FieldResult<Option<T>> {
+    match integer(s, group)? {
+        None => Ok(None),
+        Some(v) => T::try_from(v)
+            .map(Some)
+            .map_err(|_| FieldErrorKind::BadNumber { group }),
+    }
+}
+
+fn timestamp(s: &[u8], group: u8) -> FieldResult<Option<Timestamp>> {
+    if trim(s).is_empty() {
+        return Ok(None);
+    }
+    Timestamp::parse(s)
+        .map(Some)
+        .ok_or(FieldErrorKind::BadTimestamp { group })
+}
+
+const ENERGY: &[Dimension] = &[Dimension::Energy];
+const POWER: &[Dimension] = &[Dimension::Power];
+const REACTIVE_POWER: &[Dimension] = &[Dimension::ReactivePower];
+const REACTIVE_ENERGY: &[Dimension] = &[Dimension::ReactiveEnergy];
+const APPARENT: &[Dimension] = &[Dimension::ApparentPower];
+const VOLTAGE: &[Dimension] = &[Dimension::Voltage];
+const CURRENT: &[Dimension] = &[Dimension::Current];
+const NONE: &[Dimension] = &[Dimension::Dimensionless];
+const FREQUENCY: &[Dimension] = &[Dimension::Frequency];
+const THRESHOLD: &[Dimension] = &[
+    Dimension::Power,
+    Dimension::Current,
+    Dimension::ApparentPower,
+];
+const MBUS: &[Dimension] = &[
+    Dimension::Volume,
+    Dimension::Energy,
+    Dimension::Dimensionless,
+];
+
+/// Caps on repeated entries, far above what any meter sends.
+const MAX_LOG: usize = 64;
+const MAX_KEPT: usize = 512;
+
+impl Telegram {
+    /// An empty telegram to decode into.
+    pub fn new() -> Telegram {
+        Telegram::default()
+    }
+
+    /// Decodes a framed telegram (`/` … `!` and the CRC digits, as the
+    /// framer yields it; trailing line ends are allowed).
+    pub fn decode(frame: &[u8]) -> Result<Telegram, Error> {
+        let mut t = Telegram::new();
+        t.decode_into(frame)?;
+        Ok(t)
+    }
+
+    /// Decodes into `self`, reusing its buffers.
+    pub fn decode_into(&mut self, frame: &[u8]) -> Result<(), Error> {
+        self.reset();
+        let mut end = frame.len();
+        while end > 0 && matches!(frame[end - 1], b'\r' | b'\n' | b' ' | b'\t') {
+            end -= 1;
+        }
+        let frame = &frame[..end];
+        if frame.len() < 5
+            || frame[0] != b'/'
+            || !frame[1..4].iter().all(u8::is_ascii_alphabetic)
+            || !frame[4].is_ascii_digit()
+        {
+            return Err(Error::NoHeader);
+        }
+        let digits = frame
+            .iter()
+            .rev()
+            .take(5)
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        let bang = frame.len() - digits - 1;
+        if digits > 4 || frame[bang] != b'!' {
+            return Err(Error::NoEnd);
+        }
+        self.crc = if digits == 0 {
+            CrcStatus::Missing
+        } else {
+            let computed = crc16_arc(&frame[..=bang]);
+            match parse_crc_digits(&frame[bang + 1..]) {
+                Some(sent) if sent == computed => CrcStatus::Valid(sent),
+                Some(sent) => CrcStatus::Mismatch { sent, computed },
+                None => return Err(Error::NoEnd),
+            }
+        };
+        self.raw.extend_from_slice(frame);
+        self.decode_body(bang);
+        Ok(())
+    }
+
+    /// Accepts or refuses the telegram by its CRC. A telegram without CRC
+    /// passes unless it declares DSMR 4+ or e-MUCS and `allow_missing_crc`
+    /// is false (a source that guards the bytes itself may allow it).
+    pub fn verify(&self, allow_missing_crc: bool) -> Result<(), Error> {
+        match self.crc {
+            CrcStatus::Valid(_) => Ok(()),
+            CrcStatus::Mismatch { sent, computed } => Err(Error::CrcMismatch { sent, computed }),
+            CrcStatus::Missing => match self.declared_version() {
+                Some(v) if !allow_missing_crc && self.requires_crc() => Err(Error::MissingCrc {
+                    version: v.to_owned(),
+                }),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// True for telegrams whose protocol version requires a CRC.
+    fn requires_crc(&self) -> bool {
+        if self.emucs_version.is_some() {
+            return true;
+        }
+        self.version
+            .and_then(|s| std::str::from_utf8(self.bytes(s)).ok()?.parse::<u32>().ok())
+            .is_some_and(|v| v >= 40)
+    }
+
+    fn reset(&mut self) {
+        let mut raw = std::mem::take(&mut self.raw);
+        let mut log = std::mem::take(&mut self.power_failure_log);
+        let mut hist = std::mem::take(&mut self.peak_history);
+        let mut unknown = std::mem::take(&mut self.unknown);
+        let mut errors = std::mem::take(&mut self.errors);
+        raw.clear();
+        log.clear();
+        hist.clear();
+        unknown.clear();
+        errors.clear();
+        *self = Telegram {
+            raw,
+            power_failure_log: log,
+            peak_history: hist,
+            unknown,
+            errors,
+            ..Telegram::default()
+        };
+    }
+
+    /// The telegram's text (`/` … `!CRC`).
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The bytes of a span of this telegram.
+    pub fn bytes(&self, s: Span) -> &[u8] {
+        self.raw
+            .get(s.start as usize..s.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// A span as text (P1 is ASCII; anything else shows as U+FFFD).
+    pub fn str(&self, s: Span) -> &str {
+        std::str::from_utf8(self.bytes(s)).unwrap_or("\u{FFFD}")
+    }
+
+    /// The header line without `/`, e.g. `ISk5\2MT382-1000`.
+    pub fn header(&self) -> &str {
+        self.str(Span::new(1, self.header.end as usize))
+    }
+
+    /// The three-letter manufacturer code, e.g. `ISk`, `KFM`, `FLU`.
+    pub fn manufacturer(&self) -> &str {
+        self.str(Span::new(1, 4))
+    }
+
+    /// The identification after the manufacturer code and digit.
+    pub fn identification(&self) -> &str {
+        self.str(Span::new(5, self.header.end as usize))
+    }
+
+    /// The version the telegram declares (`1-3:0.2.8`, else `0-0:96.1.4`).
+    pub fn declared_version(&self) -> Option<&str> {
+        self.version
+            .or(self.emucs_version)
+            .map(|s| self.str(s))
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The newest entry of the long power failure log (by end time).
+    pub fn last_power_failure(&self) -> Option<&PowerFailure> {
+        self.power_failure_log
+            .iter()
+            .filter(|p| p.end.is_some())
+            .max_by_key(|p| {
+                p.end
+                    .map(|t| (t.year, t.month, t.day, t.hour, t.minute, t.second))
+            })
+    }
+
+    fn error(&mut self, line: u32, obis: Option<Obis>, kind: FieldErrorKind) {
+        if self.errors.len() < MAX_KEPT {
+            self.errors.push(FieldError { line, obis, kind });
+        }
+    }
+
+    fn decode_body(&mut self, bang: usize) {
+        let raw = std::mem::take(&mut self.raw);
+        let header_end = memchr::memchr(b'\n', &raw[..bang]).unwrap_or(bang);
+        let mut h = header_end;
+        while h > 0 && raw[h - 1] == b'\r' {
+            h -= 1;
+        }
+        self.header = Span::new(0, h);
+        let mut line: u32 = 1;
+        let mut i = header_end;
+        while i < bang {
+            let c = raw[i];
+            if c == b'\n' {
+                line += 1;
+                i += 1;
+                continue;
+            }
+            if matches!(c, b'\r' | b' ' | b'\t') {
+                i += 1;
+                continue;
+            }
+            let obj_line = line;
+            let mut eol = i + memchr::memchr(b'\n', &raw[i..bang]).unwrap_or(bang - i);
+            let Some(open) = memchr::memchr(b'(', &raw[i..eol]).map(|p| i + p) else {
+                self.error(
+                    obj_line,
+                    Obis::parse(trim(&raw[i..eol])),
+                    FieldErrorKind::MalformedLine,
+                );
+                i = eol;
+                continue;
+            };
+            let code = trim(&raw[i..open]);
+            // Walk the groups, following onto the next line when it starts with '('.
+            let mut j = open;
+            let mut ok = true;
+            loop {
+                let Some(close) = memchr::memchr(b')', &raw[j..eol]).map(|p| j + p) else {
+                    ok = false;
+                    break;
+                };
+                j = close + 1;
+                while j < eol && matches!(raw[j], b' ' | b'\r' | b'\t') {
+                    j += 1;
+                }
+                if j < eol {
+                    if raw[j] == b'(' {
+                        continue;
+                    }
+                    ok = false;
+                    break;
+                }
+                let next = eol + 1;
+                if next < bang && raw[next] == b'(' {
+                    line += 1;
+                    j = next;
+                    eol = next + memchr::memchr(b'\n', &raw[next..bang]).unwrap_or(bang - next);
+                    continue;
+                }
+                break;
+            }
+            let obis = Obis::parse(code);
+            match (ok, obis) {
+                (true, Some(o)) => {
+                    let groups = Groups {
+                        raw: &raw,
+                        pos: open,
+                        end: j,
+                    };
+                    if let Err(kind) =
+                        self.object(o, groups, &raw, obj_line, code_span(&raw, code), open, j)
+                    {
+                        self.error(obj_line, Some(o), kind);
+                    }
+                }
+                (_, o) => self.error(obj_line, o, FieldErrorKind::MalformedLine),
+            }
+            i = eol;
+        }
+        self.raw = raw;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn object(
+        &mut self,
+        o: Obis,
+        g: Groups<'_>,
+        raw: &[u8],
+        line: u32,
+        code: Span,
+        open: usize,
+        end: usize,
+    ) -> FieldResult<()> {
+        let first = g.nth_span(0).map(|(a, b)| &raw[a..b]).unwrap_or_default();
+        let first_span = || {
+            g.nth_span(0)
+                .filter(|(a, b)| b > a)
+                .map(|(a, b)| Span::new(a, b))
+        };
+        let q = |dims, unit| quantity(first, 0, dims, unit);
+        match (o.a, o.b, o.c, o.d, o.e) {
+            (1, 3, 0, 2, 8) => self.version = first_span(),
+            (0, 0, 96, 1, 4) => self.emucs_version = first_span(),
+            (0, 0, 1, 0, 0) => self.timestamp = timestamp(first, 0)?,
+            (0, 0, 96, 1, 1) => self.equipment_id = first_span(),
+            (0, 0, 96, 1, 0) | (0, 0, 96, 1, 255) => self.serial = first_span(),
+            (0, 0, 96, 1, 2) => self.ean = first_span(),
+            (0, 0, 42, 0, 0) => self.logical_name = first_span(),
+            (0 | 1, 0, 0, 0, 0) => self.device_id = first_span(),
+            (0, 0, 96, 14, 0) => self.tariff = small(first, 0)?,
+            (0, 0, 96, 3, 10) => self.breaker = small(first, 0)?,
+            (0, 0, 17, 0, 0) => self.threshold = q(THRESHOLD, Unit::KW)?,
+            (0, 0, 96, 7, 21) => self.power_failures = integer(first, 0)?,
+            (0, 0, 96, 7, 9) => self.long_power_failures = integer(first, 0)?,
+            (0, 0, 96, 13, 0) => self.text_message = first_span(),
+            (0, 0, 96, 13, 1) => self.text_code = first_span(),
+            (0, 0, 98, 1, 0) if self.peak_history_line(g)? => {}
+            (1, 0 | 1, c, d, e) => {
+                if !self.electricity(c, d, e, g, first)? {
+                    self.keep_unknown(line, o, code, open, end);
+                }
+            }
+            (0, n @ 1..=4, c, d, e) => {
+                if !self.mbus_object(n as usize - 1, c, d, e, g, first, first_span())? {
+                    self.keep_unknown(line, o, code, open, end);
+                }
+            }
+            _ => self.keep_unknown(line, o, code, open, end),
+        }
+        Ok(())
+    }
+
+    fn keep_unknown(&mut self, line: u32, obis: Obis, code: Span, open: usize, end: usize) {
+        if self.unknown.len() < MAX_KEPT {
+            self.unknown.push(UnknownLine {
+                line,
+                obis,
+                code,
+                value: Span::new(open, end),
+            });
+        }
+    }
+
+    /// Electricity objects of the meter itself; `false` if not one we know.
+    fn electricity(
+        &mut self,
+        c: u8,
+        d: u8,
+        e: u8,
+        g: Groups<'_>,
+        first: &[u8],
+    ) -> FieldResult<bool> {
+        let q = |dims, unit| quantity(first, 0, dims, unit);
+        match (c, d, e) {
+            (1..=4, 8, t @ 0..=4) => {
+                let t = t as usize;
+                match c {
+                    1 => self.imported[t] = q(ENERGY, Unit::KWh)?,
+                    2 => self.exported[t] = q(ENERGY, Unit::KWh)?,
+                    3 => self.reactive_imported[t] = q(REACTIVE_ENERGY, Unit::KVarh)?,
+                    _ => self.reactive_exported[t] = q(REACTIVE_ENERGY, Unit::KVarh)?,
+                }
+            }
+            (5..=8, 8, 0) => {
+                self.reactive_quadrants[c as usize - 5] = q(REACTIVE_ENERGY, Unit::KVarh)?
+            }
+            (15, 8, 0) => self.absolute_energy = q(ENERGY, Unit::KWh)?,
+            (1, 7, 0) => self.power_import = q(POWER, Unit::KW)?,
+            (2, 7, 0) => self.power_export = q(POWER, Unit::KW)?,
+            (3, 7, 0) => self.reactive_power_import = q(REACTIVE_POWER, Unit::KVar)?,
+            (4, 7, 0) => self.reactive_power_export = q(REACTIVE_POWER, Unit::KVar)?,
+            (5..=8, 7, 0) => {
+                self.reactive_power_quadrants[c as usize - 5] = q(REACTIVE_POWER, Unit::KVar)?
+            }
+            (9, 7, 0) => self.apparent_power_import = q(APPARENT, Unit::KVA)?,
+            (10, 7, 0) => self.apparent_power_export = q(APPARENT, Unit::KVA)?,
+            (13, 7, 0) => self.power_factor = q(NONE, Unit::None)?,
+            (14, 7, 0) => self.frequency = q(FREQUENCY, Unit::Hz)?,
+            (1, 4, 0) => self.demand = q(POWER, Unit::KW)?,
+            (1, 6, 0) => {
+                let mut g = g;
+                let time = timestamp(g.next().unwrap_or_default(), 0).ok().flatten();
+                let v = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
+                self.month_peak = quantity(v, 1, POWER, Unit::KW)?.map(|value| Peak {
+                    period_start: None,
+                    time,
+                    value,
+                });
+            }
+            (99, 97, 0) => self.power_failure_log_line(g)?,
+            (21..=24 | 41..=44 | 61..=64, 7, 0) => {
+                let p = &mut self.phases[(c as usize - 21) / 20];
+                match (c - 21) % 20 {
+                    0 => p.power_import = q(POWER, Unit::KW)?,
+                    1 => p.power_export = q(POWER, Unit::KW)?,
+                    2 => p.reactive_power_import = q(REACTIVE_POWER, Unit::KVar)?,
+                    _ => p.reactive_power_export = q(REACTIVE_POWER, Unit::KVar)?,
+                }
+            }
+            (31 | 51 | 71, 7, 0) => {
+                self.phases[(c as usize - 31) / 20].current = q(CURRENT, Unit::A)?
+            }
+            (31 | 51 | 71, 4, 0) => {
+                self.phases[(c as usize - 31) / 20].current_limit = q(CURRENT, Unit::A)?
+            }
+            (32 | 52 | 72, 7, 0) => {
+                self.phases[(c as usize - 32) / 20].voltage = q(VOLTAGE, Unit::V)?
+            }
+            (32 | 52 | 72, 32, 0) => {
+                self.phases[(c as usize - 32) / 20].voltage_sags = integer(first, 0)?
+            }
+            (32 | 52 | 72, 36, 0) => {
+                self.phases[(c as usize - 32) / 20].voltage_swells = integer(first, 0)?
+            }
+            (33 | 53 | 73, 7, 0) => {
+                self.phases[(c as usize - 33) / 20].power_factor = q(NONE, Unit::None)?
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `1-0:99.97.0(N)(0-0:96.7.19)(end)(duration*s)…`
+    fn power_failure_log_line(&mut self, mut g: Groups<'_>) -> FieldResult<()> {
+        self.has_power_failure_log = true;
+        let declared: u32 = small(g.next().unwrap_or_default(), 0)?.unwrap_or(0);
+        g.next(); // the buffer's own OBIS id
+        let mut found = 0u32;
+        let mut group = 2u8;
+        let mut err = None;
+        while let Some(end) = g.next() {
+            let dur = g.next();
+            found += 1;
+            let duration = match dur.map(|d| integer(d, group.saturating_add(1))) {
+                Some(Ok(d)) => d,
+                Some(Err(e)) => {
+                    err.get_or_insert(e);
+                    None
+                }
+                None => {
+                    err.get_or_insert(FieldErrorKind::MissingValue {
+                        group: group.saturating_add(1),
+                    });
+                    None
+                }
+            };
+            if self.power_failure_log.len() < MAX_LOG {
+                self.power_failure_log.push(PowerFailure {
+                    end: Timestamp::parse(end),
+                    duration,
+                });
+            }
+            group = group.saturating_add(2);
+        }
+        if let Some(e) = err {
+            return Err(e);
+        }
+        if declared != found {
+            return Err(FieldErrorKind::CountMismatch { declared, found });
+        }
+        Ok(())
+    }
+
+    /// Belgian `0-0:98.1.0(N)(1-0:1.6.0)(1-0:1.6.0)(period)(time)(value)…`.
+    /// Returns `false` for other meters' uses of the code (kept as unknown).
+    fn peak_history_line(&mut self, mut g: Groups<'_>) -> FieldResult<bool> {
+        let count = g.next().unwrap_or_default();
+        let mut probe = g;
+        let is_be = probe.next().and_then(Obis::parse).is_some()
+            && probe.next().and_then(Obis::parse).is_some();
+        if !is_be {
+            return Ok(false);
+        }
+        let declared: u32 = small(count, 0)?.unwrap_or(0);
+        g = probe;
+        let mut found = 0u32;
+        let mut group = 3u8;
+        while let Some(period) = g.next() {
+            let time = g
+                .next()
+                .ok_or(FieldErrorKind::MissingValue { group: group + 1 })?;
+            let value = g
+                .next()
+                .ok_or(FieldErrorKind::MissingValue { group: group + 2 })?;
+            found += 1;
+            if let Some(value) = quantity(value, group.saturating_add(2), POWER, Unit::KW)? {
+                if self.peak_history.len() < MAX_LOG {
+                    self.peak_history.push(Peak {
+                        period_start: Timestamp::parse(period),
+                        time: Timestamp::parse(time),
+                        value,
+                    });
+                }
+            }
+            group = group.saturating_add(3);
+        }
+        if declared != found {
+            return Err(FieldErrorKind::CountMismatch { declared, found });
+        }
+        Ok(true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mbus_object(
+        &mut self,
+        ch: usize,
+        c: u8,
+        d: u8,
+        e: u8,
+        g: Groups<'_>,
+        first: &[u8],
+        first_span: Option<Span>,
+    ) -> FieldResult<bool> {
+        match (c, d, e) {
+            (24, 1, 0) => {
+                let s = trim(first);
+                self.mbus[ch].device_type = if s.is_empty() {
+                    None
+                } else {
+                    // Decimal as DSMR writes it ("003"); hex for "00C".
+                    let dec = small::<u16>(s, 0).ok().flatten();
+                    let hex = std::str::from_utf8(s)
+                        .ok()
+                        .and_then(|h| u16::from_str_radix(h, 16).ok());
+                    Some(dec.or(hex).ok_or(FieldErrorKind::BadNumber { group: 0 })?)
+                };
+            }
+            (96, 1, 0 | 1) => self.mbus[ch].equipment_id = first_span,
+            (96, 1, 2) => self.mbus[ch].ean = first_span,
+            (24, 4, 0) => self.mbus[ch].valve = small(first, 0)?,
+            (96, 3, 10) => self.mbus[ch].breaker = small(first, 0)?,
+            (24, 2, 1 | 3) => {
+                let kind = if e == 1 {
+                    ReadingKind::Corrected
+                } else {
+                    ReadingKind::Uncorrected
+                };
+                let mut g = g;
+                let time = g.next().unwrap_or_default();
+                let value = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
+                self.mbus_reading(ch, time, value, 1, Unit::None, kind)?;
+            }
+            (24, 3, 0) => {
+                // (time)(status)(interval)(count)(obis)(unit) then the value.
+                let time = g.nth_span(0).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
+                let unit = g.nth_span(5).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
+                let value = g
+                    .nth_span(6)
+                    .map(|(a, b)| &g.raw[a..b])
+                    .ok_or(FieldErrorKind::MissingValue { group: 6 })?;
+                self.mbus_reading(ch, time, value, 6, Unit::parse(unit), ReadingKind::Profile)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn mbus_reading(
+        &mut self,
+        ch: usize,
+        time: &[u8],
+        value: &[u8],
+        group: u8,
+        default: Unit,
+        kind: ReadingKind,
+    ) -> FieldResult<()> {
+        let q = quantity(value, group, MBUS, default)?;
+        let m = &mut self.mbus[ch];
+        match (Timestamp::parse(time), q) {
+            (_, None) => m.placeholder = true,
+            (None, Some(_)) => m.placeholder = true,
+            (Some(t), Some(v)) if v.value.is_zero() && t.year <= 2000 => m.placeholder = true,
+            (Some(t), Some(v)) => {
+                if m.reading.is_none() {
+                    m.reading = Some(MbusReading {
+                        time: t,
+                        value: v,
+                        kind,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn code_span(raw: &[u8], code: &[u8]) -> Span {
+    let start = code.as_ptr() as usize - raw.as_ptr() as usize;
+    Span::new(start, start + code.len())
+}
+
+/// Splits a telegram's text into lines with their numbers, for reports.
+pub fn line_of(raw: &[u8], n: u32) -> &[u8] {
+    raw.split(|&b| b == b'\n')
+        .nth(n.saturating_sub(1) as usize)
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_over_lines() {
+        let raw = b"(a)(b)\r\n(c)";
+        let g = Groups {
+            raw,
+            pos: 0,
+            end: raw.len(),
+        };
+        assert_eq!(g.count(), 3);
+        assert_eq!(g.nth_span(2), Some((9, 10)));
+    }
+}

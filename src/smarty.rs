@@ -1,0 +1,1 @@
+//! Luxembourg (Smarty) encrypted P1 frames.

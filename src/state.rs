@@ -1,0 +1,299 @@
+//! The latest state of every meter: written by the sources, read at scrape time.
+//!
+//! A source owns a [`Pipeline`] (framer + decoder + a scratch telegram) and
+//! feeds it bytes. Each valid telegram is swapped into the shared [`Meter`]
+//! under a `std::sync::Mutex` held for a pointer swap, never across an
+//! `.await`, so a scrape never waits on a read and a read never waits on a
+//! scrape. Decoding into the scratch telegram reuses its buffers.
+
+use crate::dsmr::telegram::Error as TelegramError;
+use crate::dsmr::{FrameEvent, Framer, Telegram, Zone};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Everything known about one meter.
+#[derive(Debug, Default)]
+pub struct MeterState {
+    /// The latest telegram that passed its CRC check.
+    pub telegram: Option<Telegram>,
+    /// Wall-clock time the latest valid telegram arrived.
+    pub received_at: Option<SystemTime>,
+    /// Monotonic time of the same, for staleness.
+    pub received_instant: Option<Instant>,
+    /// Telegrams by result.
+    pub ok: u64,
+    pub crc_mismatch: u64,
+    pub malformed: u64,
+    /// Values that did not parse inside otherwise valid telegrams.
+    pub field_errors: u64,
+    /// Whether the source (port, connection, file) is open.
+    pub source_up: bool,
+    /// How often the source was reopened after a failure.
+    pub reconnects: u64,
+    /// Increases with every valid telegram (for change notification).
+    pub seq: u64,
+}
+
+impl MeterState {
+    /// True when a valid telegram arrived within `stale_after`.
+    pub fn is_fresh(&self, now: Instant, stale_after: Duration) -> bool {
+        self.received_instant
+            .is_some_and(|t| now.saturating_duration_since(t) <= stale_after)
+    }
+}
+
+/// One named meter, shared between its source and the server.
+#[derive(Debug)]
+pub struct Meter {
+    name: String,
+    zone: Zone,
+    state: Mutex<MeterState>,
+}
+
+impl Meter {
+    /// A meter with no telegram yet.
+    pub fn new(name: impl Into<String>, zone: Zone) -> Arc<Meter> {
+        Arc::new(Meter {
+            name: name.into(),
+            zone,
+            state: Mutex::new(MeterState::default()),
+        })
+    }
+
+    /// The name given on the command line or in the config (`meter` label).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The zone for timestamps without a DST flag.
+    pub fn zone(&self) -> Zone {
+        self.zone
+    }
+
+    /// Locks the state. A poisoned lock is recovered: the state is plain
+    /// data and every writer leaves it consistent.
+    pub fn lock(&self) -> MutexGuard<'_, MeterState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records that the source opened (`true`) or closed (`false`).
+    pub fn set_source_up(&self, up: bool) {
+        self.lock().source_up = up;
+    }
+
+    /// Records a reopen after a failure.
+    pub fn record_reconnect(&self) {
+        self.lock().reconnects += 1;
+    }
+}
+
+/// Every meter of this process, in configuration order.
+#[derive(Debug, Default, Clone)]
+pub struct Meters {
+    list: Vec<Arc<Meter>>,
+}
+
+impl Meters {
+    /// The set of meters.
+    pub fn new(list: Vec<Arc<Meter>>) -> Meters {
+        Meters { list }
+    }
+
+    /// Iterates over the meters.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Meter>> {
+        self.list.iter()
+    }
+
+    /// How many meters there are.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// What happened to one framed telegram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    CrcMismatch,
+    Malformed,
+}
+
+/// Bytes to meter state: a framer, a decoder and the scratch telegram.
+#[derive(Debug)]
+pub struct Pipeline {
+    meter: Arc<Meter>,
+    framer: Framer,
+    scratch: Telegram,
+    allow_missing_crc: bool,
+    log: LogLimiter,
+}
+
+impl Pipeline {
+    /// A pipeline feeding `meter`.
+    pub fn new(meter: Arc<Meter>) -> Pipeline {
+        Pipeline {
+            meter,
+            framer: Framer::new(),
+            scratch: Telegram::new(),
+            allow_missing_crc: false,
+            log: LogLimiter::new(Duration::from_secs(10)),
+        }
+    }
+
+    /// Accepts DSMR 4+ telegrams without CRC (for sources such as HTTP that
+    /// guard the bytes themselves).
+    pub fn allow_missing_crc(mut self, allow: bool) -> Pipeline {
+        self.allow_missing_crc = allow;
+        self
+    }
+
+    /// The meter this pipeline feeds.
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
+    }
+
+    /// Feeds bytes from the source; returns how many telegrams (valid or
+    /// not) they completed.
+    pub fn feed(&mut self, bytes: &[u8]) -> usize {
+        let Pipeline {
+            meter,
+            framer,
+            scratch,
+            allow_missing_crc,
+            log,
+        } = self;
+        let mut n = 0;
+        framer.feed(bytes, |ev| {
+            n += 1;
+            handle(meter, scratch, *allow_missing_crc, log, ev);
+        });
+        n
+    }
+
+    /// Ends the input (EOF of a file or connection): a telegram in progress
+    /// is completed if its `!` arrived, else counted as malformed.
+    pub fn finish(&mut self) {
+        let Pipeline {
+            meter,
+            framer,
+            scratch,
+            allow_missing_crc,
+            log,
+        } = self;
+        framer.finish(|ev| {
+            handle(meter, scratch, *allow_missing_crc, log, ev);
+        });
+    }
+}
+
+fn handle(
+    meter: &Meter,
+    scratch: &mut Telegram,
+    allow_missing_crc: bool,
+    log: &mut LogLimiter,
+    ev: FrameEvent<'_>,
+) -> Outcome {
+    let frame = match ev {
+        FrameEvent::Telegram(f) => f,
+        FrameEvent::Discarded(e) => {
+            meter.lock().malformed += 1;
+            log.warn(meter.name(), &e.to_string());
+            return Outcome::Malformed;
+        }
+    };
+    let verdict = scratch
+        .decode_into(frame)
+        .and_then(|()| scratch.verify(allow_missing_crc));
+    match verdict {
+        Ok(()) => {
+            if let Some(first) = scratch.errors.first() {
+                log.warn(
+                    meter.name(),
+                    &format!("{} value(s) skipped, first: {first}", scratch.errors.len()),
+                );
+            }
+            let mut st = meter.lock();
+            st.ok += 1;
+            st.seq += 1;
+            st.field_errors += scratch.errors.len() as u64;
+            st.received_at = Some(SystemTime::now());
+            st.received_instant = Some(Instant::now());
+            match st.telegram.as_mut() {
+                Some(t) => std::mem::swap(t, scratch),
+                None => st.telegram = Some(std::mem::take(scratch)),
+            }
+            Outcome::Ok
+        }
+        Err(e @ TelegramError::CrcMismatch { .. }) => {
+            meter.lock().crc_mismatch += 1;
+            log.warn(meter.name(), &e.to_string());
+            Outcome::CrcMismatch
+        }
+        Err(e) => {
+            meter.lock().malformed += 1;
+            log.warn(meter.name(), &e.to_string());
+            Outcome::Malformed
+        }
+    }
+}
+
+/// At most one warning per interval per meter, with a count of the rest,
+/// so a noisy line cannot flood the log.
+#[derive(Debug)]
+struct LogLimiter {
+    every: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogLimiter {
+    fn new(every: Duration) -> LogLimiter {
+        LogLimiter {
+            every,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    fn warn(&mut self, meter: &str, msg: &str) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < self.every)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        self.last = Some(now);
+        let suppressed = std::mem::take(&mut self.suppressed);
+        tracing::warn!(meter, suppressed, "bad telegram: {msg}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &[u8] =
+        b"/XMX5LGBBFFB231216240\r\n\r\n1-3:0.2.8(40)\r\n0-0:1.0.0(000101010000W)\r\n!3552\r\n";
+
+    #[test]
+    fn counts_each_result_and_keeps_the_latest() {
+        let m = Meter::new("main", Zone::CET);
+        let mut p = Pipeline::new(m.clone());
+        let mut bad = GOOD.to_vec();
+        bad[30] = b'9';
+        p.feed(&bad);
+        p.feed(b"/ISK5 cut off\r\n");
+        p.feed(b"noise");
+        p.finish();
+        let st = m.lock();
+        assert_eq!((st.ok, st.crc_mismatch, st.malformed), (0, 1, 1));
+        assert!(st.telegram.is_none());
+    }
+}
