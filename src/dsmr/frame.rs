@@ -277,25 +277,37 @@ impl Framer {
     }
 }
 
+/// The fifth byte of a header: a digit (`/ISK5`), or the `-` that the
+/// Warmtelink heat meter sends (`/NWA-WARMTELINK`).
+fn is_header_fifth(c: u8) -> bool {
+    c.is_ascii_digit() || c == b'-'
+}
+
+/// True if `s` starts with a telegram header: `/`, three letters, a digit.
+pub(crate) fn starts_with_header(s: &[u8]) -> bool {
+    is_header(s) == Some(true)
+}
+
 /// `Some(true)` if `s` starts with `/` + three letters + a digit, `None` if
 /// there are not yet enough bytes to tell.
 fn is_header(s: &[u8]) -> Option<bool> {
+    if s.first() != Some(&b'/') {
+        return Some(false);
+    }
     if s.len() < 5 {
         // Fail early on what can already be told.
-        let ok = s.iter().enumerate().skip(1).all(|(i, c)| {
-            if i < 4 {
-                c.is_ascii_alphabetic()
-            } else {
-                c.is_ascii_digit()
-            }
-        });
+        let ok = s
+            .iter()
+            .enumerate()
+            .skip(1)
+            .all(|(i, c)| i < 4 && c.is_ascii_alphabetic());
         return if ok { None } else { Some(false) };
     }
     Some(
         s[1].is_ascii_alphabetic()
             && s[2].is_ascii_alphabetic()
             && s[3].is_ascii_alphabetic()
-            && s[4].is_ascii_digit(),
+            && is_header_fifth(s[4]),
     )
 }
 

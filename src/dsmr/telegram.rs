@@ -427,11 +427,7 @@ impl Telegram {
             end -= 1;
         }
         let frame = &frame[..end];
-        if frame.len() < 5
-            || frame[0] != b'/'
-            || !frame[1..4].iter().all(u8::is_ascii_alphabetic)
-            || !frame[4].is_ascii_digit()
-        {
+        if !super::frame::starts_with_header(frame) {
             return Err(Error::NoHeader);
         }
         let digits = frame
@@ -598,6 +594,7 @@ impl Telegram {
             let code = trim(&raw[i..open]);
             // Walk the groups, following onto the next line when it starts with '('.
             let mut j = open;
+            let mut last = open;
             let mut ok = true;
             loop {
                 let Some(close) = memchr::memchr(b')', &raw[j..eol]).map(|p| j + p) else {
@@ -605,6 +602,7 @@ impl Telegram {
                     break;
                 };
                 j = close + 1;
+                last = j;
                 while j < eol && matches!(raw[j], b' ' | b'\r' | b'\t') {
                     j += 1;
                 }
@@ -630,10 +628,10 @@ impl Telegram {
                     let groups = Groups {
                         raw: &raw,
                         pos: open,
-                        end: j,
+                        end: last,
                     };
                     if let Err(kind) =
-                        self.object(o, groups, &raw, obj_line, code_span(&raw, code), open, j)
+                        self.object(o, groups, &raw, obj_line, code_span(&raw, code), open, last)
                     {
                         self.error(obj_line, Some(o), kind);
                     }

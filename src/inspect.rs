@@ -1,0 +1,96 @@
+//! `dsmr-exporter parse`: decode a capture and show what the engine sees,
+//! so a user can check their meter before wiring Prometheus.
+
+use crate::dsmr::json::{string, telegram_to_json};
+use crate::dsmr::{FrameEvent, Framer, Telegram, Zone};
+use std::io::{Read, Write};
+use thiserror::Error;
+
+/// Why a capture gave no usable telegram.
+#[derive(Debug, Error)]
+pub enum InspectError {
+    /// Reading the input or writing the output failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Not one `/XXXn` header in the input.
+    #[error("no telegram found in {bytes} bytes: no '/' header (a '/' followed by three letters and a digit); check the baud rate, parity and that the signal is inverted")]
+    NoHeader { bytes: u64 },
+    /// Telegrams were found but none was valid.
+    #[error("{found} telegram(s) found but none is valid; first problem: {first}")]
+    NoValid { found: u64, first: String },
+}
+
+/// Decodes every telegram of `input`, writing one JSON object per line to
+/// `out` (fragments that never completed get `{"discarded": …}`). Fails when
+/// no telegram passed its checks.
+pub fn run(input: &mut dyn Read, out: &mut dyn Write, zone: Zone) -> Result<(), InspectError> {
+    let mut framer = Framer::new();
+    let mut telegram = Telegram::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut found = 0u64;
+    let mut valid = 0u64;
+    let mut first_problem: Option<String> = None;
+    let mut bytes = 0u64;
+    let mut io_err: Option<std::io::Error> = None;
+    let mut handle = |ev: FrameEvent<'_>, out: &mut dyn Write| {
+        found += 1;
+        let line = match ev {
+            FrameEvent::Telegram(frame) => match telegram.decode_into(frame) {
+                Ok(()) => {
+                    match telegram.verify(false) {
+                        Ok(()) => valid += 1,
+                        Err(e) => {
+                            first_problem.get_or_insert_with(|| e.to_string());
+                        }
+                    }
+                    telegram_to_json(&telegram, &zone)
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    first_problem.get_or_insert_with(|| msg.clone());
+                    discarded(&msg)
+                }
+            },
+            FrameEvent::Discarded(e) => {
+                let msg = e.to_string();
+                first_problem.get_or_insert_with(|| msg.clone());
+                discarded(&msg)
+            }
+        };
+        if let Err(e) = writeln!(out, "{line}") {
+            io_err.get_or_insert(e);
+        }
+    };
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        bytes += n as u64;
+        framer.feed(&buf[..n], |ev| handle(ev, out));
+    }
+    framer.finish(|ev| handle(ev, out));
+    if let Some(e) = io_err {
+        return Err(e.into());
+    }
+    out.flush()?;
+    if found == 0 {
+        return Err(InspectError::NoHeader { bytes });
+    }
+    if valid == 0 {
+        return Err(InspectError::NoValid {
+            found,
+            first: first_problem.unwrap_or_default(),
+        });
+    }
+    Ok(())
+}
+
+fn discarded(msg: &str) -> String {
+    let mut s = String::from("{\"discarded\":");
+    string(&mut s, msg);
+    s.push('}');
+    s
+}
