@@ -1,1 +1,88 @@
-fn main() {}
+//! Engine benchmarks: decoding one DSMR 5 telegram (CRC included) against
+//! the `dsmr5` crate on the same bytes in the same run, and framing +
+//! decoding a log of 100 000 telegrams.
+//!
+//! Run by hand: `cargo bench --bench engine`.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use dsmr_exporter::dsmr::{FrameEvent, Framer, Telegram};
+
+/// 3-phase DSMR 5.0 with gas and a valid CRC (Iskra AM550, a real telegram).
+const DSMR5: &[u8] = include_bytes!("../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
+
+fn frame() -> &'static [u8] {
+    // The framer yields '/' .. CRC digits; strip the final CRLF.
+    DSMR5.strip_suffix(b"\r\n").unwrap_or(DSMR5)
+}
+
+fn decode(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode_dsmr5_3phase_gas");
+    g.throughput(Throughput::Elements(1));
+    let mut t = Telegram::new();
+    g.bench_function("dsmr-exporter", |b| {
+        b.iter(|| {
+            t.decode_into(black_box(frame())).ok();
+            black_box(t.verify(false).is_ok());
+        })
+    });
+    // dsmr5 needs its 2048-byte Readout; the copy is part of its API.
+    g.bench_function("dsmr5", |b| {
+        b.iter(|| {
+            let mut buffer = [0u8; 2048];
+            buffer[..DSMR5.len()].copy_from_slice(black_box(DSMR5));
+            let readout = dsmr5::Readout { buffer };
+            let n = match readout.to_telegram() {
+                Ok(t) => t.objects().filter(|o| o.is_ok()).count(),
+                Err(_) => 0,
+            };
+            black_box(n);
+        })
+    });
+    g.finish();
+}
+
+fn log_of(n: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(n * DSMR5.len());
+    for _ in 0..n {
+        v.extend_from_slice(DSMR5);
+    }
+    v
+}
+
+fn frame_and_decode_log(c: &mut Criterion) {
+    const N: usize = 100_000;
+    let log = log_of(N);
+    let mut g = c.benchmark_group("frame_and_decode_log");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("100k_telegrams", |b| {
+        let mut framer = Framer::new();
+        let mut t = Telegram::new();
+        b.iter(|| {
+            let mut ok = 0usize;
+            for chunk in log.chunks(64 * 1024) {
+                framer.feed(chunk, |e| {
+                    if let FrameEvent::Telegram(f) = e {
+                        if t.decode_into(f).is_ok() && t.verify(false).is_ok() {
+                            ok += 1;
+                        }
+                    }
+                });
+            }
+            assert_eq!(ok, N);
+        })
+    });
+    g.finish();
+}
+
+fn crc(c: &mut Criterion) {
+    let mut g = c.benchmark_group("crc16_arc");
+    g.throughput(Throughput::Bytes(DSMR5.len() as u64));
+    g.bench_function("telegram", |b| {
+        b.iter(|| black_box(dsmr_exporter::dsmr::crc::crc16_arc(black_box(DSMR5))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decode, frame_and_decode_log, crc);
+criterion_main!(benches);

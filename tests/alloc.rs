@@ -1,0 +1,69 @@
+//! No heap allocation per telegram in the steady state: a counting global
+//! allocator watches framing + decoding once the buffers are warm. (Its own
+//! test binary, so no other test allocates meanwhile.)
+
+use dsmr_exporter::dsmr::{FrameEvent, Framer, Telegram};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+#[test]
+fn steady_state_allocates_nothing() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut stream = Vec::new();
+    for name in [
+        "nl_dsmr50_iskra_am550t_3phase_issue91.txt",
+        "be_fluvius_v171_peak_history_water.txt",
+        "nl_dsmr42_kaifa_7powerfail_epoch.txt",
+        "lu_smarty_spec_example_4mbus.txt",
+        "nl_dsmr22_kaifa_kfm.txt",
+    ] {
+        stream.extend(std::fs::read(dir.join(name)).expect("fixture"));
+        stream.extend_from_slice(b"noise between telegrams");
+    }
+    let mut framer = Framer::new();
+    let mut t = Telegram::new();
+    let mut ok = 0usize;
+    let mut run = |framer: &mut Framer, t: &mut Telegram, ok: &mut usize| {
+        for chunk in stream.chunks(97) {
+            framer.feed(chunk, |e| {
+                if let FrameEvent::Telegram(f) = e {
+                    if t.decode_into(f).is_ok() && t.verify(false).is_ok() {
+                        *ok += 1;
+                    }
+                }
+            });
+        }
+    };
+    // Warm up: buffers grow to the largest telegram.
+    run(&mut framer, &mut t, &mut ok);
+    run(&mut framer, &mut t, &mut ok);
+    let before = ALLOCS.load(Ordering::Relaxed);
+    ok = 0;
+    for _ in 0..200 {
+        run(&mut framer, &mut t, &mut ok);
+    }
+    let after = ALLOCS.load(Ordering::Relaxed);
+    assert_eq!(ok, 200 * 5, "every telegram decoded");
+    assert_eq!(after - before, 0, "allocations in the steady state");
+}
