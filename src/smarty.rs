@@ -24,8 +24,8 @@
 //! a boundary. A bad header costs one byte: the search resumes at the next
 //! `0xDB`. A frame that fails authentication gives no trustworthy length
 //! either (it may be a cut-off frame whose "rest" is the next frame), so the
-//! search resumes at the next `0xDB 0x08` inside it. A genuine frame is
-//! therefore never skipped, and a wrong key still costs one error per frame.
+//! search resumes at the next `0xDB 0x08` inside it. So no complete genuine
+//! frame is skipped, while a wrong key still costs about one error per frame.
 //!
 //! Memory is bounded: the buffer never holds more than one frame of the
 //! maximum size, and [`SmartyDeframer::decode`] reads whole frames straight
@@ -143,16 +143,14 @@ fn parse_key(key: KeyKind, s: &str) -> Result<[u8; 16], KeyError> {
         return Err(KeyError::Length { key, chars });
     }
     let mut out = [0u8; 16];
-    let mut digits = s.chars().enumerate().map(|(i, c)| {
-        c.to_digit(16).map(|d| d as u8).ok_or(KeyError::NotHex {
+    for (i, c) in s.chars().enumerate() {
+        let digit = c.to_digit(16).ok_or(KeyError::NotHex {
             key,
             position: i + 1,
-        })
-    });
-    for byte in &mut out {
-        let hi = digits.next().unwrap_or(Ok(0))?;
-        let lo = digits.next().unwrap_or(Ok(0))?;
-        *byte = (hi << 4) | lo;
+        })?;
+        if let Some(byte) = out.get_mut(i / 2) {
+            *byte = (*byte << 4) | digit as u8;
+        }
     }
     Ok(out)
 }
@@ -192,7 +190,7 @@ pub struct Decrypted<'a> {
 }
 
 impl<'a> Decrypted<'a> {
-    /// The DSMR telegram, `/` to `!CRC\r\n`.
+    /// The DSMR telegram (`/` … `!CRC`) as the meter sent it.
     pub fn plaintext(&self) -> &'a [u8] {
         self.plaintext
     }
@@ -296,19 +294,18 @@ struct FrameMeta {
     replay: bool,
 }
 
-/// Where the parts of a complete frame lie in the pending bytes.
-struct Header {
+/// The parts of a complete frame in the pending bytes.
+struct Header<'a> {
     system_title: [u8; 8],
     frame_counter: u32,
-    /// Start of the ciphertext.
-    body: usize,
-    /// Start of the GCM tag.
-    tag: usize,
+    ciphertext: &'a [u8],
+    tag: [u8; GCM_TAG_LEN],
     /// Length of the whole frame.
     total: usize,
 }
 
 impl SmartyDeframer {
+    /// A deframer with the [`DEFAULT_MAX_FRAME_LEN`] cap.
     pub fn new(keys: SmartyKeys) -> SmartyDeframer {
         SmartyDeframer::with_max_frame_len(keys, DEFAULT_MAX_FRAME_LEN)
     }
@@ -421,7 +418,8 @@ impl SmartyDeframer {
     }
 
     fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.buf.len());
+        let n = n.min(self.buf.len().saturating_sub(self.start));
+        self.start += n;
         self.offset += n as u64;
         if self.start == self.buf.len() {
             self.buf.clear();
@@ -526,14 +524,6 @@ impl Engine {
             Ok(Err(need)) => return Outcome::NeedMore(need),
             Err(e) => return self.fail(1, e),
         };
-        let ciphertext = data.get(header.body..header.tag);
-        let tag = data
-            .get(header.tag..header.total)
-            .and_then(|t| <[u8; GCM_TAG_LEN]>::try_from(t).ok());
-        let (Some(ciphertext), Some(tag)) = (ciphertext, tag) else {
-            // Unreachable: parse_header checked the length.
-            return Outcome::NeedMore(header.total);
-        };
         let mut nonce = [0u8; 12];
         let (title, counter) = nonce.split_at_mut(8);
         title.copy_from_slice(&header.system_title);
@@ -541,12 +531,12 @@ impl Engine {
         let aad = self.aad.as_ref().map_or(&[][..], |a| &a[..]);
 
         self.out.clear();
-        self.out.extend_from_slice(ciphertext);
+        self.out.extend_from_slice(header.ciphertext);
         let verified = self.cipher.decrypt_in_place_detached(
             &GenericArray::from(nonce),
             aad,
             &mut self.out,
-            &GenericArray::from(tag),
+            &GenericArray::from(header.tag),
         );
         if verified.is_err() {
             self.out.clear();
@@ -596,11 +586,11 @@ impl Engine {
 /// `0xDB`), checking each field as soon as it is there so that a false start
 /// fails early. `Ok(Err(n))`: the frame is incomplete, `n` bytes are needed
 /// to go on.
-fn parse_header(
-    data: &[u8],
+fn parse_header<'a>(
+    data: &'a [u8],
     offset: u64,
     max_len: usize,
-) -> Result<Result<Header, usize>, SmartyError> {
+) -> Result<Result<Header<'a>, usize>, SmartyError> {
     let byte = |i: usize| data.get(i).copied().ok_or(i + 1);
     let title_len = match byte(1) {
         Ok(b) => b,
@@ -642,26 +632,27 @@ fn parse_header(
         Err(need) => return Ok(Err(need)),
     }
     let total = len_end + len;
-    if data.len() < total {
+    let Some(frame) = data.get(..total) else {
         return Ok(Err(total));
-    }
-    let system_title = data
-        .get(2..title_end)
-        .and_then(|t| <[u8; 8]>::try_from(t).ok());
-    let counter = data
-        .get(len_end + 1..len_end + 5)
-        .and_then(|c| <[u8; 4]>::try_from(c).ok());
-    match (system_title, counter) {
-        (Some(system_title), Some(counter)) => Ok(Ok(Header {
-            system_title,
-            frame_counter: u32::from_be_bytes(counter),
-            body: len_end + 5,
-            tag: len_end + (len - GCM_TAG_LEN),
-            total,
-        })),
-        // Unreachable: `total` covers both fields.
-        _ => Ok(Err(total)),
-    }
+    };
+    let system_title = frame.get(2..).and_then(|t| t.first_chunk::<8>());
+    let body = frame
+        .get(len_end + 1..)
+        .and_then(|b| b.split_first_chunk::<4>());
+    let too_short = SmartyError::TooShort { offset, len };
+    let (Some(system_title), Some((counter, rest))) = (system_title, body) else {
+        return Err(too_short); // unreachable: both lie inside `total`
+    };
+    let Some((ciphertext, tag)) = rest.split_last_chunk::<GCM_TAG_LEN>() else {
+        return Err(too_short); // unreachable: `len` was checked
+    };
+    Ok(Ok(Header {
+        system_title: *system_title,
+        frame_counter: u32::from_be_bytes(*counter),
+        ciphertext,
+        tag: *tag,
+        total,
+    }))
 }
 
 /// How far to skip after a frame of `total` bytes failed authentication: to

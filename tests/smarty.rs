@@ -61,6 +61,44 @@ fn vector_plaintext() -> Vec<u8> {
     text
 }
 
+/// Counts heap allocations made by the current thread, so that the
+/// steady-state test is not disturbed by tests running alongside.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn count() {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+    }
+
+    pub fn allocations() -> usize {
+        ALLOCS.with(Cell::get)
+    }
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            count();
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            unsafe { System.dealloc(p, l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+            count();
+            unsafe { System.realloc(p, l, n) }
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
 fn keys(auth: Option<&str>) -> SmartyKeys {
     SmartyKeys::from_hex(KEY, auth).expect("valid keys")
 }
@@ -227,6 +265,54 @@ fn vector_plaintext_is_byte_exact_and_decrypted_has_metadata() {
     assert_eq!(d.stream_offset(), 1515);
     let stats = d.stats();
     assert_eq!((stats.frames, stats.errors, stats.noise_bytes), (1, 0, 0));
+}
+
+/// Once built, the deframer allocates nothing, whether frames arrive whole,
+/// split, byte by byte, through push, or fail authentication.
+#[test]
+fn steady_state_allocates_nothing() {
+    let frame = with_aad();
+    let mut stream = b"noise".to_vec();
+    for _ in 0..4 {
+        stream.extend_from_slice(&frame);
+    }
+    let mut tampered = frame.clone();
+    tampered[100] ^= 1;
+    stream.extend_from_slice(&tampered);
+    stream.extend_from_slice(&frame);
+
+    let mut d = SmartyDeframer::new(keys(Some(AUTH)));
+    let before = counting::allocations();
+    let (mut ok, mut failed) = (0, 0);
+    let mut tally = |r: Result<Decrypted<'_>, SmartyError>| match r {
+        Ok(f) if f.plaintext().len() == 1485 => ok += 1,
+        _ => failed += 1,
+    };
+    for chunk in [&stream[..], &stream[..1], &stream[1..700], &stream[700..]] {
+        let mut input = chunk;
+        while let Some(r) = d.decode(&mut input) {
+            tally(r);
+        }
+    }
+    for chunk in stream.chunks(1).chain(stream.chunks(997)) {
+        let mut input = chunk;
+        while let Some(r) = d.decode(&mut input) {
+            tally(r);
+        }
+    }
+    let mut rest = &stream[..];
+    while !rest.is_empty() {
+        let n = d.push(rest);
+        rest = &rest[n..];
+        while let Some(r) = d.next_frame() {
+            tally(r);
+        }
+    }
+    assert_eq!(counting::allocations() - before, 0);
+    assert_eq!((ok, failed), (5 * 5, 5));
+    let probe = counting::allocations();
+    drop(std::hint::black_box(vec![0u8; 64]));
+    assert_eq!(counting::allocations(), probe + 1, "the counter counts");
 }
 
 #[test]
@@ -757,5 +843,85 @@ fn debug_output_redacts_keys() {
             !debug.contains(secret) && !d.contains(secret),
             "{secret} in {d}"
         );
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    /// Noise rich in the bytes that start a header.
+    fn noisy_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![Just(0xDBu8), Just(0x08u8), Just(0x30u8), any::<u8>()]
+    }
+
+    fn decode_in_chunks(d: &mut SmartyDeframer, stream: &[u8], sizes: &[usize]) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut rest = stream;
+        let mut sizes = sizes.iter().cycle();
+        while !rest.is_empty() {
+            let n = sizes.next().copied().unwrap_or(1).clamp(1, rest.len());
+            let (mut input, tail) = rest.split_at(n);
+            rest = tail;
+            while let Some(r) = d.decode(&mut input) {
+                items.push(Item::from(r));
+            }
+            assert!(d.buffered_len() <= d.buffer_capacity());
+        }
+        items
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary input never panics, never authenticates, and never
+        /// grows the buffer past its cap.
+        #[test]
+        fn arbitrary_input_is_safe(
+            data in vec(noisy_byte(), 0..4096),
+            sizes in vec(1usize..600, 1..8),
+            max_len in 0usize..2048,
+        ) {
+            let mut d = SmartyDeframer::with_max_frame_len(keys(Some(AUTH)), max_len);
+            let items = decode_in_chunks(&mut d, &data, &sizes);
+            prop_assert!(frames(&items).is_empty());
+            let _ = d.finish();
+            prop_assert_eq!(d.buffered_len(), 0);
+        }
+
+        /// Whatever noise lies between frames (stray headers included) and
+        /// however the stream is cut, every frame comes out, in order, once
+        /// the stream has run on for one maximum-size frame.
+        #[test]
+        fn every_frame_survives_noise_and_chunking(
+            plain_lens in vec(0usize..300, 1..5),
+            noise in vec(vec(noisy_byte(), 0..64), 5),
+            sizes in vec(1usize..700, 1..8),
+        ) {
+            const MAX: usize = 512;
+            let (key, auth) = raw_keys();
+            let mut stream = Vec::new();
+            let mut expected = Vec::new();
+            for (i, len) in plain_lens.iter().enumerate() {
+                stream.extend_from_slice(&noise[i]);
+                let plaintext = vec![i as u8; *len];
+                let counter = 1000 + i as u32;
+                expected.push((plaintext.clone(), counter, stream.len() as u64));
+                stream.extend_from_slice(&encrypt(key, Some(auth), *b"SAG98765", counter, &plaintext));
+            }
+            stream.extend_from_slice(&noise[4]);
+            stream.extend_from_slice(&[0u8; MAX + 16]);
+            let mut d = SmartyDeframer::with_max_frame_len(keys(Some(AUTH)), MAX);
+            let items = decode_in_chunks(&mut d, &stream, &sizes);
+            let got: Vec<(Vec<u8>, u32, u64)> = items
+                .into_iter()
+                .filter_map(|i| match i {
+                    Item::Frame { plaintext, counter, offset, .. } => Some((plaintext, counter, offset)),
+                    Item::Error(_) => None,
+                })
+                .collect();
+            prop_assert_eq!(got, expected);
+        }
     }
 }
