@@ -23,64 +23,104 @@ impl Obis {
     }
 
     /// Parses a code, tolerating `:` for `.` after the C group and an F group.
+    #[inline]
     pub fn parse(s: &[u8]) -> Option<Obis> {
-        let mut p = Parser { s, i: 0 };
-        let a = p.num()?;
-        p.sep(b"-")?;
-        let b = p.num()?;
-        p.sep(b":")?;
-        let c = p.num()?;
-        p.sep(b".:")?;
-        let d = p.num()?;
-        p.sep(b".:")?;
-        let e = p.num()?;
-        if p.i < s.len() {
-            p.sep(b".*")?;
-            p.num()?;
-            if p.i != s.len() {
+        // Fast path for the P1 shape `a-b:c.d.e` with one-digit A and B,
+        // which every line of every telegram has.
+        if let [a @ b'0'..=b'9', b'-', b @ b'0'..=b'9', b':', rest @ ..] = s {
+            let (c, rest) = group(rest)?;
+            let (d, rest) = match rest {
+                [b'.' | b':', r @ ..] => group(r)?,
+                _ => return None,
+            };
+            let (e, rest) = match rest {
+                [b'.' | b':', r @ ..] => group(r)?,
+                _ => return None,
+            };
+            let tail_ok = match rest {
+                [] => true,
+                [b'.' | b'*', r @ ..] => matches!(group(r), Some((_, []))),
+                _ => false,
+            };
+            return tail_ok.then_some(Obis {
+                a: a - b'0',
+                b: b - b'0',
+                c,
+                d,
+                e,
+            });
+        }
+        Self::parse_general(s)
+    }
+
+    fn parse_general(s: &[u8]) -> Option<Obis> {
+        let mut v = [0u8; 5];
+        let mut k = 0usize;
+        let mut cur: u32 = 0;
+        let mut digits = 0u32;
+        for &c in s {
+            if c.is_ascii_digit() {
+                cur = cur * 10 + (c - b'0') as u32;
+                digits += 1;
+                if digits > 3 {
+                    return None;
+                }
+                continue;
+            }
+            let sep_ok = match k {
+                0 => c == b'-',
+                1 => c == b':',
+                2 | 3 => c == b'.' || c == b':',
+                4 => c == b'.' || c == b'*',
+                _ => false,
+            };
+            if digits == 0 || !sep_ok || cur > 255 {
                 return None;
             }
+            v[k] = cur as u8;
+            k += 1;
+            cur = 0;
+            digits = 0;
         }
-        Some(Obis { a, b, c, d, e })
+        if digits == 0 || cur > 255 {
+            return None;
+        }
+        match k {
+            4 => v[4] = cur as u8,
+            5 => {} // the F group, always 255 on P1
+            _ => return None,
+        }
+        Some(Obis {
+            a: v[0],
+            b: v[1],
+            c: v[2],
+            d: v[3],
+            e: v[4],
+        })
     }
+}
+
+/// One to three digits (at most 255) and the rest.
+#[inline]
+fn group(s: &[u8]) -> Option<(u8, &[u8])> {
+    let mut v: u32 = 0;
+    let mut n = 0;
+    while n < 3 {
+        match s.get(n) {
+            Some(&c) if c.is_ascii_digit() => v = v * 10 + (c - b'0') as u32,
+            _ => break,
+        }
+        n += 1;
+    }
+    if n == 0 || v > 255 || s.get(n).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    Some((v as u8, &s[n..]))
 }
 
 impl fmt::Display for Obis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-{}:{}.{}.{}", self.a, self.b, self.c, self.d, self.e)
-    }
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Parser<'_> {
-    fn num(&mut self) -> Option<u8> {
-        let start = self.i;
-        let mut v: u32 = 0;
-        while let Some(&c) = self.s.get(self.i) {
-            if !c.is_ascii_digit() || self.i - start == 3 {
-                break;
-            }
-            v = v * 10 + (c - b'0') as u32;
-            self.i += 1;
-        }
-        if self.i == start || v > 255 {
-            return None;
-        }
-        Some(v as u8)
-    }
-
-    fn sep(&mut self, allowed: &[u8]) -> Option<()> {
-        let c = self.s.get(self.i)?;
-        if allowed.contains(c) {
-            self.i += 1;
-            Some(())
-        } else {
-            None
-        }
     }
 }
 

@@ -273,6 +273,9 @@ pub struct Telegram {
     pub mbus: [Mbus; 4],
     pub unknown: Vec<UnknownLine>,
     pub errors: Vec<FieldError>,
+    /// The codes of the previous telegram by position: a meter sends the
+    /// same lines every time, so most codes are recognised by one compare.
+    obis_cache: Vec<(u128, Option<Obis>)>,
 }
 
 /// The values of one object: parenthesised groups, possibly over several lines.
@@ -292,7 +295,7 @@ impl<'a> Groups<'a> {
             return None;
         }
         let open = self.pos + 1;
-        let close = open + memchr::memchr(b')', &self.raw[open..self.end])?;
+        let close = open + find(&self.raw[open..self.end], b')')?;
         self.pos = close + 1;
         Some((open, close))
     }
@@ -320,9 +323,36 @@ impl<'a> Groups<'a> {
 
 type FieldResult<T> = Result<T, FieldErrorKind>;
 
+const STOP_OPEN: u8 = 1;
+const STOP_CLOSE: u8 = 2;
+
+/// Which bytes end each scan. `!` ends them all: the body is scanned up to
+/// the `!` that ends the telegram, which serves as a sentinel, so the scan
+/// loops need no length check of their own.
+static STOPS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'(' as usize] = STOP_OPEN;
+    t[b')' as usize] = STOP_CLOSE;
+    t[b'\n' as usize] = STOP_OPEN | STOP_CLOSE;
+    t[b'!' as usize] = STOP_OPEN | STOP_CLOSE;
+    t
+};
+
+#[inline(always)]
+fn is_stop(b: u8, class: u8) -> bool {
+    STOPS[b as usize] & class != 0
+}
+
+/// Position of `b` in `s`. Telegram lines are short (20-60 bytes), where a
+/// plain loop beats a SIMD search's set-up cost.
+#[inline]
+fn find(s: &[u8], b: u8) -> Option<usize> {
+    s.iter().position(|&c| c == b)
+}
+
 /// Splits `value*unit`.
 fn split_unit(s: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b'*', s) {
+    match find(s, b'*') {
         Some(i) => (trim(&s[..i]), &s[i + 1..]),
         None => (trim(s), &[][..]),
     }
@@ -487,6 +517,7 @@ impl Telegram {
         let mut hist = std::mem::take(&mut self.peak_history);
         let mut unknown = std::mem::take(&mut self.unknown);
         let mut errors = std::mem::take(&mut self.errors);
+        let obis_cache = std::mem::take(&mut self.obis_cache);
         raw.clear();
         log.clear();
         hist.clear();
@@ -498,6 +529,7 @@ impl Telegram {
             peak_history: hist,
             unknown,
             errors,
+            obis_cache,
             ..Telegram::default()
         };
     }
@@ -553,6 +585,30 @@ impl Telegram {
             })
     }
 
+    /// The OBIS code of the `k`-th object, from the cache when the previous
+    /// telegram had the same code at the same position.
+    #[inline]
+    fn obis_of(&mut self, code: &[u8], k: usize) -> Option<Obis> {
+        if code.len() > 16 || k >= MAX_KEPT {
+            return Obis::parse(code);
+        }
+        let mut b = [0u8; 16];
+        b[..code.len()].copy_from_slice(code);
+        let key = u128::from_le_bytes(b);
+        if let Some(&(cached, obis)) = self.obis_cache.get(k) {
+            if cached == key {
+                return obis;
+            }
+        }
+        let obis = Obis::parse(code);
+        if k < self.obis_cache.len() {
+            self.obis_cache[k] = (key, obis);
+        } else if k == self.obis_cache.len() {
+            self.obis_cache.push((key, obis));
+        }
+        obis
+    }
+
     fn error(&mut self, line: u32, obis: Option<Obis>, kind: FieldErrorKind) {
         if self.errors.len() < MAX_KEPT {
             self.errors.push(FieldError { line, obis, kind });
@@ -568,6 +624,7 @@ impl Telegram {
         }
         self.header = Span::new(0, h);
         let mut line: u32 = 1;
+        let mut object = 0usize;
         let mut i = header_end;
         while i < bang {
             let c = raw[i];
@@ -581,48 +638,69 @@ impl Telegram {
                 continue;
             }
             let obj_line = line;
-            let mut eol = i + memchr::memchr(b'\n', &raw[i..bang]).unwrap_or(bang - i);
-            let Some(open) = memchr::memchr(b'(', &raw[i..eol]).map(|p| i + p) else {
+            // One pass over the line: code up to '(', then groups up to ')',
+            // stopping at the line end; each byte is looked at once.
+            let start = i;
+            while !is_stop(raw[i], STOP_OPEN) {
+                i += 1;
+            }
+            if i >= bang || raw[i] != b'(' {
                 self.error(
                     obj_line,
-                    Obis::parse(trim(&raw[i..eol])),
+                    Obis::parse(trim(&raw[start..i])),
                     FieldErrorKind::MalformedLine,
                 );
-                i = eol;
+                // Skip the rest of the line (it may hold a stray '!').
+                while i < bang && raw[i] != b'\n' {
+                    i += 1;
+                }
                 continue;
-            };
-            let code = trim(&raw[i..open]);
-            // Walk the groups, following onto the next line when it starts with '('.
-            let mut j = open;
+            }
+            let open = i;
+            let code = trim(&raw[start..open]);
             let mut last = open;
             let mut ok = true;
+            let mut j = open;
             loop {
-                let Some(close) = memchr::memchr(b')', &raw[j..eol]).map(|p| j + p) else {
-                    ok = false;
-                    break;
-                };
-                j = close + 1;
-                last = j;
-                while j < eol && matches!(raw[j], b' ' | b'\r' | b'\t') {
+                // raw[j] == '(' here.
+                j += 1;
+                while !is_stop(raw[j], STOP_CLOSE) {
                     j += 1;
                 }
-                if j < eol {
-                    if raw[j] == b'(' {
-                        continue;
-                    }
+                if j >= bang || raw[j] != b')' {
                     ok = false;
                     break;
                 }
-                let next = eol + 1;
-                if next < bang && raw[next] == b'(' {
-                    line += 1;
-                    j = next;
-                    eol = next + memchr::memchr(b'\n', &raw[next..bang]).unwrap_or(bang - next);
-                    continue;
+                j += 1;
+                last = j;
+                while j < bang && matches!(raw[j], b' ' | b'\r' | b'\t') {
+                    j += 1;
                 }
-                break;
+                if j >= bang {
+                    break;
+                }
+                match raw[j] {
+                    b'(' => continue,
+                    // A value continued on the next line (DSMR 2.2/3.0 gas).
+                    b'\n' if raw.get(j + 1) == Some(&b'(') && j + 1 < bang => {
+                        line += 1;
+                        j += 1;
+                        continue;
+                    }
+                    b'\n' => break,
+                    _ => {
+                        ok = false;
+                        break;
+                    }
+                }
             }
-            let obis = Obis::parse(code);
+            // Resume at the line end (the '\n' is counted by the outer loop).
+            let mut eol = j.min(bang);
+            while eol < bang && raw[eol] != b'\n' {
+                eol += 1;
+            }
+            let obis = self.obis_of(code, object);
+            object += 1;
             match (ok, obis) {
                 (true, Some(o)) => {
                     let groups = Groups {

@@ -182,6 +182,17 @@ pub enum Dimension {
 impl Unit {
     /// Reads a unit, ignoring case and surrounding spaces.
     pub fn parse(s: &[u8]) -> Unit {
+        // The spellings of the specification first, without case folding.
+        match s {
+            b"kWh" => return Unit::KWh,
+            b"kW" => return Unit::KW,
+            b"V" => return Unit::V,
+            b"A" => return Unit::A,
+            b"m3" => return Unit::M3,
+            b"s" => return Unit::Seconds,
+            b"" => return Unit::None,
+            _ => {}
+        }
         let s = trim(s);
         let mut buf = [0u8; 8];
         if s.len() > buf.len() {
@@ -303,7 +314,13 @@ impl fmt::Display for Quantity {
     }
 }
 
+#[inline]
 pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
+    // Nearly every value has no spaces: answer that case at once.
+    match (s.first(), s.last()) {
+        (Some(b' ' | b'\t'), _) | (_, Some(b' ' | b'\t')) => {}
+        _ => return s,
+    }
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
