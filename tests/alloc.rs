@@ -44,7 +44,7 @@ fn steady_state_allocates_nothing() {
     let mut framer = Framer::new();
     let mut t = Telegram::new();
     let mut ok = 0usize;
-    let mut run = |framer: &mut Framer, t: &mut Telegram, ok: &mut usize| {
+    let run = |framer: &mut Framer, t: &mut Telegram, ok: &mut usize| {
         for chunk in stream.chunks(97) {
             framer.feed(chunk, |e| {
                 if let FrameEvent::Telegram(f) = e {
