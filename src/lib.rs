@@ -6,7 +6,10 @@
 //! - [`smarty`]: Luxembourg (Smarty) AES-GCM encrypted P1 frames.
 //! - [`state`]: the latest telegram and counters of every meter, shared
 //!   between the sources that write it and the server that reads it.
+//! - [`metrics`]: meter state to Prometheus text at scrape time; the only
+//!   place that knows metric names.
 
 pub mod dsmr;
+pub mod metrics;
 pub mod smarty;
 pub mod state;
