@@ -8,8 +8,11 @@
 //!   between the sources that write it and the server that reads it.
 //! - [`metrics`]: meter state to Prometheus text at scrape time; the only
 //!   place that knows metric names.
+//! - [`server`]: the HTTP endpoint (hyper): `/metrics`, `/healthz` and a
+//!   landing page, with timeouts and a connection cap against slow clients.
 
 pub mod dsmr;
 pub mod metrics;
+pub mod server;
 pub mod smarty;
 pub mod state;
