@@ -256,7 +256,8 @@ impl Value {
         }
     }
 
-    /// A meter count (u64, as some meters exceed `i32`, never `i64`).
+    /// A count from the meter. Meters send values above `i32::MAX`, so it is
+    /// a u64; beyond `i64::MAX` (damaged input only) it becomes the nearest double.
     fn count(n: u64) -> Value {
         i64::try_from(n).map_or(Value::Float(n as f64), Value::Int)
     }
@@ -296,7 +297,8 @@ impl<'a> Labels<'a> {
 
     fn with(mut self, key: &'static str, value: impl Into<Cow<'a, str>>) -> Labels<'a> {
         // Every family has at most MAX_LABELS labels; a fifth would be a bug
-        // caught by the tests, so it is dropped rather than panicking.
+        // (caught in debug builds), so release builds drop it rather than panic.
+        debug_assert!(self.len < MAX_LABELS, "too many labels for {key}");
         if let Some(slot) = self.pairs.get_mut(self.len) {
             *slot = (key, value.into());
             self.len += 1;

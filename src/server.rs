@@ -34,7 +34,8 @@ use tokio::task::JoinSet;
 /// What the server serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Path of the exposition (`--web.telemetry-path`), `/metrics` by default.
+    /// Path of the exposition (`--web.telemetry-path`), `/metrics` by default;
+    /// a missing leading `/` is added.
     pub telemetry_path: String,
     /// Staleness and label options of the exposition (also used by `/healthz`).
     pub metrics: MetricsOptions,
@@ -198,7 +199,10 @@ type Body = Full<Bytes>;
 const TEXT: &str = "text/plain; charset=utf-8";
 
 impl App {
-    fn new(meters: Meters, cfg: ServerConfig) -> App {
+    fn new(meters: Meters, mut cfg: ServerConfig) -> App {
+        if !cfg.telemetry_path.starts_with('/') {
+            cfg.telemetry_path.insert(0, '/');
+        }
         App {
             metrics: Metrics::new(meters.clone(), cfg.metrics.clone()),
             meters,
@@ -390,6 +394,17 @@ mod tests {
         assert_eq!(get("/", Method::GET), StatusCode::OK);
         assert_eq!(get("/nope", Method::GET), StatusCode::NOT_FOUND);
         assert_eq!(get("/nope", Method::DELETE), StatusCode::NOT_FOUND);
+
+        let cfg = ServerConfig {
+            telemetry_path: "probe".to_owned(),
+            ..ServerConfig::default()
+        };
+        let app = App::new(Meters::default(), cfg);
+        let req = Request::builder()
+            .uri("/probe")
+            .body(())
+            .unwrap_or_default();
+        assert_eq!(app.respond(&req).status(), StatusCode::OK);
     }
 
     #[test]
