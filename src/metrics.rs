@@ -553,6 +553,10 @@ impl<'a> Writer<'_, 'a, '_> {
         }
     }
 
+    /// One M-Bus channel: its device info (only when it announces a device
+    /// type), its register (see [`mbus_family`]), the reading's capture time
+    /// and the valve. A placeholder reading has already been dropped by the
+    /// decoder, so a dead channel shows at most its device info.
     fn mbus(&mut self, t: &Telegram, m: &Mbus, channel: &'static str) {
         if let Some(dt) = m.device_type {
             let kind: Cow<'a, str> = match device_type_name(dt) {
