@@ -7,8 +7,14 @@
 //! - [`smarty`]: Luxembourg (Smarty) AES-GCM encrypted P1 frames.
 //! - [`state`]: the latest telegram and counters of every meter, shared
 //!   between the sources that write it and the server that reads it.
+//! - [`metrics`]: meter state to Prometheus text at scrape time; the only
+//!   place that knows metric names.
+//! - [`server`]: the HTTP endpoint (hyper): `/metrics`, `/healthz` and a
+//!   landing page, with timeouts and a connection cap against slow clients.
 
 pub mod dsmr;
 pub mod inspect;
+pub mod metrics;
+pub mod server;
 pub mod smarty;
 pub mod state;

@@ -1,0 +1,425 @@
+//! The HTTP server over real sockets: routes, content negotiation, health,
+//! slow clients and graceful shutdown. The client is a few lines of
+//! HTTP/1.1 over a `TcpStream`, so nothing about hyper is assumed.
+
+use dsmr_exporter::dsmr::Zone;
+use dsmr_exporter::metrics::MetricsOptions;
+use dsmr_exporter::server::{serve, serve_with_limits, Limits, ServerConfig};
+use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const TWO_MBUS: &str = "nl_dsmr50_iskra_am550t_two_mbus.txt";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Feeds a fixture telegram to `meter` through the real pipeline.
+fn feed(meter: &Arc<Meter>, file: &str) {
+    let mut p = Pipeline::new(meter.clone());
+    p.feed(&fixture(file));
+    p.finish();
+}
+
+fn meter(name: &str) -> Arc<Meter> {
+    let m = Meter::new(name, Zone::CET);
+    feed(&m, TWO_MBUS);
+    m
+}
+
+/// A running server and the means to stop it.
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(meters: Vec<Arc<Meter>>, cfg: ServerConfig, limits: Option<Limits>) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let meters = Meters::new(meters);
+        let task = match limits {
+            None => tokio::spawn(serve(listener, meters, cfg, shutdown)),
+            Some(l) => tokio::spawn(serve_with_limits(listener, meters, cfg, l, shutdown)),
+        };
+        Server {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Fires the shutdown future and waits for `serve` to return.
+    async fn shutdown(mut self) -> Duration {
+        let t = Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .expect("serve returned after shutdown")
+            .expect("serve did not panic");
+        assert!(result.is_ok(), "{result:?}");
+        t.elapsed()
+    }
+}
+
+fn cfg(stale_after: Duration) -> ServerConfig {
+    ServerConfig {
+        telemetry_path: "/metrics".to_owned(),
+        metrics: MetricsOptions {
+            stale_after,
+            expose_equipment_ids: false,
+        },
+    }
+}
+
+fn quick_limits() -> Limits {
+    Limits {
+        header_read_timeout: Duration::from_millis(800),
+        shutdown_grace: Duration::from_millis(500),
+        ..Limits::default()
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request on its own connection (`Connection: close`), read to EOF.
+async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw))
+        .await
+        .expect("reply within 5 s")
+        .expect("read");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str) -> Reply {
+    request(addr, "GET", path, &[]).await
+}
+
+#[tokio::test]
+async fn metrics_are_text_004_with_exact_values() {
+    let server = Server::start(vec![meter("main")], ServerConfig::default(), None).await;
+    let r = get(server.addr, "/metrics").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(
+        r.body.contains(
+            "\ndsmr_electricity_imported_joules_total{meter=\"main\",tariff=\"1\"} 7668414000\n"
+        ),
+        "{}",
+        r.body
+    );
+    assert!(r
+        .body
+        .contains("\ndsmr_gas_cubic_meters_total{meter=\"main\",channel=\"2\"} 246.138\n"));
+    assert!(r
+        .body
+        .contains("# TYPE dsmr_electricity_imported_joules_total counter\n"));
+    assert!(!r.body.contains("# EOF"));
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn openmetrics_only_when_the_client_asks() {
+    let server = Server::start(vec![meter("main")], ServerConfig::default(), None).await;
+    // What Prometheus sends.
+    let accept = "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2";
+    let r = request(server.addr, "GET", "/metrics", &[("Accept", accept)]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(r.body.ends_with("# EOF\n"), "{}", r.body);
+    assert!(r.body.contains(
+        "\ndsmr_electricity_imported_joules_total{meter=\"main\",tariff=\"1\"} 7668414000\n"
+    ));
+
+    for accept in ["text/plain", "*/*", "text/html,application/xhtml+xml"] {
+        let r = request(server.addr, "GET", "/metrics", &[("Accept", accept)]).await;
+        assert_eq!(
+            r.header("content-type"),
+            Some("text/plain; version=0.0.4; charset=utf-8"),
+            "{accept}"
+        );
+        assert!(!r.body.contains("# EOF"));
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn healthz_names_the_stale_meters() {
+    let fresh = meter("fresh");
+    let old = meter("old");
+    let server = Server::start(vec![fresh.clone(), old], cfg(Duration::from_secs(1)), None).await;
+    let r = get(server.addr, "/healthz").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    feed(&fresh, TWO_MBUS);
+    let r = get(server.addr, "/healthz").await;
+    assert_eq!((r.status, r.body.as_str()), (503, "stale: old\n"));
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
+
+    // The stale meter's measurements are gone from /metrics, its counts stay.
+    let m = get(server.addr, "/metrics").await.body;
+    assert!(m.contains("dsmr_electricity_import_watts{meter=\"fresh\"} 111\n"));
+    assert!(!m.contains("dsmr_electricity_import_watts{meter=\"old\"}"));
+    assert!(m.contains("dsmr_telegrams_total{meter=\"old\",result=\"ok\"} 1\n"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods() {
+    let server = Server::start(vec![meter("main")], ServerConfig::default(), None).await;
+    let r = get(server.addr, "/nope").await;
+    assert_eq!(r.status, 404);
+    let r = get(server.addr, "/metrics/extra").await;
+    assert_eq!(r.status, 404);
+
+    let r = request(server.addr, "POST", "/metrics", &[("Content-Length", "0")]).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+
+    let r = request(server.addr, "HEAD", "/metrics", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, "");
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_landing_page_links_metrics_and_health_and_lists_meters() {
+    let silent = Meter::new("<garage>", Zone::CET);
+    let server = Server::start(
+        vec![meter("main"), silent],
+        ServerConfig {
+            telemetry_path: "/probe".to_owned(),
+            ..ServerConfig::default()
+        },
+        None,
+    )
+    .await;
+    let r = get(server.addr, "/").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r.body.contains("<a href=\"/probe\">"), "{}", r.body);
+    assert!(r.body.contains("<a href=\"/healthz\">"));
+    assert!(r.body.contains("<li>main: fresh</li>"));
+    assert!(r.body.contains("<li>&lt;garage&gt;: no telegram yet</li>"));
+    assert_eq!(get(server.addr, "/probe").await.status, 200);
+    assert_eq!(get(server.addr, "/metrics").await.status, 404);
+    server.shutdown().await;
+
+    // With the metrics at `/` there is no landing page.
+    let server = Server::start(
+        vec![meter("main")],
+        ServerConfig {
+            telemetry_path: "/".to_owned(),
+            ..ServerConfig::default()
+        },
+        None,
+    )
+    .await;
+    let r = get(server.addr, "/").await;
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(r.body.contains("dsmr_exporter_build_info"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_silent_client_blocks_nobody_and_is_dropped_after_the_header_timeout() {
+    let limits = quick_limits();
+    let server = Server::start(
+        vec![meter("main")],
+        ServerConfig::default(),
+        Some(limits.clone()),
+    )
+    .await;
+    let t = Instant::now();
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    // A half-sent request head is no better than none.
+    let mut half = TcpStream::connect(server.addr).await.expect("connect");
+    half.write_all(b"GET /metr").await.expect("send");
+
+    let r = get(server.addr, "/metrics").await;
+    assert_eq!(r.status, 200);
+    assert!(
+        t.elapsed() < limits.header_read_timeout,
+        "the scrape waited for the silent client"
+    );
+
+    for client in [&mut silent, &mut half] {
+        let mut rest = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut rest)).await;
+        let waited = t.elapsed();
+        assert!(read.is_ok(), "the silent client was never dropped");
+        assert!(
+            waited >= limits.header_read_timeout - Duration::from_millis(50),
+            "dropped after {waited:?}, before the header timeout"
+        );
+        assert!(waited < limits.header_read_timeout + Duration::from_secs(2));
+        // Whatever was said before closing, it was no metrics.
+        assert!(!String::from_utf8_lossy(&rest).contains("dsmr_"));
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let limits = Limits {
+        max_connections: 1,
+        ..quick_limits()
+    };
+    let server = Server::start(
+        vec![meter("main")],
+        ServerConfig::default(),
+        Some(limits.clone()),
+    )
+    .await;
+    let t = Instant::now();
+    let _silent = TcpStream::connect(server.addr).await.expect("connect");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The only slot is taken until the silent client times out.
+    let r = get(server.addr, "/metrics").await;
+    assert_eq!(r.status, 200);
+    assert!(t.elapsed() >= limits.header_read_timeout - Duration::from_millis(50));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn serve_returns_after_the_shutdown_future_fires() {
+    let server = Server::start(vec![meter("main")], ServerConfig::default(), None).await;
+    let addr = server.addr;
+    // A kept-alive connection that already had its answer: shutdown closes it.
+    let mut idle = TcpStream::connect(addr).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .expect("send");
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.expect("read");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+
+    let took = server.shutdown().await;
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    // The idle connection was closed and nothing listens any more.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(2), idle.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "idle connection still open");
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_cuts_off_a_stuck_client_after_the_grace_period() {
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(30),
+        shutdown_grace: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let server = Server::start(vec![meter("main")], ServerConfig::default(), Some(limits)).await;
+    let mut stuck = TcpStream::connect(server.addr).await.expect("connect");
+    stuck
+        .write_all(b"GET /metrics HTTP/1.1\r\n")
+        .await
+        .expect("send");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let took = server.shutdown().await;
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+}
+
+#[tokio::test]
+async fn connections_are_closed_once_they_reach_their_lifetime() {
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(30),
+        connection_timeout: Duration::from_millis(500),
+        ..quick_limits()
+    };
+    let server = Server::start(vec![meter("main")], ServerConfig::default(), Some(limits)).await;
+    let t = Instant::now();
+    let mut kept = TcpStream::connect(server.addr).await.expect("connect");
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .expect("send");
+    let mut buf = [0u8; 1024];
+    let n = kept.read(&mut buf).await.expect("read");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Idle and kept alive: only the connection's lifetime ends it.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), kept.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "connection outlived its lifetime");
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    server.shutdown().await;
+}
