@@ -9,8 +9,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Every metric name the exporter publishes (README "Metrics" and the exporter's own
-/// series). Dashboards and rules may use only these.
+/// Every metric name the exporter publishes: the metrics contract, the exporter's own
+/// series, and the extra series src/metrics.rs writes (reactive and apparent power, power
+/// factor, kVA threshold, M-Bus valve). Dashboards and rules may use only these, which
+/// catches a misspelt name that would otherwise just show "no data".
 const KNOWN_METRICS: &[&str] = &[
     "dsmr_electricity_imported_joules_total",
     "dsmr_electricity_exported_joules_total",
@@ -50,6 +52,20 @@ const KNOWN_METRICS: &[&str] = &[
     "dsmr_source_reconnects_total",
     "dsmr_field_errors_total",
     "dsmr_exporter_build_info",
+    "dsmr_electricity_reactive_imported_varh_total",
+    "dsmr_electricity_reactive_exported_varh_total",
+    "dsmr_electricity_total_reactive_imported_varh_total",
+    "dsmr_electricity_total_reactive_exported_varh_total",
+    "dsmr_electricity_reactive_import_var",
+    "dsmr_electricity_reactive_export_var",
+    "dsmr_electricity_apparent_import_voltamperes",
+    "dsmr_electricity_apparent_export_voltamperes",
+    "dsmr_electricity_power_factor",
+    "dsmr_electricity_threshold_voltamperes",
+    "dsmr_phase_reactive_import_var",
+    "dsmr_phase_reactive_export_var",
+    "dsmr_phase_power_factor",
+    "dsmr_mbus_valve_state",
 ];
 
 fn repo() -> PathBuf {
