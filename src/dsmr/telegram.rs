@@ -343,6 +343,35 @@ fn is_stop(b: u8, class: u8) -> bool {
     STOPS[b as usize] & class != 0
 }
 
+/// Bytes of `w` equal to `b` have their high bit set in the result; the
+/// lowest set bit is always exact (SWAR "has byte").
+#[inline(always)]
+fn has_byte(w: u64, b: u8) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    let x = w ^ (LO * b as u64);
+    x.wrapping_sub(LO) & !x & (LO << 7)
+}
+
+/// Index of the first of `a`, `\n` or `!` at or after `i`, eight bytes at a
+/// time. The caller guarantees a `!` before the end of `raw`.
+#[inline(always)]
+fn scan(raw: &[u8], mut i: usize, a: u8, class: u8) -> usize {
+    while let Some(chunk) = raw.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let m = has_byte(w, a) | has_byte(w, b'\n') | has_byte(w, b'!');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < raw.len() && !is_stop(raw[i], class) {
+        i += 1;
+    }
+    i
+}
+
 /// Position of `b` in `s`. Telegram lines are short (20-60 bytes), where a
 /// plain loop beats a SIMD search's set-up cost.
 #[inline]
@@ -365,11 +394,17 @@ fn quantity(
     dims: &[Dimension],
     default: Unit,
 ) -> FieldResult<Option<Quantity>> {
-    let (num, unit) = split_unit(s);
-    if num.is_empty() && unit.is_empty() {
+    let s = trim(s);
+    if s.is_empty() {
         return Ok(None);
     }
-    let value = Fixed::parse(num).ok_or(FieldErrorKind::BadNumber { group })?;
+    // One pass: the number, then `*unit` (spaces allowed around either).
+    let (value, n) = Fixed::parse_prefix(s).ok_or(FieldErrorKind::BadNumber { group })?;
+    let unit = match trim(&s[n..]) {
+        [] => &[][..],
+        [b'*', u @ ..] => u,
+        _ => return Err(FieldErrorKind::BadNumber { group }),
+    };
     let mut unit = Unit::parse(unit);
     if unit == Unit::None {
         unit = default;
@@ -641,9 +676,7 @@ impl Telegram {
             // One pass over the line: code up to '(', then groups up to ')',
             // stopping at the line end; each byte is looked at once.
             let start = i;
-            while !is_stop(raw[i], STOP_OPEN) {
-                i += 1;
-            }
+            i = scan(&raw, i, b'(', STOP_OPEN).min(bang);
             if i >= bang || raw[i] != b'(' {
                 self.error(
                     obj_line,
@@ -663,10 +696,7 @@ impl Telegram {
             let mut j = open;
             loop {
                 // raw[j] == '(' here.
-                j += 1;
-                while !is_stop(raw[j], STOP_CLOSE) {
-                    j += 1;
-                }
+                j = scan(&raw, j + 1, b')', STOP_CLOSE).min(bang);
                 if j >= bang || raw[j] != b')' {
                     ok = false;
                     break;

@@ -46,38 +46,53 @@ impl Fixed {
 
     /// Parses `[+-]digits[.digits]`; at most 18 digits, so it always fits.
     pub fn parse(s: &[u8]) -> Option<Fixed> {
-        let (neg, digits) = match s.first() {
-            Some(b'-') => (true, &s[1..]),
-            Some(b'+') => (false, &s[1..]),
-            _ => (false, s),
+        match Fixed::parse_prefix(s) {
+            Some((f, n)) if n == s.len() => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Parses a number at the start of `s`; returns it and how many bytes it
+    /// took, so a caller can read `value*unit` in one pass.
+    #[inline]
+    pub fn parse_prefix(s: &[u8]) -> Option<(Fixed, usize)> {
+        let (neg, start) = match s.first() {
+            Some(b'-') => (true, 1),
+            Some(b'+') => (false, 1),
+            _ => (false, 0),
         };
         let mut mantissa: i64 = 0;
         let mut scale: u8 = 0;
-        let mut seen_point = false;
+        let mut point: Option<usize> = None;
         let mut n_digits = 0u32;
-        for &c in digits {
-            match c {
-                b'0'..=b'9' => {
-                    n_digits += 1;
-                    if n_digits > 18 {
-                        return None;
-                    }
-                    mantissa = mantissa * 10 + (c - b'0') as i64;
-                    if seen_point {
-                        scale += 1;
-                    }
+        let mut i = start;
+        while let Some(&c) = s.get(i) {
+            if c.is_ascii_digit() {
+                n_digits += 1;
+                if n_digits > 18 {
+                    return None;
                 }
-                b'.' if !seen_point => seen_point = true,
-                _ => return None,
+                mantissa = mantissa * 10 + (c - b'0') as i64;
+            } else if c == b'.' && point.is_none() {
+                point = Some(i);
+            } else {
+                break;
             }
+            i += 1;
         }
         if n_digits == 0 {
             return None;
         }
-        Some(Fixed {
-            mantissa: if neg { -mantissa } else { mantissa },
-            scale,
-        })
+        if let Some(p) = point {
+            scale = (i - p - 1) as u8;
+        }
+        Some((
+            Fixed {
+                mantissa: if neg { -mantissa } else { mantissa },
+                scale,
+            },
+            i,
+        ))
     }
 
     /// True when the value is zero, whatever its scale.
