@@ -181,8 +181,10 @@ impl DemoMeter {
         let gas_ul = m3_ul(950.0, &mut rng);
         let water_ul = m3_ul(55.0, &mut rng);
         let day = 86_400;
-        let recent = start_s - (20 + (rng.next_u64() % 40) as i64) * day;
-        let older = recent - (60 + (rng.next_u64() % 200) as i64) * day;
+        let recent =
+            start_s - (20 + (rng.next_u64() % 40) as i64) * day + (rng.next_u64() % 86_400) as i64;
+        let older =
+            recent - (60 + (rng.next_u64() % 200) as i64) * day + (rng.next_u64() % 86_400) as i64;
         let failure_log = [
             (older, 180 + (rng.next_u64() % 7200) as u32),
             (recent, 180 + (rng.next_u64() % 3600) as u32),
@@ -424,8 +426,8 @@ fn season(t: &LocalTime) -> f64 {
     (2.0 * PI * (t.day_of_year as f64 - 171.0) / 365.25).cos()
 }
 
-/// Output of a 4.5 kWp roof under a clear sky: from 800 W at noon in
-/// December to 3.9 kW in June, over a day of 8 to 16.5 hours.
+/// Output of a 4 kWp roof under a clear sky: from 700 W at noon in
+/// December to 3.3 kW in June, over a day of 8 to 16.5 hours.
 fn solar_watts(t: &LocalTime, h: f64) -> f64 {
     let season = season(t);
     let day_len = 12.2 + 4.3 * season;
@@ -435,7 +437,7 @@ fn solar_watts(t: &LocalTime, h: f64) -> f64 {
     if !(0.0..1.0).contains(&x) {
         return 0.0;
     }
-    (2350.0 + 1550.0 * season) * (PI * x).sin().powf(1.3)
+    (2000.0 + 1300.0 * season) * (PI * x).sin().powi(2)
 }
 
 /// Central heating: little in summer, most on winter mornings and evenings.
