@@ -111,6 +111,22 @@ fn open(cfg: &SerialConfig) -> std::io::Result<tokio_serial::SerialStream> {
             StopBits::Two => tokio_serial::StopBits::Two,
         })
         .flow_control(tokio_serial::FlowControl::None)
-        .open_native_async()?;
+        .open_native_async()
+        .map_err(std::io::Error::from)
+        .map_err(with_hint)?;
     Ok(stream)
+}
+
+/// Adds the usual fix to the error a user without access to the port gets.
+fn with_hint(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::PermissionDenied
+        || e.to_string().contains("Permission denied")
+    {
+        std::io::Error::new(
+            e.kind(),
+            format!("{e} (add the user to the dialout group, or see README: permissions)"),
+        )
+    } else {
+        e
+    }
 }
