@@ -125,9 +125,10 @@ pub struct Args {
     )]
     pub stale_after: String,
 
-    /// Time zone of meter clocks that send no DST flag (Europe/<city>, UTC or +01:00).
+    /// Time zone of meter clocks that send no DST flag.
     #[arg(
         long,
+        help = "Time zone of meter clocks that send no DST flag (Europe/<city>, UTC or +01:00)",
         value_name = "ZONE",
         default_value = "Europe/Amsterdam",
         env = "DSMR_EXPORTER_TIMEZONE",
@@ -296,12 +297,16 @@ pub enum Mode {
 /// Everything the exporter needs to run.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
+    /// The `meter` label.
     pub meter: String,
     pub source: SourceConfig,
+    /// When a meter's readings leave `/metrics`, and a silent TCP connection is reopened.
     pub stale_after: Duration,
     /// `HOST:PORT`, resolved when binding.
     pub listen_address: String,
+    /// Starts with `/`.
     pub telemetry_path: String,
+    /// Off unless asked for: equipment ids identify a household.
     pub expose_equipment_ids: bool,
 }
 

@@ -41,8 +41,11 @@ pub use tcp::TcpConfig;
 /// The one source a meter reads, as checked by the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceConfig {
+    /// `--serial`: a USB P1 cable or other tty.
     Serial(SerialConfig),
+    /// `--tcp`: ser2net or a Wi-Fi dongle.
     Tcp(TcpConfig),
+    /// `--replay`: telegrams from a file.
     Replay(ReplayConfig),
     /// The built-in simulated meter.
     Demo,
@@ -63,8 +66,10 @@ impl fmt::Display for SourceConfig {
 /// ports and hosts that are not there yet are retried, not refused.
 #[derive(Debug, Error)]
 pub enum SourceError {
+    /// The replay file is missing or unreadable.
     #[error("cannot read replay file {path}: {source}")]
     ReplayRead { path: PathBuf, source: io::Error },
+    /// The replay file holds nothing to replay.
     #[error("replay file {path} holds no complete telegram")]
     ReplayEmpty { path: PathBuf },
 }
@@ -107,7 +112,9 @@ impl Source {
 /// exporters behind one ser2net do not reconnect in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retry {
+    /// The first wait.
     pub initial: Duration,
+    /// The longest wait.
     pub max: Duration,
 }
 

@@ -12,7 +12,9 @@ use std::sync::Arc;
 /// Bits per character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataBits {
+    /// DSMR 2.2 / 3.0 (7E1).
     Seven,
+    /// DSMR 4 and later (8N1).
     Eight,
 }
 
@@ -36,10 +38,12 @@ pub enum StopBits {
 pub struct SerialConfig {
     /// Device path, e.g. `/dev/ttyUSB0` or a stable `/dev/serial/by-id/…` link.
     pub path: String,
+    /// 115200 for DSMR 4/5, 9600 for DSMR 2.2/3.0.
     pub baud: u32,
     pub data_bits: DataBits,
     pub parity: Parity,
     pub stop_bits: StopBits,
+    /// How a vanished or failed port is reopened.
     pub retry: Retry,
 }
 

@@ -20,6 +20,7 @@ pub struct TcpConfig {
     pub address: String,
     /// A connection without any byte for this long is reopened.
     pub stale_after: Duration,
+    /// How a dropped or refused connection is retried.
     pub retry: Retry,
 }
 
