@@ -251,7 +251,7 @@ pub(crate) async fn reconnect_loop<S, F, Fut>(
                 } else {
                     tracing::warn!(
                         meter = meter.name(),
-                        "{what}: cannot open: {e}; retrying every {} at most",
+                        "{what}: cannot open: {e}; retrying (backoff up to {})",
                         crate::duration::format(retry.max)
                     );
                     open_failure_logged = true;
@@ -264,9 +264,11 @@ pub(crate) async fn reconnect_loop<S, F, Fut>(
         meter.set_source_up(true);
         if opened_before {
             meter.record_reconnect();
+            tracing::info!(meter = meter.name(), "{what}: reconnected");
+        } else {
+            tracing::info!(meter = meter.name(), "{what}: connected");
         }
         opened_before = true;
-        tracing::info!(meter = meter.name(), "{what}: connected");
 
         let mut got_data = false;
         let reason = loop {
