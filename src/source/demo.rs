@@ -190,8 +190,8 @@ impl DemoMeter {
             (recent, 180 + (rng.next_u64() % 3600) as u32),
         ];
         let power_failures = 3 + (rng.next_u64() % 6) as u32;
-        let sags = [0, 0, 0].map(|_: u32| (rng.next_u64() % 4) as u32);
-        let swells = [0, 0, 0].map(|_: u32| (rng.next_u64() % 2) as u32);
+        let sags: [u32; 3] = std::array::from_fn(|_| (rng.next_u64() % 4) as u32);
+        let swells: [u32; 3] = std::array::from_fn(|_| (rng.next_u64() % 2) as u32);
         DemoMeter {
             rng,
             last_ms: start_ms,
