@@ -3,18 +3,26 @@
 //! # Layout
 //! - [`dsmr`]: the telegram engine (framing, CRC, OBIS decoding, exact
 //!   values). No I/O, no async runtime: usable on its own.
-//! - [`inspect`]: the `parse` command: a capture decoded to JSON lines.
 //! - [`smarty`]: Luxembourg (Smarty) AES-GCM encrypted P1 frames.
 //! - [`state`]: the latest telegram and counters of every meter, shared
 //!   between the sources that write it and the server that reads it.
+//! - [`source`]: the tasks that move bytes from a serial port, a TCP
+//!   connection, a replay file or the demo meter into a meter's pipeline.
 //! - [`metrics`]: meter state to Prometheus text at scrape time; the only
 //!   place that knows metric names.
 //! - [`server`]: the HTTP endpoint (hyper): `/metrics`, `/healthz` and a
 //!   landing page, with timeouts and a connection cap against slow clients.
+//! - [`inspect`]: the `parse` command: a capture decoded to JSON lines.
+//! - [`cli`]: flags and environment variables into a checked `Config`; the
+//!   only module that reads argv or the environment.
+//! - [`duration`]: `500ms` / `1m30s` durations as flags take them.
 
+pub mod cli;
 pub mod dsmr;
+pub mod duration;
 pub mod inspect;
 pub mod metrics;
 pub mod server;
 pub mod smarty;
+pub mod source;
 pub mod state;

@@ -1,0 +1,339 @@
+//! The built binary: flags, environment variables, exit codes, and one
+//! end-to-end run (replay, scrape, SIGTERM).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dsmr-exporter");
+
+/// The binary with no `DSMR_EXPORTER_*` or `RUST_LOG` from the caller's
+/// environment, run from the crate root so fixture paths work.
+fn cmd() -> Command {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("DSMR_EXPORTER_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.stdin(Stdio::null());
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().expect("run dsmr-exporter")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const FLAGS: &[(&str, &str)] = &[
+    ("--serial", "DSMR_EXPORTER_SERIAL"),
+    ("--tcp", "DSMR_EXPORTER_TCP"),
+    ("--replay", "DSMR_EXPORTER_REPLAY"),
+    ("--replay-interval", "DSMR_EXPORTER_REPLAY_INTERVAL"),
+    ("--replay-loop", "DSMR_EXPORTER_REPLAY_LOOP"),
+    ("--demo", "DSMR_EXPORTER_DEMO"),
+    ("--meter", "DSMR_EXPORTER_METER"),
+    ("--stale-after", "DSMR_EXPORTER_STALE_AFTER"),
+    ("--timezone", "DSMR_EXPORTER_TIMEZONE"),
+    ("--baud", "DSMR_EXPORTER_BAUD"),
+    ("--data-bits", "DSMR_EXPORTER_DATA_BITS"),
+    ("--parity", "DSMR_EXPORTER_PARITY"),
+    ("--stop-bits", "DSMR_EXPORTER_STOP_BITS"),
+    ("--web.listen-address", "DSMR_EXPORTER_WEB_LISTEN_ADDRESS"),
+    ("--web.telemetry-path", "DSMR_EXPORTER_WEB_TELEMETRY_PATH"),
+    (
+        "--metrics.expose-equipment-ids",
+        "DSMR_EXPORTER_METRICS_EXPOSE_EQUIPMENT_IDS",
+    ),
+    ("--log-format", "DSMR_EXPORTER_LOG_FORMAT"),
+    ("--log-level", "DSMR_EXPORTER_LOG_LEVEL"),
+    ("--check-config", "DSMR_EXPORTER_CHECK_CONFIG"),
+];
+
+#[test]
+fn help_lists_every_flag_with_its_env_var_in_groups() {
+    let out = run(cmd().arg("--help"));
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for (flag, env) in FLAGS {
+        assert!(help.contains(flag), "--help lacks {flag}");
+        assert!(help.contains(env), "--help lacks {env}");
+    }
+    for group in ["Source:", "Serial:", "Web:", "Metrics:", "Logging:"] {
+        assert!(help.contains(group), "--help lacks the {group} group");
+    }
+    assert!(help.contains("parse"), "--help lacks the parse command");
+}
+
+#[test]
+fn version() {
+    let out = run(cmd().arg("--version"));
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("dsmr-exporter {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn no_source_is_a_usage_error_that_suggests_demo() {
+    let out = run(&mut cmd());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("--demo"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn two_sources_are_refused() {
+    let out = run(cmd().args(["--demo", "--serial", "/dev/ttyUSB0"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("only one source"), "{err}");
+    assert!(err.contains("--serial and --demo"), "{err}");
+
+    // Also when one of them comes from the environment.
+    let out = run(cmd().arg("--demo").env("DSMR_EXPORTER_TCP", "dongle:2001"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--tcp and --demo"));
+}
+
+#[test]
+fn bad_values_name_the_flag() {
+    for (args, flag) in [
+        (&["--demo", "--stale-after", "10x"][..], "--stale-after"),
+        (
+            &["--replay", "f.txt", "--replay-interval", "soon"],
+            "--replay-interval",
+        ),
+        (
+            &["--serial", "/dev/ttyUSB0", "--data-bits", "9"],
+            "--data-bits",
+        ),
+        (
+            &["--demo", "--web.telemetry-path", "metrics"],
+            "--web.telemetry-path",
+        ),
+        (&["--demo", "--parity", "mark"], "--parity"),
+    ] {
+        let out = run(cmd().args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(flag), "{args:?}: {err}");
+    }
+    let out = run(cmd()
+        .arg("--demo")
+        .env("DSMR_EXPORTER_STALE_AFTER", "1 minute"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--stale-after"));
+}
+
+#[test]
+fn env_vars_configure_the_exporter_and_flags_win() {
+    let out = run(cmd()
+        .env("DSMR_EXPORTER_DEMO", "true")
+        .env("DSMR_EXPORTER_WEB_LISTEN_ADDRESS", "127.0.0.1:9999")
+        .env("DSMR_EXPORTER_WEB_TELEMETRY_PATH", "/p1")
+        .env("DSMR_EXPORTER_STALE_AFTER", "5m")
+        .env("DSMR_EXPORTER_METER", "from-env")
+        .env("DSMR_EXPORTER_METRICS_EXPOSE_EQUIPMENT_IDS", "yes")
+        .env("DSMR_EXPORTER_CHECK_CONFIG", "1")
+        .args(["--meter", "from-flag"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cfg = text(&out.stdout);
+    for line in [
+        "meter: from-flag",
+        "source: demo",
+        "stale after: 5m",
+        "metrics: http://127.0.0.1:9999/p1",
+        "expose equipment ids: true",
+    ] {
+        assert!(cfg.contains(line), "{line:?} missing from:\n{cfg}");
+    }
+
+    let out = run(cmd()
+        .env("DSMR_EXPORTER_SERIAL", "/dev/ttyUSB0")
+        .env("DSMR_EXPORTER_BAUD", "9600")
+        .env("DSMR_EXPORTER_DATA_BITS", "7")
+        .env("DSMR_EXPORTER_PARITY", "even")
+        .arg("--check-config"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("source: serial /dev/ttyUSB0 9600 7E1"));
+
+    // A boolean set to false in the environment is off.
+    let out = run(cmd()
+        .env("DSMR_EXPORTER_DEMO", "false")
+        .arg("--check-config"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn parse_command_reads_a_file_or_stdin() {
+    let fixture = "fixtures/nl_dsmr50_iskra_am550t_two_mbus.txt";
+    let out = run(cmd().args(["parse", fixture]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!out.stdout.is_empty());
+
+    let mut child = cmd()
+        .arg("parse")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let bytes =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture)).expect("fixture");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!out.stdout.is_empty());
+
+    let out = run(cmd().args(["parse", "fixtures/no-such-file.txt"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("no-such-file.txt"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+}
+
+#[test]
+fn missing_replay_file_fails_at_start_with_one_line() {
+    let out = run(cmd().args([
+        "--replay",
+        "fixtures/no-such-file.txt",
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--log-level",
+        "error",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("no-such-file.txt"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
+}
+
+/// Kills the child when the test ends, passing or not.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` over a plain TCP connection; the body, or `None` on any failure.
+fn scrape(addr: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).ok()?;
+    Some(response.split_once("\r\n\r\n")?.1.to_owned())
+}
+
+/// The value of `dsmr_telegrams_total{meter="main",result="ok"}`.
+fn ok_telegrams(body: &str) -> Option<f64> {
+    body.lines()
+        .filter(|l| l.starts_with("dsmr_telegrams_total{"))
+        .filter(|l| l.contains(r#"meter="main""#) && l.contains(r#"result="ok""#))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[test]
+fn end_to_end_replay_scrape_and_sigterm() {
+    let child = cmd()
+        .args([
+            "--replay",
+            "fixtures/nl_dsmr50_iskra_am550t_two_mbus.txt",
+            "--replay-loop",
+            "--replay-interval",
+            "100ms",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log-format",
+            "text",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dsmr-exporter");
+    let mut child = Running(child);
+
+    // The bound address (port 0 picks a free one) is in the first log line.
+    let stderr = child.0.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut log = Vec::new();
+    let addr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no 'serving metrics' line; log so far: {log:#?}"));
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.split('/').next().expect("address").to_owned();
+        }
+        log.push(line);
+    };
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(n) = scrape(&addr, "/metrics").as_deref().and_then(ok_telegrams) {
+            if n > 0.0 {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no ok telegram counted at {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let pid = child.0.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    // The reader thread ends at EOF, which closes the channel.
+    let mut rest = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
+        rest.push(line);
+    }
+    assert!(
+        rest.iter().any(|l| l.contains("SIGTERM")),
+        "no shutdown line in {rest:#?}"
+    );
+}
