@@ -14,9 +14,8 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# The Debian prometheus package starts a service on :9090; the tests start their own.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus >/dev/null 2>&1 || true; fi
-pkill -x prometheus >/dev/null 2>&1 || true
+# The tests start their own Prometheus and exporters on free loopback ports,
+# so a Prometheus service that the package may have started does not matter.
 
 cargo build --locked --release --bin dsmr-exporter
 cargo test --locked --release --all-targets
