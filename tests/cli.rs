@@ -208,6 +208,64 @@ fn parse_command_reads_a_file_or_stdin() {
 }
 
 #[test]
+fn parse_prints_the_decoded_values_and_says_why_nothing_is_valid() {
+    // A valid telegram: its exact values, as JSON, and exit 0.
+    let out = run(cmd().args(["parse", "fixtures/nl_dsmr50_iskra_am550t_two_mbus.txt"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = text(&out.stdout);
+    assert_eq!(json.lines().count(), 1, "one JSON object per telegram");
+    assert!(
+        json.contains(r#""crc":{"status":"valid","sent":"56DD"}"#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""imported_tariff_1":{"value":2130.115,"unit":"kWh","base_value":7668414000,"base_unit":"J"}"#),
+        "{json}"
+    );
+    // Only CRC mismatches: non-zero, and the message names both CRCs.
+    let out = run(cmd().args(["parse", "fixtures/nl_dsmr50_spec_example.txt"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("CRC mismatch") && err.contains("EF2F") && err.contains("E47C"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).contains(r#""status":"mismatch""#));
+    // No header at all.
+    let mut child = cmd()
+        .args(["parse", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"garbage at the wrong baud rate\r\n\xff\xfe")
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no '/' header"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A capture cut off before its '!' line.
+    let out = run(cmd().args([
+        "parse",
+        "fixtures/nl_dsmr50_landisgyr_e360_corrupted_truncated_issue1408.txt",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("input ended inside a telegram"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn missing_replay_file_fails_at_start_with_one_line() {
     let out = run(cmd().args([
         "--replay",
