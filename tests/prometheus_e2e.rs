@@ -1,0 +1,1038 @@
+//! End to end against a real Prometheus: three exporters (a Belgian replay, a
+//! Dutch replay with two M-Bus devices, the demo meter) scraped every second by
+//! Prometheus with the repository's rules loaded; then every Grafana panel
+//! query and every rule is evaluated on that data.
+//!
+//! Checks:
+//! * every panel query of `scripts/dashboard-queries.py` evaluates without error,
+//!   as an instant query at now and as a range query over the last 20 s (step 1 s);
+//! * a panel query has data for every exporter whose /metrics carries every
+//!   `dsmr_*` metric the query names (of `a or b`, one side is enough), so a
+//!   Belgian-only panel may be empty for the Dutch meter, but not for the
+//!   Belgian one. A query that looks into the
+//!   future (`offset -…`, the bar charts) is empty at "now" by construction; it
+//!   must have data in the range query instead. `EMPTY_OK` lists the few
+//!   queries whose emptiness is not checked, each with its reason;
+//! * every rule of `prometheus/rules/dsmr.rules.yml` evaluates without error,
+//!   `/api/v1/rules` reports every rule healthy with no last error, and every
+//!   recording rule's series exist under its record name for every series
+//!   its expression yields;
+//! * each exporter's /metrics passes `promtool check metrics` silently.
+//!
+//! Needs Debian's `prometheus` package (`prometheus`, `promtool`); without it
+//! the test fails and says to run scripts/test.sh, which installs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_dsmr-exporter");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Panel queries whose emptiness is not checked (errors still are):
+/// (panel title, a piece of the expression, why it may be empty).
+const EMPTY_OK: &[(&str, &str, &str)] = &[
+    (
+        "Monthly energy",
+        "day_of_month(vector(time() + 43200)) == 1",
+        "one bar per month, kept only where time() + 12 h is on the 1st: empty outside 12:00 UTC on a month's last day .. 12:00 UTC on the 1st",
+    ),
+    (
+        "Current per phase",
+        "dsmr_phase_current_limit_amperes{",
+        "the limit line drops 999 A, the meters' 'no limit' placeholder, which is all the BE fixture sends",
+    ),
+];
+
+// ---------------------------------------------------------------------------
+// processes and temp dirs that clean up after themselves
+
+/// Kills and reaps the child when dropped, passing test or not.
+struct Running {
+    name: String,
+    child: Child,
+}
+
+impl Running {
+    /// Fails with `log` if the process has already exited.
+    fn assert_alive(&mut self, log: impl FnOnce() -> String) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited early ({status}):\n{}", self.name, log());
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "dsmr-prometheus-e2e-{}-{nanos}",
+            std::process::id()
+        ));
+        fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Exporter {
+    meter: &'static str,
+    addr: String,
+    _proc: Running,
+}
+
+/// Starts the exporter on a free loopback port; the bound address is in its
+/// first log line (as in tests/cli.rs).
+fn start_exporter(meter: &'static str, source: &[&str]) -> Exporter {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("DSMR_EXPORTER_") || k == "RUST_LOG" {
+            c.env_remove(k);
+        }
+    }
+    let child = c
+        .current_dir(ROOT)
+        .args(source)
+        .args([
+            "--meter",
+            meter,
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log-format",
+            "text",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dsmr-exporter");
+    let mut proc = Running {
+        name: format!("dsmr-exporter --meter {meter}"),
+        child,
+    };
+    let stderr = proc.child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep draining after the receiver is gone, so the exporter never
+        // blocks on a full pipe.
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut log = Vec::new();
+    let addr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+            panic!("exporter {meter}: no 'serving metrics on http://…' line; log so far: {log:#?}")
+        });
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.split('/').next().expect("address").to_owned();
+        }
+        log.push(line);
+    };
+    Exporter {
+        meter,
+        addr,
+        _proc: proc,
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+/// `GET path` over HTTP/1.1 with `Connection: close`: (status code, body).
+fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
+    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n\r\n"
+    )
+    .map_err(|e| format!("write to {addr}: {e}"))?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .map_err(|e| format!("read from {addr}: {e}"))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("no end of headers from {addr}{path}"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("bad status line from {addr}{path}: {head}"))?;
+    let chunked = head.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("transfer-encoding:") && l.contains("chunked")
+    });
+    if chunked {
+        body = dechunk(&body).ok_or_else(|| format!("bad chunked body from {addr}{path}"))?;
+    }
+    Ok((code, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let eol = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..eol]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[eol + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// a small JSON reader (the test uses no JSON crate)
+
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // booleans and numbers are parsed, never read
+enum Json {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    fn parse(text: &str) -> Result<Json, String> {
+        let mut p = JsonParser {
+            b: text.as_bytes(),
+            i: 0,
+        };
+        let v = p.value()?;
+        p.ws();
+        if p.i != p.b.len() {
+            return Err(format!("trailing data at byte {}", p.i));
+        }
+        Ok(v)
+    }
+
+    fn get(&self, key: &str) -> &Json {
+        static NULL: Json = Json::Null;
+        match self {
+            Json::Obj(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or(&NULL),
+            _ => &NULL,
+        }
+    }
+
+    fn str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn arr(&self) -> &[Json] {
+        match self {
+            Json::Arr(v) => v,
+            _ => &[],
+        }
+    }
+
+    fn obj(&self) -> &[(String, Json)] {
+        match self {
+            Json::Obj(v) => v,
+            _ => &[],
+        }
+    }
+}
+
+struct JsonParser<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Result<(), String> {
+        self.ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(format!("expected '{}' at byte {}", c as char, self.i))
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        self.ws();
+        match self.b.get(self.i) {
+            Some(b'{') => {
+                self.i += 1;
+                let mut fields = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Json::Obj(fields));
+                }
+                loop {
+                    self.ws();
+                    let k = self.string()?;
+                    self.eat(b':')?;
+                    fields.push((k, self.value()?));
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            return Ok(Json::Obj(fields));
+                        }
+                        _ => return Err(format!("bad object at byte {}", self.i)),
+                    }
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.b.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(Json::Arr(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            return Ok(Json::Arr(items));
+                        }
+                        _ => return Err(format!("bad array at byte {}", self.i)),
+                    }
+                }
+            }
+            Some(b'"') => Ok(Json::Str(self.string()?)),
+            Some(b't') if self.b[self.i..].starts_with(b"true") => {
+                self.i += 4;
+                Ok(Json::Bool(true))
+            }
+            Some(b'f') if self.b[self.i..].starts_with(b"false") => {
+                self.i += 5;
+                Ok(Json::Bool(false))
+            }
+            Some(b'n') if self.b[self.i..].starts_with(b"null") => {
+                self.i += 4;
+                Ok(Json::Null)
+            }
+            Some(_) => {
+                let start = self.i;
+                while self.i < self.b.len() && b"+-.eE0123456789".contains(&self.b[self.i]) {
+                    self.i += 1;
+                }
+                std::str::from_utf8(&self.b[start..self.i])
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .map(Json::Num)
+                    .ok_or_else(|| format!("bad value at byte {start}"))
+            }
+            None => Err("unexpected end".into()),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return Err(format!("expected a string at byte {}", self.i));
+        }
+        self.i += 1;
+        let mut out = Vec::new();
+        loop {
+            let c = *self.b.get(self.i).ok_or("unterminated string")?;
+            self.i += 1;
+            match c {
+                b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
+                b'\\' => {
+                    let e = *self.b.get(self.i).ok_or("unterminated escape")?;
+                    self.i += 1;
+                    match e {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'u' => {
+                            let hex = |p: &mut Self| -> Result<u32, String> {
+                                let h = p.b.get(p.i..p.i + 4).ok_or("short \\u escape")?;
+                                p.i += 4;
+                                u32::from_str_radix(std::str::from_utf8(h).unwrap_or("x"), 16)
+                                    .map_err(|e| e.to_string())
+                            };
+                            let mut cp = hex(self)?;
+                            if (0xD800..0xDC00).contains(&cp)
+                                && self.b[self.i..].starts_with(b"\\u")
+                            {
+                                self.i += 2;
+                                let lo = hex(self)?;
+                                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo.wrapping_sub(0xDC00));
+                            }
+                            let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                            out.extend_from_slice(ch.to_string().as_bytes());
+                        }
+                        other => out.push(other),
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Prometheus API
+
+struct Prom {
+    addr: String,
+}
+
+/// One series of a query result: its labels, and whether it has any value.
+type Series = BTreeMap<String, String>;
+
+impl Prom {
+    /// `GET /api/v1/…`; the parsed answer, or a description of what went wrong.
+    fn api(&self, path: &str) -> Result<Json, String> {
+        let (code, body) = http_get(&self.addr, path)?;
+        let json = Json::parse(&body)
+            .map_err(|e| format!("GET {path}: HTTP {code}, not JSON ({e}): {body}"))?;
+        if json.get("status").str() != Some("success") {
+            return Err(format!(
+                "GET {path}: HTTP {code}, status {:?}, {}: {}",
+                json.get("status").str(),
+                json.get("errorType").str().unwrap_or("?"),
+                json.get("error").str().unwrap_or(&body)
+            ));
+        }
+        Ok(json)
+    }
+
+    fn series(json: &Json) -> Vec<Series> {
+        json.get("data")
+            .get("result")
+            .arr()
+            .iter()
+            .map(|r| {
+                r.get("metric")
+                    .obj()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn query(&self, expr: &str) -> Result<Vec<Series>, String> {
+        let json = self.api(&format!("/api/v1/query?query={}", percent_encode(expr)))?;
+        Ok(Self::series(&json))
+    }
+
+    /// Over the last `secs` seconds with a step of one second.
+    fn query_range(&self, expr: &str, secs: u64) -> Result<Vec<Series>, String> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let json = self.api(&format!(
+            "/api/v1/query_range?query={}&start={:.3}&end={:.3}&step=1",
+            percent_encode(expr),
+            now - secs as f64,
+            now
+        ))?;
+        Ok(Self::series(&json))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+
+/// The `dsmr_*` metric names an expression uses.
+fn dsmr_metrics(expr: &str) -> BTreeSet<String> {
+    let b = expr.as_bytes();
+    let mut out = BTreeSet::new();
+    let mut i = 0;
+    while let Some(pos) = expr[i..].find("dsmr_") {
+        let start = i + pos;
+        let boundary = start == 0
+            || !(b[start - 1].is_ascii_alphanumeric()
+                || b[start - 1] == b'_'
+                || b[start - 1] == b':');
+        let mut end = start + 5;
+        while end < b.len() && (b[end].is_ascii_lowercase() || b[end] == b'_') {
+            end += 1;
+        }
+        if boundary && end > start + 5 {
+            out.insert(expr[start..end].to_owned());
+        }
+        i = end;
+    }
+    out
+}
+
+/// Splits `expr` at the top-level `or` operators (outside any brackets and
+/// strings); one part when there is none.
+fn split_top_level_or(expr: &str) -> Vec<&str> {
+    let b = expr.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b':';
+    let (mut depth, mut quote, mut start) = (0i32, None::<u8>, 0);
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                b'"' | b'\'' | b'`' => quote = Some(c),
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                b'o' if depth == 0
+                    && b[i..].starts_with(b"or")
+                    && (i == 0 || !ident(b[i - 1]))
+                    && b.get(i + 2).map_or(true, |&n| !ident(n)) =>
+                {
+                    parts.push(&expr[start..i]);
+                    start = i + 2;
+                    i += 1;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    parts.push(&expr[start..]);
+    parts
+}
+
+/// The contents of the top-level `(…)` groups of `expr`, and the text outside them.
+fn paren_groups(expr: &str) -> (Vec<&str>, String) {
+    let (mut depth, mut quote, mut open) = (0i32, None::<u8>, 0);
+    let mut groups = Vec::new();
+    let mut outside = String::new();
+    let b = expr.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if depth == 0 && c != b'(' {
+            outside.push(c as char);
+        }
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+        } else {
+            match c {
+                b'"' | b'\'' | b'`' => quote = Some(c),
+                b'(' => {
+                    if depth == 0 {
+                        open = i + 1;
+                    }
+                    depth += 1;
+                }
+                b')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        groups.push(&expr[open..i]);
+                        outside.push(' ');
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    (groups, outside)
+}
+
+/// Whether `expr` can yield data from an exporter that exposes `names`: every
+/// `dsmr_*` metric it uses is there, except that of `a or b` one side is
+/// enough. (`unless` and value filters are not understood; they only make the
+/// test expect data more often, which `EMPTY_OK` then has to explain.)
+fn can_have_data(expr: &str, names: &BTreeSet<String>) -> bool {
+    let parts = split_top_level_or(expr);
+    if parts.len() > 1 {
+        return parts.iter().any(|p| can_have_data(p, names));
+    }
+    let (groups, outside) = paren_groups(expr);
+    dsmr_metrics(&outside).iter().all(|m| names.contains(m))
+        && groups.iter().all(|g| can_have_data(g, names))
+}
+
+/// The sample names in an exposition (`name{…} value` or `name value`).
+fn exposed_names(body: &str) -> BTreeSet<String> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether `s` is data of exporter `e`: its meter, or, when a query keeps no
+/// meter label, its instance (or neither, for a fully aggregated result).
+fn belongs(s: &Series, e: &Exporter) -> bool {
+    match (s.get("meter"), s.get("instance")) {
+        (Some(m), _) => m == e.meter,
+        (None, Some(i)) => *i == e.addr,
+        (None, None) => true,
+    }
+}
+
+fn promtool_check_metrics(body: &str) -> String {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() && text.trim().is_empty() {
+        text = format!("promtool exited with {}", out.status);
+    }
+    text
+}
+
+fn require_tool(name: &str) {
+    let ok = Command::new(name)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "`{name}` not found or not working: run scripts/test.sh, which installs Debian's \
+         prometheus package (prometheus, promtool)"
+    );
+}
+
+struct PanelQuery {
+    dashboard: String,
+    panel: String,
+    expr: String,
+}
+
+fn panel_queries(meter_regex: &str) -> Vec<PanelQuery> {
+    let out = Command::new("python3")
+        .current_dir(ROOT)
+        .args(["scripts/dashboard-queries.py", "--meter", meter_regex])
+        .output()
+        .expect("run python3 scripts/dashboard-queries.py");
+    assert!(
+        out.status.success(),
+        "scripts/dashboard-queries.py failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let queries: Vec<PanelQuery> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let j = Json::parse(l).unwrap_or_else(|e| panic!("dashboard-queries.py line {l}: {e}"));
+            let field = |k: &str| j.get(k).str().unwrap_or_default().to_owned();
+            PanelQuery {
+                dashboard: field("dashboard"),
+                panel: field("panel"),
+                expr: field("expr"),
+            }
+        })
+        .collect();
+    assert!(!queries.is_empty(), "dashboard-queries.py printed no query");
+    queries
+}
+
+/// Polls `check` every 250 ms until it returns `Ok`; panics with the last
+/// error (and `context`) after `within`.
+fn wait_for<T>(
+    within: Duration,
+    what: &str,
+    context: impl Fn() -> String,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() >= deadline => {
+                panic!(
+                    "gave up after {within:?} waiting for {what}: {e}\n{}",
+                    context()
+                )
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+#[test]
+fn dashboards_and_rules_work_on_real_prometheus() {
+    let started = Instant::now();
+    require_tool("prometheus");
+    require_tool("promtool");
+
+    // Declared first, so it is removed last, after every process is gone.
+    let tmp = TempDir::new();
+
+    let exporters = [
+        start_exporter(
+            "be",
+            &[
+                "--replay",
+                "fixtures/be_fluvius_v171_peak_history_water.txt",
+                "--replay-loop",
+                "--replay-interval",
+                "200ms",
+            ],
+        ),
+        start_exporter(
+            "nl",
+            &[
+                "--replay",
+                "fixtures/nl_dsmr50_iskra_am550t_two_mbus.txt",
+                "--replay-loop",
+                "--replay-interval",
+                "200ms",
+            ],
+        ),
+        start_exporter("demo", &["--demo"]),
+    ];
+
+    // Prometheus: 1 s scrapes and rule evaluations, the repository's rules.
+    let rules = Path::new(ROOT).join("prometheus/rules/dsmr.rules.yml");
+    assert!(rules.is_file(), "{} missing", rules.display());
+    let targets: Vec<String> = exporters.iter().map(|e| format!("'{}'", e.addr)).collect();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
+         rule_files:\n  - '{}'\n\
+         scrape_configs:\n  - job_name: dsmr\n    static_configs:\n      - targets: [{}]\n",
+        rules.display(),
+        targets.join(", ")
+    );
+    let config_path = tmp.0.join("prometheus.yml");
+    fs::write(&config_path, &config).expect("write prometheus.yml");
+    let log_path = tmp.0.join("prometheus.log");
+    let log = fs::File::create(&log_path).expect("create prometheus.log");
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            tmp.0.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={prom_addr}"))
+        .arg("--log.level=warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("spawn prometheus");
+    let mut prometheus = Running {
+        name: "prometheus".into(),
+        child,
+    };
+    let prom = Prom {
+        addr: prom_addr.clone(),
+    };
+    let prom_log = || format!("prometheus log (tail):\n{}", tail(&log_path, 30));
+
+    // Up, with every target healthy and a few scrapes stored.
+    let within = Duration::from_secs(30);
+    wait_for(within, "Prometheus to be ready", prom_log, || {
+        prometheus.assert_alive(prom_log);
+        match http_get(&prom_addr, "/-/ready")? {
+            (200, _) => Ok(()),
+            (code, body) => Err(format!("/-/ready: HTTP {code} {body}")),
+        }
+    });
+    wait_for(within, "every exporter to be scraped up", prom_log, || {
+        let json = prom.api("/api/v1/targets")?;
+        let active = json.get("data").get("activeTargets").arr();
+        for e in &exporters {
+            let t = active
+                .iter()
+                .find(|t| t.get("labels").get("instance").str() == Some(e.addr.as_str()))
+                .ok_or_else(|| format!("no target {} in {active:?}", e.addr))?;
+            if t.get("health").str() != Some("up") {
+                return Err(format!(
+                    "target {} ({}) health {:?}, last error {:?}",
+                    e.addr,
+                    e.meter,
+                    t.get("health").str(),
+                    t.get("lastError").str()
+                ));
+            }
+        }
+        Ok(())
+    });
+    wait_for(
+        within,
+        "five stored scrapes of every exporter",
+        prom_log,
+        || {
+            let scrapes = prom.query("count_over_time(up{job=\"dsmr\"}[1m]) >= 5 and up == 1")?;
+            for e in &exporters {
+                if !scrapes.iter().any(|s| s.get("instance") == Some(&e.addr)) {
+                    return Err(format!(
+                        "fewer than 5 good scrapes of {} ({})",
+                        e.addr, e.meter
+                    ));
+                }
+            }
+            Ok(())
+        },
+    );
+
+    // What each exporter exposes; and promtool's opinion of it.
+    let mut exposed = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    for e in &exporters {
+        let (code, body) = http_get(&e.addr, "/metrics").expect("scrape exporter");
+        assert_eq!(
+            code, 200,
+            "GET http://{}/metrics ({}): {body}",
+            e.addr, e.meter
+        );
+        let complaints = promtool_check_metrics(&body);
+        if !complaints.trim().is_empty() {
+            failures.push(format!(
+                "promtool check metrics on meter {} ({}):\n{complaints}",
+                e.meter, e.addr
+            ));
+        }
+        exposed.push(exposed_names(&body));
+    }
+
+    // Rules: loaded, every rule evaluated and healthy.
+    let rule_list = wait_for(
+        within,
+        "every rule to be evaluated and healthy",
+        prom_log,
+        || {
+            let json = prom.api("/api/v1/rules")?;
+            let groups = json.get("data").get("groups").arr().to_vec();
+            if groups.is_empty() {
+                return Err("no rule group loaded".into());
+            }
+            let mut all = Vec::new();
+            for g in &groups {
+                let gname = g.get("name").str().unwrap_or("?").to_owned();
+                for r in g.get("rules").arr() {
+                    let name = r.get("name").str().unwrap_or("?").to_owned();
+                    let health = r.get("health").str().unwrap_or("?").to_owned();
+                    let err = r.get("lastError").str().unwrap_or("").to_owned();
+                    if health != "ok" || !err.is_empty() {
+                        return Err(format!(
+                            "group {gname}, rule {name}: health {health:?}, lastError {err:?}"
+                        ));
+                    }
+                    all.push((
+                        name,
+                        r.get("type").str().unwrap_or("?").to_owned(),
+                        r.get("query").str().unwrap_or("").to_owned(),
+                    ));
+                }
+            }
+            if all.is_empty() {
+                return Err("rule groups without rules".into());
+            }
+            Ok(all)
+        },
+    );
+    let mut recording = 0;
+    for (name, kind, expr) in &rule_list {
+        let direct = match prom.query(expr) {
+            Ok(s) => s,
+            Err(e) => {
+                failures.push(format!("rule {name}: {e}"));
+                continue;
+            }
+        };
+        if kind != "recording" {
+            continue;
+        }
+        recording += 1;
+        let used = dsmr_metrics(expr);
+        for (e, names) in exporters.iter().zip(&exposed) {
+            if can_have_data(expr, names) && !direct.iter().any(|s| belongs(s, e)) {
+                failures.push(format!(
+                    "recording rule {name}: no data for meter {} although it exposes what it needs of {used:?}",
+                    e.meter
+                ));
+            }
+        }
+        let recorded: BTreeSet<Series> = match prom.query(name) {
+            Ok(s) => s
+                .into_iter()
+                .map(|mut s| {
+                    s.remove("__name__");
+                    s
+                })
+                .collect(),
+            Err(e) => {
+                failures.push(format!("recorded series {name}: {e}"));
+                continue;
+            }
+        };
+        if recorded.is_empty() {
+            failures.push(format!("recording rule {name}: no recorded series"));
+        }
+        for s in &direct {
+            if !recorded.contains(s) {
+                failures.push(format!(
+                    "recording rule {name}: its expression yields {s:?}, not recorded (recorded: {recorded:?})"
+                ));
+            }
+        }
+    }
+    assert!(recording > 0, "no recording rule in {}", rules.display());
+
+    // Every panel query, as an instant and as a range query.
+    let meter_regex = exporters
+        .iter()
+        .map(|e| e.meter)
+        .collect::<Vec<_>>()
+        .join("|");
+    let queries = panel_queries(&meter_regex);
+    let mut allowed_used = BTreeSet::new();
+    for q in &queries {
+        let what = format!("{} / {:?}: {}", q.dashboard, q.panel, q.expr);
+        let instant = prom.query(&q.expr);
+        let range = prom.query_range(&q.expr, 20);
+        let (instant, range) = match (instant, range) {
+            (Ok(i), Ok(r)) => (i, r),
+            (i, r) => {
+                for e in [i.err(), r.err()].into_iter().flatten() {
+                    failures.push(format!("{what}\n  error: {e}"));
+                }
+                continue;
+            }
+        };
+        if let Some(i) = EMPTY_OK
+            .iter()
+            .position(|(panel, piece, _)| q.panel == *panel && q.expr.contains(piece))
+        {
+            allowed_used.insert(i);
+            continue;
+        }
+        // A window shifted into the future has no data at now by construction:
+        // look for data in the last 20 s instead.
+        let future = q.expr.contains("offset -");
+        let result = if future { &range } else { &instant };
+        let used = dsmr_metrics(&q.expr);
+        for (e, names) in exporters.iter().zip(&exposed) {
+            if can_have_data(&q.expr, names) && !result.iter().any(|s| belongs(s, e)) {
+                failures.push(format!(
+                    "{what}\n  no data for meter {} ({}) {}, although it exposes what the query needs of {used:?}",
+                    e.meter,
+                    e.addr,
+                    if future { "in the last 20 s" } else { "at now" }
+                ));
+            }
+        }
+    }
+    for (i, (panel, piece, reason)) in EMPTY_OK.iter().enumerate() {
+        if !allowed_used.contains(&i) {
+            failures.push(format!(
+                "EMPTY_OK entry ({panel:?}, {piece:?}: {reason}) matches no panel query any more; remove it"
+            ));
+        }
+    }
+
+    prometheus.assert_alive(prom_log);
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    eprintln!(
+        "prometheus_e2e: {} panel queries, {} rules ({} recording) checked in {:.1?}",
+        queries.len(),
+        rule_list.len(),
+        recording,
+        started.elapsed()
+    );
+}
