@@ -1,6 +1,8 @@
 //! dsmr-exporter: DSMR / e-MUCS P1 telegrams to Prometheus metrics.
 //!
 //! # Layout
+//! - [`backfill`]: a log of raw telegrams to timestamped OpenMetrics text,
+//!   for loading history into Prometheus with promtool.
 //! - [`dsmr`]: the telegram engine (framing, CRC, OBIS decoding, exact
 //!   values). No I/O, no async runtime: usable on its own.
 //! - [`inspect`]: the `parse` command: a capture decoded to JSON lines.
@@ -12,6 +14,7 @@
 //! - [`server`]: the HTTP endpoint (hyper): `/metrics`, `/healthz` and a
 //!   landing page, with timeouts and a connection cap against slow clients.
 
+pub mod backfill;
 pub mod dsmr;
 pub mod inspect;
 pub mod metrics;
