@@ -22,6 +22,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
@@ -124,63 +125,167 @@ pub enum BackfillError {
 ///
 /// `out` receives everything only at the end (after the whole log was
 /// read), in large writes; it is flushed before returning.
+///
+/// Two threads share the work: this one reads, frames and decodes (so the
+/// input need not be `Send`), a scoped worker turns the telegrams into
+/// spooled samples. Telegrams travel in batches and come back for reuse, so
+/// their buffers are allocated once.
 pub fn run(
     input: &mut dyn Read,
     out: &mut dyn Write,
     opts: &BackfillOptions,
 ) -> Result<BackfillStats, BackfillError> {
-    let mut spool = Spool::create()?;
-    let mut conv = Converter {
-        opts,
-        scratch: Telegram::new(),
-        crlf: Vec::new(),
-        samples: Vec::new(),
-        prev: Vec::new(),
-        key: String::new(),
-        last: None,
-        stats: BackfillStats::default(),
-    };
-    let mut framer = Framer::new();
-    let mut buf = vec![0u8; READ_BLOCK];
-    let mut offset = 0u64;
-    let mut failed = None;
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(source) => return Err(BackfillError::Read { offset, source }),
-        };
-        offset += n as u64;
-        framer.feed(&buf[..n], |ev| {
-            if failed.is_none() {
-                failed = conv.frame(ev, &mut spool).err();
+    let spool = Spool::create()?;
+    let (full_tx, full_rx) = mpsc::sync_channel::<Vec<Telegram>>(QUEUED_BATCHES);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Telegram>>();
+    let (front, back) = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            let mut back = Back::new(opts, spool);
+            for batch in full_rx {
+                for t in &batch {
+                    back.telegram(t)?;
+                }
+                // The front may have stopped on an error of its own.
+                let _ = empty_tx.send(batch);
             }
+            Ok::<_, BackfillError>(back)
         });
-        if let Some(e) = failed.take() {
-            return Err(e);
-        }
-    }
-    framer.finish(|ev| {
-        if failed.is_none() {
-            failed = conv.frame(ev, &mut spool).err();
-        }
+        let mut front = Front::new(full_tx, empty_rx);
+        let read = front.read(input);
+        // Closes the queue, also after a read error, so the worker finishes.
+        let counts = front.finish();
+        let front_stats = read.map(|()| counts);
+        let back = match worker.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (front_stats, back)
     });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let mut stats = conv.stats;
-    stats.series = spool.series.len() as u64;
-    spool.concatenate(out)?;
+    // When the worker failed, the front stopped early: the worker's error
+    // is the cause.
+    let mut back = back?;
+    let (crc_mismatch, malformed) = front?;
+    let mut stats = back.stats;
+    stats.crc_mismatch = crc_mismatch;
+    stats.malformed = malformed;
+    stats.series = back.spool.series.len() as u64;
+    back.spool.concatenate(out)?;
     Ok(stats)
 }
 
-/// Frames to spooled sample lines; the buffers are reused across telegrams.
-struct Converter<'o> {
-    opts: &'o BackfillOptions,
-    scratch: Telegram,
+/// Batches waiting for the worker; with [`BATCH`] telegrams each, this
+/// bounds the telegrams in flight (a few hundred, about 1 MB).
+const QUEUED_BATCHES: usize = 4;
+/// Telegrams per batch: enough to make the hand-over cost negligible.
+const BATCH: usize = 64;
+
+/// Reads, frames, restores CRLF, decodes and checks CRCs; valid telegrams
+/// go to the worker in batches.
+struct Front {
+    framer: Framer,
+    tx: Option<mpsc::SyncSender<Vec<Telegram>>>,
+    returned: mpsc::Receiver<Vec<Telegram>>,
+    batch: Vec<Telegram>,
+    /// Telegrams of returned batches, decoded into again.
+    spare: Vec<Telegram>,
     /// The frame with CRLF line ends, when the log has LF only.
     crlf: Vec<u8>,
+    crc_mismatch: u64,
+    malformed: u64,
+}
+
+impl Front {
+    fn new(tx: mpsc::SyncSender<Vec<Telegram>>, returned: mpsc::Receiver<Vec<Telegram>>) -> Front {
+        Front {
+            framer: Framer::new(),
+            tx: Some(tx),
+            returned,
+            batch: Vec::with_capacity(BATCH),
+            spare: Vec::new(),
+            crlf: Vec::new(),
+            crc_mismatch: 0,
+            malformed: 0,
+        }
+    }
+
+    /// Reads the whole input, or until the worker stops.
+    fn read(&mut self, input: &mut dyn Read) -> Result<(), BackfillError> {
+        let mut buf = vec![0u8; READ_BLOCK];
+        let mut offset = 0u64;
+        while self.tx.is_some() {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => return Err(BackfillError::Read { offset, source }),
+            };
+            offset += n as u64;
+            let mut framer = std::mem::take(&mut self.framer);
+            framer.feed(&buf[..n], |ev| self.frame(ev));
+            self.framer = framer;
+        }
+        let mut framer = std::mem::take(&mut self.framer);
+        framer.finish(|ev| self.frame(ev));
+        Ok(())
+    }
+
+    /// Sends the last batch and closes the queue; the front's counts.
+    fn finish(&mut self) -> (u64, u64) {
+        self.send();
+        self.tx = None;
+        (self.crc_mismatch, self.malformed)
+    }
+
+    fn frame(&mut self, ev: FrameEvent<'_>) {
+        let FrameEvent::Telegram(frame) = ev else {
+            self.malformed += 1;
+            return;
+        };
+        // The CRC covers CRLF line ends; an archive that stored LF still has
+        // the meter's CRC, so the line ends are put back before checking.
+        let frame = if has_bare_lf(frame) {
+            to_crlf(frame, &mut self.crlf);
+            &self.crlf[..]
+        } else {
+            frame
+        };
+        if self.spare.is_empty() {
+            if let Ok(returned) = self.returned.try_recv() {
+                self.spare = returned;
+            }
+        }
+        let mut t = self.spare.pop().unwrap_or_default();
+        match t.decode_into(frame).and_then(|()| t.verify(false)) {
+            Ok(()) => self.batch.push(t),
+            Err(e) => {
+                match e {
+                    TelegramError::CrcMismatch { .. } => self.crc_mismatch += 1,
+                    _ => self.malformed += 1,
+                }
+                self.spare.push(t);
+            }
+        }
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // A worker that hung up failed; reading stops and its error is kept.
+        if self.tx.as_ref().is_some_and(|tx| tx.send(batch).is_err()) {
+            self.tx = None;
+        }
+    }
+}
+
+/// The worker: valid telegrams to spooled samples.
+struct Back<'o> {
+    opts: &'o BackfillOptions,
+    spool: Spool,
     samples: Vec<Sample<'o>>,
     /// The series of each sample position of the previous telegram: the
     /// next telegram nearly always lists the same series in the same order.
@@ -192,40 +297,24 @@ struct Converter<'o> {
     stats: BackfillStats,
 }
 
-impl<'o> Converter<'o> {
-    fn frame(&mut self, ev: FrameEvent<'_>, spool: &mut Spool) -> Result<(), BackfillError> {
-        let FrameEvent::Telegram(frame) = ev else {
-            self.stats.malformed += 1;
-            return Ok(());
-        };
-        // The CRC covers CRLF line ends; an archive that stored LF still has
-        // the meter's CRC, so the line ends are put back before checking.
-        let frame = if has_bare_lf(frame) {
-            to_crlf(frame, &mut self.crlf);
-            &self.crlf[..]
-        } else {
-            frame
-        };
-        let verdict = self
-            .scratch
-            .decode_into(frame)
-            .and_then(|()| self.scratch.verify(false));
-        match verdict {
-            Ok(()) => {}
-            Err(TelegramError::CrcMismatch { .. }) => {
-                self.stats.crc_mismatch += 1;
-                return Ok(());
-            }
-            Err(_) => {
-                self.stats.malformed += 1;
-                return Ok(());
-            }
+impl<'o> Back<'o> {
+    fn new(opts: &'o BackfillOptions, spool: Spool) -> Back<'o> {
+        Back {
+            opts,
+            spool,
+            samples: Vec::new(),
+            prev: Vec::new(),
+            key: String::new(),
+            last: None,
+            stats: BackfillStats::default(),
         }
-        let time = self
-            .scratch
+    }
+
+    fn telegram(&mut self, t: &Telegram) -> Result<(), BackfillError> {
+        let time = t
             .timestamp
-            .map(|t| t.to_unix(&self.opts.zone))
-            .filter(|&t| t >= MIN_VALID_TIME);
+            .map(|ts| ts.to_unix(&self.opts.zone))
+            .filter(|&ts| ts >= MIN_VALID_TIME);
         let Some(time) = time else {
             self.stats.no_timestamp += 1;
             return Ok(());
@@ -245,12 +334,13 @@ impl<'o> Converter<'o> {
         }
         self.samples.clear();
         metrics::telegram_samples(
-            &self.scratch,
+            t,
             &self.opts.meter,
             self.opts.zone,
             self.opts.expose_equipment_ids,
             &mut self.samples,
         );
+        let spool = &mut self.spool;
         for (i, s) in self.samples.iter().enumerate() {
             let idx = match self.prev.get(i) {
                 Some(&idx) if spool.series[idx as usize].is(s) => idx,

@@ -571,3 +571,48 @@ fn promtool_loads_the_backfill_and_prometheus_answers() {
         ["1000"]
     );
 }
+
+/// Reads `data`, then fails.
+struct FailingReader<'a>(&'a [u8]);
+
+impl Read for FailingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0.is_empty() {
+            return Err(std::io::Error::other("cable pulled"));
+        }
+        let n = buf.len().min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// Accepts nothing.
+struct FailingWriter;
+
+impl Write for FailingWriter {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("disk full"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn read_and_write_failures_are_errors_that_say_where() {
+    let mut log = Vec::new();
+    for i in 0..300 {
+        log.extend_from_slice(telegram(T0 + i * 10, 1_000).as_bytes());
+    }
+    let err = run(&mut FailingReader(&log), &mut Vec::new(), &opts()).expect_err("read error");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "reading the telegram log at byte {}: cable pulled",
+            log.len()
+        )
+    );
+    let err = run(&mut &log[..], &mut FailingWriter, &opts()).expect_err("write error");
+    assert_eq!(err.to_string(), "writing the OpenMetrics output: disk full");
+}
