@@ -77,8 +77,10 @@ pub struct BackfillStats {
     /// Telegrams skipped as malformed: cut off, too long, no header or `!`
     /// line, or a DSMR 4+ telegram without CRC.
     pub malformed: u64,
-    /// Valid telegrams skipped because 0-0:1.0.0 is missing, not a date, or
-    /// before [`MIN_VALID_TIME`] (an unset clock).
+    /// Valid telegrams skipped because 0-0:1.0.0 is missing, not a date,
+    /// before [`MIN_VALID_TIME`] (an unset clock), or more than a day ahead
+    /// of the present (a clock gone wrong, which would otherwise make every
+    /// later telegram out of order).
     pub no_timestamp: u64,
     /// Valid telegrams skipped because they are older than one already
     /// written (a clock set back, or a log not in time order).
@@ -294,11 +296,16 @@ struct Back<'o> {
     key: String,
     /// Time of the latest telegram written.
     last: Option<i64>,
+    /// Later than this, a meter clock is wrong: the present plus a day.
+    latest: i64,
     stats: BackfillStats,
 }
 
 impl<'o> Back<'o> {
     fn new(opts: &'o BackfillOptions, spool: Spool) -> Back<'o> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(i64::MAX, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         Back {
             opts,
             spool,
@@ -306,6 +313,7 @@ impl<'o> Back<'o> {
             prev: Vec::new(),
             key: String::new(),
             last: None,
+            latest: now.saturating_add(86_400),
             stats: BackfillStats::default(),
         }
     }
@@ -314,7 +322,7 @@ impl<'o> Back<'o> {
         let time = t
             .timestamp
             .map(|ts| ts.to_unix(&self.opts.zone))
-            .filter(|&ts| ts >= MIN_VALID_TIME);
+            .filter(|&ts| (MIN_VALID_TIME..=self.latest).contains(&ts));
         let Some(time) = time else {
             self.stats.no_timestamp += 1;
             return Ok(());
