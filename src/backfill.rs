@@ -487,8 +487,9 @@ impl Series {
             })
     }
 
-    /// Writes the spooled samples as OpenMetrics lines.
-    fn replay(&mut self, out: &mut dyn Write) -> Result<(), BackfillError> {
+    /// Formats the spooled samples as OpenMetrics lines into `chunks`;
+    /// stops early, without error, when the writing side is gone.
+    fn replay(&mut self, chunks: &mut Chunks) -> Result<(), BackfillError> {
         let spool_err = |source| BackfillError::Spool {
             path: self.path.clone(),
             source,
@@ -497,7 +498,6 @@ impl Series {
         let file = self.file.get_mut();
         file.seek(SeekFrom::Start(0)).map_err(spool_err)?;
         let mut input = Records::new(file);
-        let mut text = Vec::with_capacity(READ_BLOCK + 256);
         let (mut time, mut value) = (0i64, Value::Int(0));
         let mut num = [0; 20];
         while let Some(tag) = input.byte().map_err(spool_err)? {
@@ -512,6 +512,7 @@ impl Series {
                 TAG_FLOAT => Value::Float(f64::from_le_bytes(input.array().map_err(spool_err)?)),
                 _ => return Err(spool_err(damaged())),
             };
+            let text = &mut chunks.buf;
             text.extend_from_slice(self.key.as_bytes());
             text.push(b' ');
             match value {
@@ -525,14 +526,42 @@ impl Series {
             text.push(b' ');
             text.extend_from_slice(fmt_i64(time, &mut num));
             text.push(b'\n');
-            if text.len() >= READ_BLOCK {
-                out.write_all(&text)
-                    .map_err(|source| BackfillError::Write { source })?;
-                text.clear();
+            if !chunks.maybe_send() {
+                return Ok(());
             }
         }
-        out.write_all(&text)
-            .map_err(|source| BackfillError::Write { source })
+        Ok(())
+    }
+}
+
+/// The formatted output on its way to the writing thread, in blocks;
+/// written blocks come back for reuse.
+struct Chunks {
+    buf: Vec<u8>,
+    tx: mpsc::SyncSender<Vec<u8>>,
+    returned: mpsc::Receiver<Vec<u8>>,
+    /// The writing side hung up (it failed): formatting more is useless.
+    gone: bool,
+}
+
+impl Chunks {
+    /// Sends the block when full; false when the writing side is gone.
+    fn maybe_send(&mut self) -> bool {
+        self.buf.len() < READ_BLOCK || self.send()
+    }
+
+    /// Sends the block; false when the writing side is gone.
+    fn send(&mut self) -> bool {
+        let next = match self.returned.try_recv() {
+            Ok(mut b) => {
+                b.clear();
+                b
+            }
+            Err(_) => Vec::with_capacity(READ_BLOCK + 1024),
+        };
+        let full = std::mem::replace(&mut self.buf, next);
+        self.gone |= self.tx.send(full).is_err();
+        !self.gone
     }
 }
 
@@ -679,31 +708,76 @@ impl Spool {
     }
 
     /// Writes every series, family by family in the exposition's order,
-    /// each family described once, then `# EOF`.
+    /// each family described once, then `# EOF`. A scoped thread formats
+    /// while this one writes, so formatting overlaps the output's I/O.
     fn concatenate(&mut self, out: &mut dyn Write) -> Result<(), BackfillError> {
-        let write_err = |source| BackfillError::Write { source };
-        let mut order: Vec<usize> = (0..self.series.len()).collect();
-        // Stable: series of a family keep the order they first appeared in.
-        order.sort_by_key(|&i| self.series[i].fam);
-        let mut current = None;
-        for i in order {
-            let series = &mut self.series[i];
-            if current != Some(series.fam) {
-                current = Some(series.fam);
-                let fam = series.fam;
-                let kind = match fam.kind() {
-                    Kind::Counter => "counter",
-                    Kind::Gauge => "gauge",
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(QUEUED_BATCHES);
+        let (back_tx, returned) = mpsc::channel::<Vec<u8>>();
+        let series = &mut self.series;
+        let (written, formatted) = std::thread::scope(|scope| {
+            let formatter = scope.spawn(move || {
+                let mut chunks = Chunks {
+                    buf: Vec::with_capacity(READ_BLOCK + 1024),
+                    tx,
+                    returned,
+                    gone: false,
                 };
-                let name = fam.family_name();
-                write!(out, "# HELP {name} {}\n# TYPE {name} {kind}\n", fam.help())
-                    .map_err(write_err)?;
+                format_all(series, &mut chunks)?;
+                chunks.send();
+                Ok::<(), BackfillError>(())
+            });
+            let mut written = Ok(());
+            for chunk in &rx {
+                written = out.write_all(&chunk);
+                if written.is_err() {
+                    break;
+                }
+                let _ = back_tx.send(chunk);
             }
-            series.replay(out)?;
-        }
+            // Hanging up stops a formatter that is still going.
+            drop(rx);
+            let formatted = match formatter.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (written, formatted)
+        });
+        let write_err = |source| BackfillError::Write { source };
+        written.map_err(write_err)?;
+        formatted?;
         out.write_all(b"# EOF\n").map_err(write_err)?;
         out.flush().map_err(write_err)
     }
+}
+
+/// Every series in family order, each family's `# HELP` and `# TYPE` first.
+fn format_all(series: &mut [Series], chunks: &mut Chunks) -> Result<(), BackfillError> {
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    // Stable: series of a family keep the order they first appeared in.
+    order.sort_by_key(|&i| series[i].fam);
+    let mut current = None;
+    for i in order {
+        if chunks.gone {
+            return Ok(());
+        }
+        let series = &mut series[i];
+        if current != Some(series.fam) {
+            current = Some(series.fam);
+            let fam = series.fam;
+            let kind = match fam.kind() {
+                Kind::Counter => "counter",
+                Kind::Gauge => "gauge",
+            };
+            let name = fam.family_name();
+            let _ = write!(
+                chunks.buf,
+                "# HELP {name} {}\n# TYPE {name} {kind}\n",
+                fam.help()
+            );
+        }
+        series.replay(chunks)?;
+    }
+    Ok(())
 }
 
 impl Drop for Spool {
