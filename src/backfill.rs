@@ -4,10 +4,14 @@
 //!
 //! A log is in time order, but OpenMetrics wants each family's samples
 //! together, and Prometheus's block writer wants each series in time order.
-//! So samples are spooled, one temporary file per series, and the files are
-//! concatenated family by family at the end. Memory is bounded by the number
-//! of series (tens per meter), never by the length of the log; the spool
-//! holds one copy of the output on disk (in `TMPDIR`) until the end.
+//! So samples are spooled, one temporary file per series in a compact form
+//! (2 to 10 bytes a sample, in `TMPDIR`), and written out family by family
+//! at the end. Memory is bounded by the number of series (tens per meter)
+//! and a few batches in flight, never by the length of the log.
+//!
+//! Both cores work: the caller's thread reads, frames and decodes, a worker
+//! decodes a share too and spools the samples; at the end one thread formats
+//! the text while the other writes it.
 //!
 //! The samples are those the scrape shows ([`metrics::telegram_samples`]),
 //! so names and values are the same; the exporter's own series (telegram
@@ -50,7 +54,7 @@ pub struct BackfillOptions {
     pub meter: String,
     /// The zone of meter clocks without a DST flag (`--timezone`).
     pub zone: Zone,
-    /// Adds `equipment_id` labels, as `--web.expose-equipment-ids` does live.
+    /// Adds `equipment_id` labels, as `--metrics.expose-equipment-ids` does live.
     pub expose_equipment_ids: bool,
 }
 
