@@ -444,7 +444,8 @@ impl Prometheus {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let log = std::fs::File::create(log).expect("prometheus log file");
+        let log_path = log;
+        let log = std::fs::File::create(log_path).expect("prometheus log file");
         let child = tool("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
@@ -456,13 +457,17 @@ impl Prometheus {
             .stderr(log)
             .spawn()
             .expect("starting prometheus");
-        let p = Prometheus { child, port };
+        let mut p = Prometheus { child, port };
         let deadline = Instant::now() + Duration::from_secs(60);
         while !p
             .get("/-/ready")
             .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
         {
-            assert!(Instant::now() < deadline, "prometheus not ready in 60 s");
+            let exited = p.child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() > deadline {
+                let said = std::fs::read_to_string(log_path).unwrap_or_default();
+                panic!("prometheus not ready (exit: {exited:?}); its log:\n{said}");
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
         p
