@@ -1,6 +1,8 @@
 //! dsmr-exporter: DSMR / e-MUCS P1 telegrams to Prometheus metrics.
 //!
 //! # Layout
+//! - [`backfill`]: a log of raw telegrams to timestamped OpenMetrics text,
+//!   for loading history into Prometheus with promtool.
 //! - [`dsmr`]: the telegram engine (framing, CRC, OBIS decoding, exact
 //!   values). No I/O, no async runtime: usable on its own.
 //! - [`smarty`]: Luxembourg (Smarty) AES-GCM encrypted P1 frames.
@@ -17,6 +19,7 @@
 //!   only module that reads argv or the environment.
 //! - [`duration`]: `500ms` / `1m30s` durations as flags take them.
 
+pub mod backfill;
 pub mod cli;
 pub mod dsmr;
 pub mod duration;

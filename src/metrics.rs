@@ -11,6 +11,11 @@
 //! telegram lacks has no series (never a 0), and a meter that has been
 //! silent for longer than [`MetricsOptions::stale_after`] keeps only the
 //! exporter's own series, so Prometheus marks its measurements stale.
+//!
+//! [`telegram_samples`] gives the measurement samples of one telegram on its
+//! own, without a [`Meter`] or lock: the scrape uses it for a fresh meter and
+//! `backfill` stamps its output with each telegram's time, so both write the
+//! same names.
 
 use crate::dsmr::telegram::{device_type_name, Mbus, Span, Telegram};
 use crate::dsmr::value::Dimension;
@@ -117,8 +122,8 @@ pub fn render(meters: &Meters, opts: &MetricsOptions, format: Format) -> String 
 /// Every metric family, in the order they are written. The names are the
 /// contract of `METRICS.md`; counters carry their `_total` here too and the
 /// encoder's own suffix is stripped from them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Fam {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Fam {
     MeterInfo,
     MeterTimestamp,
     Imported,
@@ -173,13 +178,39 @@ enum Fam {
     BuildInfo,
 }
 
+/// The two metric types this exporter writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
     Counter,
     Gauge,
 }
 
 impl Fam {
+    /// The sample name (`…_total` for counters), as `METRICS.md` spells it.
+    pub fn name(self) -> &'static str {
+        self.describe().0
+    }
+
+    /// The family name of the `# TYPE`/`# HELP` lines: a counter's sample
+    /// name without `_total`, which OpenMetrics and the encoders add back.
+    pub fn family_name(self) -> &'static str {
+        let (name, _, kind) = self.describe();
+        match kind {
+            Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
+            Kind::Gauge => name,
+        }
+    }
+
+    /// The `# HELP` text: one sentence, no characters that need escaping.
+    pub fn help(self) -> &'static str {
+        self.describe().1
+    }
+
+    /// Counter or gauge.
+    pub fn kind(self) -> Kind {
+        self.describe().2
+    }
+
     /// Name, help and type.
     fn describe(self) -> (&'static str, &'static str, Kind) {
         use Kind::{Counter as C, Gauge as G};
@@ -242,7 +273,7 @@ impl Fam {
 
 /// A sample value, kept exact: integers are written without a decimal point.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Value {
+pub enum Value {
     Int(i64),
     Float(f64),
 }
@@ -284,8 +315,8 @@ const MAX_LABELS: usize = 4;
 
 /// The labels of one sample, `meter` first; no allocation unless a value is
 /// copied out of a telegram.
-#[derive(Debug, Clone, Default)]
-struct Labels<'a> {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels<'a> {
     pairs: [(&'static str, Cow<'a, str>); MAX_LABELS],
     len: usize,
 }
@@ -305,6 +336,11 @@ impl<'a> Labels<'a> {
         }
         self
     }
+
+    /// The label pairs in the order they are written, `meter` first.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.pairs[..self.len].iter().map(|(k, v)| (*k, v.as_ref()))
+    }
 }
 
 impl EncodeLabelSet for Labels<'_> {
@@ -319,11 +355,29 @@ impl EncodeLabelSet for Labels<'_> {
     }
 }
 
-#[derive(Debug)]
-struct Sample<'a> {
+/// One sample of the exposition: family, labels and value, without a time.
+#[derive(Debug, Clone)]
+pub struct Sample<'a> {
     fam: Fam,
     labels: Labels<'a>,
     value: Value,
+}
+
+impl<'a> Sample<'a> {
+    /// The family the sample belongs to.
+    pub fn fam(&self) -> Fam {
+        self.fam
+    }
+
+    /// Its labels, `meter` first.
+    pub fn labels(&self) -> &Labels<'a> {
+        &self.labels
+    }
+
+    /// Its value.
+    pub fn value(&self) -> Value {
+        self.value
+    }
 }
 
 const PHASES: [&str; 3] = ["l1", "l2", "l3"];
@@ -351,16 +405,13 @@ impl Collector for MeterCollector {
         // Stable: within a family, meters stay in configuration order.
         samples.sort_by_key(|s| s.fam);
         for family in samples.chunk_by(|a, b| a.fam == b.fam) {
-            let (name, help, kind) = family[0].fam.describe();
+            let (_, help, kind) = family[0].fam.describe();
             let metric_type = match kind {
                 Kind::Counter => MetricType::Counter,
                 Kind::Gauge => MetricType::Gauge,
             };
             // The encoders add `_total` to counters themselves.
-            let name = match kind {
-                Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
-                Kind::Gauge => name,
-            };
+            let name = family[0].fam.family_name();
             let mut metric = encoder.encode_descriptor(name, help, None, metric_type)?;
             for s in family {
                 s.value.encode(kind, metric.encode_family(&s.labels)?)?;
@@ -381,7 +432,7 @@ fn collect_meter<'a>(
         out,
         meter: meter.name(),
         zone: meter.zone(),
-        opts,
+        expose_equipment_ids: opts.expose_equipment_ids,
     };
     let st = meter.lock();
     w.exporter(&st);
@@ -393,15 +444,35 @@ fn collect_meter<'a>(
     }
 }
 
+/// Appends the measurement samples of one telegram (every family but the
+/// exporter's own), as a scrape shows them for `meter`: what backfill stamps
+/// with the telegram's time, so both share one set of names. Meter
+/// timestamps without a DST flag are read in `zone`.
+pub fn telegram_samples<'a>(
+    t: &Telegram,
+    meter: &'a str,
+    zone: Zone,
+    expose_equipment_ids: bool,
+    out: &mut Vec<Sample<'a>>,
+) {
+    Writer {
+        out,
+        meter,
+        zone,
+        expose_equipment_ids,
+    }
+    .telegram(t);
+}
+
 /// Turns one meter's state into samples.
-struct Writer<'v, 'a, 'o> {
+struct Writer<'v, 'a> {
     out: &'v mut Vec<Sample<'a>>,
     meter: &'a str,
     zone: Zone,
-    opts: &'o MetricsOptions,
+    expose_equipment_ids: bool,
 }
 
-impl<'a> Writer<'_, 'a, '_> {
+impl<'a> Writer<'_, 'a> {
     fn push(&mut self, fam: Fam, labels: Labels<'a>, value: Value) {
         // A register is never negative; a negative one is damage, not a value.
         if fam.describe().2 == Kind::Counter && value.is_negative() {
@@ -585,7 +656,7 @@ impl<'a> Writer<'_, 'a, '_> {
 
     /// The `equipment_id` label value, only when the user asked for it.
     fn equipment_id(&self, t: &Telegram, span: Option<Span>) -> Option<String> {
-        if !self.opts.expose_equipment_ids {
+        if !self.expose_equipment_ids {
             return None;
         }
         let raw = t.str(span?);
