@@ -110,6 +110,7 @@ pub struct Args {
         value_name = "NAME",
         default_value = "main",
         env = "DSMR_EXPORTER_METER",
+        global = true,
         help_heading = "Source"
     )]
     pub meter: String,
@@ -203,6 +204,7 @@ pub struct Args {
         long = "metrics.expose-equipment-ids",
         env = "DSMR_EXPORTER_METRICS_EXPOSE_EQUIPMENT_IDS",
         value_parser = BoolishValueParser::new(),
+        global = true,
         help_heading = "Metrics"
     )]
     pub metrics_expose_equipment_ids: bool,
@@ -244,6 +246,14 @@ pub enum Command {
     /// Decode telegrams from a file (or standard input) and print what they hold.
     Parse {
         /// The file to read; `-` or nothing reads standard input.
+        #[arg(value_name = "FILE|-", default_value = "-")]
+        input: String,
+    },
+    /// Turn a log of raw telegrams into OpenMetrics text stamped with each
+    /// telegram's own time, for `promtool tsdb create-blocks-from openmetrics`.
+    /// Takes --meter, --timezone and --metrics.expose-equipment-ids.
+    Backfill {
+        /// The log to read; `-` or nothing reads standard input.
         #[arg(value_name = "FILE|-", default_value = "-")]
         input: String,
     },
@@ -292,6 +302,12 @@ pub enum Mode {
     Check(ServeConfig),
     /// Decode telegrams from a file, or standard input when `None`.
     Parse(Option<PathBuf>),
+    /// Backfill from a telegram log, or standard input when `None`.
+    Backfill {
+        input: Option<PathBuf>,
+        meter: String,
+        expose_equipment_ids: bool,
+    },
 }
 
 /// Everything the exporter needs to run.
@@ -396,6 +412,11 @@ impl Config {
             Some(Command::Parse { input }) => {
                 Mode::Parse((input != "-").then(|| PathBuf::from(input)))
             }
+            Some(Command::Backfill { input }) => Mode::Backfill {
+                input: (input != "-").then(|| PathBuf::from(input)),
+                meter: check_meter_name(&a.meter)?,
+                expose_equipment_ids: a.metrics_expose_equipment_ids,
+            },
             None if a.check_config => Mode::Check(check_serve(&a)?),
             None => Mode::Serve(check_serve(&a)?),
         };

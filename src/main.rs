@@ -24,6 +24,18 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Mode::Parse(input) => parse(input.as_deref(), cfg.zone),
+        Mode::Backfill {
+            input,
+            meter,
+            expose_equipment_ids,
+        } => backfill(
+            input.as_deref(),
+            &dsmr_exporter::backfill::BackfillOptions {
+                meter,
+                zone: cfg.zone,
+                expose_equipment_ids,
+            },
+        ),
         Mode::Serve(serve) => {
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -125,6 +137,25 @@ fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // `dsmr-exporter parse big.txt | head` is not a failure.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn backfill(input: Option<&Path>, opts: &dsmr_exporter::backfill::BackfillOptions) -> ExitCode {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let result = match input {
+        Some(path) => match std::fs::File::open(path) {
+            Ok(f) => dsmr_exporter::backfill::run(&mut std::io::BufReader::new(f), &mut out, opts),
+            Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
+        },
+        None => dsmr_exporter::backfill::run(&mut std::io::stdin().lock(), &mut out, opts),
+    };
+    match result {
+        Ok(stats) => {
+            eprintln!("dsmr-exporter: backfill: {stats:?}");
+            ExitCode::SUCCESS
+        }
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -266,6 +266,30 @@ fn parse_prints_the_decoded_values_and_says_why_nothing_is_valid() {
 }
 
 #[test]
+fn backfill_command_writes_timestamped_openmetrics() {
+    let out = run(cmd().args([
+        "backfill",
+        "--meter",
+        "house",
+        "fixtures/nl_dsmr50_iskra_am550t_two_mbus.txt",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let om = text(&out.stdout);
+    assert!(
+        om.contains(
+            "dsmr_electricity_imported_joules_total{meter=\"house\",tariff=\"1\"} 7668414000 1587933205"
+        ),
+        "{om}"
+    );
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(
+        text(&out.stderr).contains("written: 1"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn missing_replay_file_fails_at_start_with_one_line() {
     let out = run(cmd().args([
         "--replay",
