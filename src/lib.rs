@@ -11,6 +11,8 @@
 //!   place that knows metric names.
 //! - [`server`]: the HTTP endpoint (hyper): `/metrics`, `/healthz` and a
 //!   landing page, with timeouts and a connection cap against slow clients.
+//! - [`web`]: the live page at `/`, its Server-Sent Events at `/events` and
+//!   the JSON API at `/api/v1/meters`.
 
 pub mod dsmr;
 pub mod inspect;
@@ -18,3 +20,4 @@ pub mod metrics;
 pub mod server;
 pub mod smarty;
 pub mod state;
+pub mod web;
