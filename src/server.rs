@@ -220,7 +220,7 @@ impl App {
         }
         App {
             metrics: Metrics::new(meters.clone(), cfg.metrics.clone()),
-            page: web::page(&cfg.telemetry_path),
+            page: web::page_template(&cfg.telemetry_path),
             stream: StreamOptions {
                 stale_after: cfg.metrics.stale_after,
                 lifetime: stream_lifetime,
@@ -280,7 +280,7 @@ impl App {
                 let mut r = reply(
                     StatusCode::OK,
                     "text/html; charset=utf-8",
-                    self.page.clone(),
+                    web::page(&self.page, &self.meters, self.cfg.metrics.stale_after),
                 );
                 r.headers_mut()
                     .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -29,12 +29,21 @@ use tokio::sync::{mpsc, watch};
 /// The page: one self-contained file (inline CSS and JS, nothing external).
 const PAGE: &str = include_str!("page.html");
 
-/// The page with the link to the exposition filled in.
-pub fn page(telemetry_path: &str) -> String {
+/// The page with the link to the exposition filled in; the meters'
+/// state is added per request by [`page`].
+pub fn page_template(telemetry_path: &str) -> String {
     PAGE.replace(
         "{{METRICS_PATH}}",
         &crate::server::escape_html(telemetry_path),
     )
+}
+
+/// The page with the current state of every meter inlined (the API's
+/// document), so it shows values at once, before `/events` connects.
+pub fn page(template: &str, meters: &Meters, stale_after: Duration) -> String {
+    // `</` cannot end the script element when written `<\/` (same JSON).
+    let state = meters_json(meters, stale_after).replace("</", "<\\/");
+    template.replace("{{INITIAL_STATE}}", &state)
 }
 
 /// `/api/v1/meters`: every meter as it is now.
