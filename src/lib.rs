@@ -13,6 +13,8 @@
 //!   landing page, with timeouts and a connection cap against slow clients.
 //! - [`web`]: the live page at `/`, its Server-Sent Events at `/events` and
 //!   the JSON API at `/api/v1/meters`.
+//! - [`webconfig`]: `--web.config.file` (exporter-toolkit format): TLS and
+//!   basic auth in front of every route.
 
 pub mod dsmr;
 pub mod inspect;
@@ -21,3 +23,4 @@ pub mod server;
 pub mod smarty;
 pub mod state;
 pub mod web;
+pub mod webconfig;

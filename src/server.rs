@@ -17,9 +17,12 @@
 use crate::metrics::{Format, Metrics, MetricsOptions};
 use crate::state::Meters;
 use crate::web::{self, EventBody, StreamOptions};
+use crate::webconfig::WebConfig;
 use bytes::Bytes;
 use http_body_util::{Either, Full};
-use hyper::header::{HeaderValue, ACCEPT, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -40,6 +43,9 @@ pub struct ServerConfig {
     pub telemetry_path: String,
     /// Staleness and label options of the exposition (also used by `/healthz`).
     pub metrics: MetricsOptions,
+    /// TLS and basic auth from `--web.config.file` ([`WebConfig::load`]);
+    /// `None` serves plain HTTP to anyone.
+    pub web: Option<WebConfig>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +53,7 @@ impl Default for ServerConfig {
         ServerConfig {
             telemetry_path: "/metrics".to_owned(),
             metrics: MetricsOptions::default(),
+            web: None,
         }
     }
 }
@@ -145,32 +152,18 @@ pub async fn serve_with_limits(
                 let app = app.clone();
                 let http = http.clone();
                 let limits = limits.clone();
-                let mut stop = stop_rx.clone();
+                let stop = stop_rx.clone();
+                let tls = app.cfg.web.as_ref().and_then(|w| w.tls()).cloned();
                 conns.spawn(async move {
                     let _permit = permit;
-                    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let response = app.respond(&req);
-                        async move { Ok::<_, Infallible>(response) }
-                    });
-                    let conn = http.serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    // The guard `wait_for` returns must not live across an await.
-                    let stopped = async move {
-                        let _ = stop.wait_for(|stop| *stop).await;
+                    let Some(tls) = tls else {
+                        return connection(TokioIo::new(stream), peer, app, http, limits, stop).await;
                     };
-                    let result = tokio::select! {
-                        r = conn.as_mut() => r,
-                        () = tokio::time::sleep(limits.connection_timeout) => {
-                            conn.as_mut().graceful_shutdown();
-                            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
-                        }
-                        () = stopped => {
-                            conn.as_mut().graceful_shutdown();
-                            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
-                        }
-                    };
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, "connection closed: {e}");
+                    // The handshake counts against the request-head deadline.
+                    match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await {
+                        Ok(Ok(s)) => connection(TokioIo::new(s), peer, app, http, limits, stop).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 });
             }
@@ -189,6 +182,44 @@ pub async fn serve_with_limits(
         conns.shutdown().await;
     }
     Ok(())
+}
+
+/// Serves one connection (plain or TLS) until it ends, its lifetime is up
+/// or the server stops.
+async fn connection<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    app: Arc<App>,
+    http: http1::Builder,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.handle(req).await) }
+    });
+    let conn = http.serve_connection(io, service);
+    tokio::pin!(conn);
+    // The guard `wait_for` returns must not live across an await.
+    let stopped = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        () = tokio::time::sleep(limits.connection_timeout) => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+        }
+        () = stopped => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, "connection closed: {e}");
+    }
 }
 
 /// The routes, with everything they need; shared by all connections.
@@ -230,6 +261,19 @@ impl App {
             cfg,
             stop,
         }
+    }
+
+    /// Basic auth (when configured), then the route.
+    async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
+        if let Some(web) = &self.cfg.web {
+            if !web.authorize(req.headers().get(AUTHORIZATION)).await {
+                let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
+                r.headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                return r;
+            }
+        }
+        self.respond(&req)
     }
 
     fn respond<B>(&self, req: &Request<B>) -> Response<Body> {

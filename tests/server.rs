@@ -83,6 +83,7 @@ fn cfg(stale_after: Duration) -> ServerConfig {
             stale_after,
             expose_equipment_ids: false,
         },
+        ..ServerConfig::default()
     }
 }
 
