@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs the Debian packages the tests need when they
-# are missing (promtool, prometheus, docker-compose), then runs every test.
+# are missing (promtool, prometheus, docker-compose, socat, chromium,
+# chromium-driver), then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
