@@ -21,7 +21,8 @@ use crate::webconfig::WebConfig;
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::header::{
-    HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE,
+    HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE,
+    WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -346,6 +347,9 @@ impl App {
                 let h = r.headers_mut();
                 h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
                 h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                // Its own connection: the stream ends just before the
+                // connection's lifetime, which then counts from its start.
+                h.insert(CONNECTION, HeaderValue::from_static("close"));
                 r
             }
         }

@@ -437,6 +437,17 @@ mod tests {
         assert!(basic_credentials(&HeaderValue::from_static("Bearer abc")).is_none());
     }
 
+    #[tokio::test]
+    async fn the_readme_example_works() {
+        let c = parse("basic_auth_users:\n  prometheus: $2b$10$6uHO1B4VXgrh.S62tUAByeaXSY5rO6rP1GLBP3Ueb4TLDL.9gIAvq   # \"secret\"\n")
+            .expect("the README's file");
+        let ok = HeaderValue::from_static("Basic cHJvbWV0aGV1czpzZWNyZXQ="); // prometheus:secret
+        assert!(c.authorize(Some(&ok)).await);
+        let bad = HeaderValue::from_static("Basic cHJvbWV0aGV1czpTZWNyZXQ="); // prometheus:Secret
+        assert!(!c.authorize(Some(&bad)).await);
+        assert!(!c.authorize(None).await);
+    }
+
     #[test]
     fn an_empty_file_is_plain_http_without_auth() {
         let c = parse("").expect("empty is fine");
