@@ -41,8 +41,9 @@ pub fn page_template(telemetry_path: &str) -> String {
 /// The page with the current state of every meter inlined (the API's
 /// document), so it shows values at once, before `/events` connects.
 pub fn page(template: &str, meters: &Meters, stale_after: Duration) -> String {
-    // `</` cannot end the script element when written `<\/` (same JSON).
-    let state = meters_json(meters, stale_after).replace("</", "<\\/");
+    // `<` only occurs inside JSON strings, where `\u003c` is the same
+    // character: nothing a meter name holds can end or confuse the script.
+    let state = meters_json(meters, stale_after).replace('<', "\\u003c");
     template.replace("{{INITIAL_STATE}}", &state)
 }
 

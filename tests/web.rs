@@ -25,10 +25,21 @@ fn feed(meter: &Arc<Meter>, file: &str) {
 }
 
 async fn start(meters: Vec<Arc<Meter>>) -> (SocketAddr, oneshot::Sender<()>) {
+    let (addr, stop, _task) = start_task(meters).await;
+    (addr, stop)
+}
+
+async fn start_task(
+    meters: Vec<Arc<Meter>>,
+) -> (
+    SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(serve(
+    let task = tokio::spawn(serve(
         listener,
         Meters::new(meters),
         ServerConfig::default(),
@@ -36,7 +47,7 @@ async fn start(meters: Vec<Arc<Meter>>) -> (SocketAddr, oneshot::Sender<()>) {
             let _ = stopped.await;
         },
     ));
-    (addr, stop)
+    (addr, stop, task)
 }
 
 async fn get(addr: SocketAddr, path: &str) -> (String, String) {
@@ -185,4 +196,50 @@ async fn events_send_the_state_at_once_then_one_event_per_telegram() {
     let json = last.split("\n\n").next().expect("the data line");
     let doc: Value = serde_json::from_str(json).expect("event data is the API's meter document");
     assert_eq!(q(&doc["telegram"]["power_import"]), (0.111, "kW"));
+}
+
+#[tokio::test]
+async fn an_open_event_stream_ends_at_shutdown_without_waiting_for_the_grace_period() {
+    let m = Meter::new("main", Zone::CET);
+    feed(&m, "nl_dsmr50_iskra_am550t_3phase_issue91.txt");
+    let (addr, stop, task) = start_task(vec![m]).await;
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("send");
+    let mut seen = String::new();
+    read_until(&mut s, &mut seen, "event: meter", 1).await;
+    let t = std::time::Instant::now();
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("serve returned")
+        .expect("no panic")
+        .expect("no error");
+    // The default grace period is 5 s; the stream ends at once instead.
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut rest)).await;
+    assert!(
+        String::from_utf8_lossy(&rest).ends_with("0\r\n\r\n"),
+        "a clean end of the chunked body"
+    );
+}
+
+#[tokio::test]
+async fn the_page_inlines_the_state_safely() {
+    let m = Meter::new("</script><!--", Zone::CET);
+    feed(&m, "nl_dsmr50_iskra_am550t_3phase_issue91.txt");
+    let (addr, _stop) = start(vec![m]).await;
+    let (head, body) = get(addr, "/").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let tag = "type=\"application/json\">";
+    let start = body.find(tag).expect("the state") + tag.len();
+    let json = &body[start..start + body[start..].find("</script>").expect("its end")];
+    let doc: Value = serde_json::from_str(json).expect("valid JSON");
+    assert_eq!(doc["meters"][0]["name"], "</script><!--");
+    assert_eq!(
+        q(&doc["meters"][0]["telegram"]["power_import"]),
+        (0.196, "kW")
+    );
 }
