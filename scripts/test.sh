@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs the Debian packages the tests need when they
-# are missing (promtool, prometheus, docker-compose), then runs every test.
+# are missing (promtool, prometheus, docker-compose, socat, chromium,
+# chromium-driver), then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,9 @@ need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# tests/browser.rs: the live page in headless Chromium, driven by chromedriver.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "test.sh: installing ${need[*]}" >&2

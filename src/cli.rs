@@ -198,6 +198,16 @@ pub struct Args {
     )]
     pub web_telemetry_path: String,
 
+    /// A web configuration file (exporter-toolkit format: TLS certificate
+    /// and key, basic-auth users with bcrypt hashes) guarding every route.
+    #[arg(
+        long = "web.config.file",
+        value_name = "FILE",
+        env = "DSMR_EXPORTER_WEB_CONFIG_FILE",
+        help_heading = "Web"
+    )]
+    pub web_config_file: Option<PathBuf>,
+
     /// Publish equipment ids (serial numbers) as labels. Off by default:
     /// they identify a household.
     #[arg(
@@ -324,6 +334,8 @@ pub struct ServeConfig {
     pub telemetry_path: String,
     /// Off unless asked for: equipment ids identify a household.
     pub expose_equipment_ids: bool,
+    /// `--web.config.file`, loaded and checked at start.
+    pub web_config_file: Option<PathBuf>,
 }
 
 impl fmt::Display for ServeConfig {
@@ -336,7 +348,11 @@ impl fmt::Display for ServeConfig {
             "metrics: http://{}{}",
             self.listen_address, self.telemetry_path
         )?;
-        write!(f, "expose equipment ids: {}", self.expose_equipment_ids)
+        writeln!(f, "expose equipment ids: {}", self.expose_equipment_ids)?;
+        match &self.web_config_file {
+            Some(p) => write!(f, "web config file: {}", p.display()),
+            None => write!(f, "web config file: none (plain HTTP, no authentication)"),
+        }
     }
 }
 
@@ -467,6 +483,7 @@ fn check_serve(a: &Args) -> Result<ServeConfig, CliError> {
         listen_address: check_listen_address(&a.web_listen_address)?,
         telemetry_path: check_telemetry_path(&a.web_telemetry_path)?,
         expose_equipment_ids: a.metrics_expose_equipment_ids,
+        web_config_file: a.web_config_file.clone(),
     })
 }
 

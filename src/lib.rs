@@ -18,6 +18,10 @@
 //! - [`cli`]: flags and environment variables into a checked `Config`; the
 //!   only module that reads argv or the environment.
 //! - [`duration`]: `500ms` / `1m30s` durations as flags take them.
+//! - [`web`]: the live page at `/`, its Server-Sent Events at `/events` and
+//!   the JSON API at `/api/v1/meters`.
+//! - [`webconfig`]: `--web.config.file` (exporter-toolkit format): TLS and
+//!   basic auth in front of every route.
 
 pub mod backfill;
 pub mod cli;
@@ -29,3 +33,5 @@ pub mod server;
 pub mod smarty;
 pub mod source;
 pub mod state;
+pub mod web;
+pub mod webconfig;

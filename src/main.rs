@@ -62,6 +62,14 @@ async fn run(cfg: ServeConfig, zone: Zone) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    // A bad web config file stops the start, naming the line.
+    let web = match &cfg.web_config_file {
+        Some(path) => match dsmr_exporter::webconfig::WebConfig::load(path) {
+            Ok(w) => Some(w),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
     let listener = match tokio::net::TcpListener::bind(&cfg.listen_address).await {
         Ok(l) => l,
         Err(e) => return fail(format_args!("cannot listen on {}: {e}", cfg.listen_address)),
@@ -86,6 +94,7 @@ async fn run(cfg: ServeConfig, zone: Zone) -> ExitCode {
             stale_after: cfg.stale_after,
             expose_equipment_ids: cfg.expose_equipment_ids,
         },
+        web,
     };
     match server::serve(listener, meters, server_cfg, shutdown).await {
         Ok(()) => {

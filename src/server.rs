@@ -1,5 +1,6 @@
 //! The HTTP endpoint: `/metrics` (or the configured telemetry path),
-//! `/healthz` and a landing page at `/`.
+//! `/healthz`, the live page at `/` with its `/events` stream, and the JSON
+//! API at `/api/v1/meters` (see [`crate::web`]).
 //!
 //! Every response is computed synchronously from the meters' state, which
 //! sits behind a `std::sync::Mutex` held only while copying, so a scrape
@@ -15,15 +16,19 @@
 
 use crate::metrics::{Format, Metrics, MetricsOptions};
 use crate::state::Meters;
+use crate::web::{self, EventBody, StreamOptions};
+use crate::webconfig::WebConfig;
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, ACCEPT, ALLOW, CONTENT_TYPE};
+use http_body_util::{Either, Full};
+use hyper::header::{
+    HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE,
+    WWW_AUTHENTICATE,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
-use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +44,9 @@ pub struct ServerConfig {
     pub telemetry_path: String,
     /// Staleness and label options of the exposition (also used by `/healthz`).
     pub metrics: MetricsOptions,
+    /// TLS and basic auth from `--web.config.file` ([`WebConfig::load`]);
+    /// `None` serves plain HTTP to anyone.
+    pub web: Option<WebConfig>,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +54,7 @@ impl Default for ServerConfig {
         ServerConfig {
             telemetry_path: "/metrics".to_owned(),
             metrics: MetricsOptions::default(),
+            web: None,
         }
     }
 }
@@ -101,13 +110,17 @@ pub async fn serve_with_limits(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = Arc::new(App::new(meters, cfg));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // An event stream ends before its connection's lifetime does, so the
+    // browser reconnects cleanly instead of seeing the connection cut.
+    let lifetime =
+        limits.connection_timeout - (limits.connection_timeout / 10).min(Duration::from_secs(1));
+    let app = Arc::new(App::new(meters, cfg, stop_rx.clone(), lifetime));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_header_size(limits.max_header_bytes);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
 
@@ -140,32 +153,18 @@ pub async fn serve_with_limits(
                 let app = app.clone();
                 let http = http.clone();
                 let limits = limits.clone();
-                let mut stop = stop_rx.clone();
+                let stop = stop_rx.clone();
+                let tls = app.cfg.web.as_ref().and_then(|w| w.tls()).cloned();
                 conns.spawn(async move {
                     let _permit = permit;
-                    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let response = app.respond(&req);
-                        async move { Ok::<_, Infallible>(response) }
-                    });
-                    let conn = http.serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    // The guard `wait_for` returns must not live across an await.
-                    let stopped = async move {
-                        let _ = stop.wait_for(|stop| *stop).await;
+                    let Some(tls) = tls else {
+                        return connection(TokioIo::new(stream), peer, app, http, limits, stop).await;
                     };
-                    let result = tokio::select! {
-                        r = conn.as_mut() => r,
-                        () = tokio::time::sleep(limits.connection_timeout) => {
-                            conn.as_mut().graceful_shutdown();
-                            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
-                        }
-                        () = stopped => {
-                            conn.as_mut().graceful_shutdown();
-                            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
-                        }
-                    };
-                    if let Err(e) = result {
-                        tracing::debug!(%peer, "connection closed: {e}");
+                    // The handshake counts against the request-head deadline.
+                    match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await {
+                        Ok(Ok(s)) => connection(TokioIo::new(s), peer, app, http, limits, stop).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 });
             }
@@ -186,28 +185,96 @@ pub async fn serve_with_limits(
     Ok(())
 }
 
+/// Serves one connection (plain or TLS) until it ends, its lifetime is up
+/// or the server stops.
+async fn connection<I>(
+    io: I,
+    peer: std::net::SocketAddr,
+    app: Arc<App>,
+    http: http1::Builder,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.handle(req).await) }
+    });
+    let conn = http.serve_connection(io, service);
+    tokio::pin!(conn);
+    // The guard `wait_for` returns must not live across an await.
+    let stopped = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        () = tokio::time::sleep(limits.connection_timeout) => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+        }
+        () = stopped => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, "connection closed: {e}");
+    }
+}
+
 /// The routes, with everything they need; shared by all connections.
 #[derive(Debug)]
 struct App {
     metrics: Metrics,
     meters: Meters,
     cfg: ServerConfig,
+    /// The live page, with the exposition's path filled in.
+    page: String,
+    /// Ends the event streams at shutdown.
+    stop: watch::Receiver<bool>,
+    stream: StreamOptions,
 }
 
-type Body = Full<Bytes>;
+type Body = Either<Full<Bytes>, EventBody>;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
 impl App {
-    fn new(meters: Meters, mut cfg: ServerConfig) -> App {
+    fn new(
+        meters: Meters,
+        mut cfg: ServerConfig,
+        stop: watch::Receiver<bool>,
+        stream_lifetime: Duration,
+    ) -> App {
         if !cfg.telemetry_path.starts_with('/') {
             cfg.telemetry_path.insert(0, '/');
         }
         App {
             metrics: Metrics::new(meters.clone(), cfg.metrics.clone()),
+            page: web::page_template(&cfg.telemetry_path),
+            stream: StreamOptions {
+                stale_after: cfg.metrics.stale_after,
+                lifetime: stream_lifetime,
+                keepalive: Duration::from_secs(15),
+            },
             meters,
             cfg,
+            stop,
         }
+    }
+
+    /// Basic auth (when configured), then the route.
+    async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
+        if let Some(web) = &self.cfg.web {
+            if !web.authorize(req.headers().get(AUTHORIZATION)).await {
+                let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
+                r.headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                return r;
+            }
+        }
+        self.respond(&req)
     }
 
     fn respond<B>(&self, req: &Request<B>) -> Response<Body> {
@@ -218,7 +285,11 @@ impl App {
             Route::Health
         } else if path == "/" {
             // Only reached when the telemetry path is not `/`.
-            Route::Landing
+            Route::Page
+        } else if path == "/api/v1/meters" {
+            Route::Api
+        } else if path == "/events" {
+            Route::Events
         } else {
             return reply(StatusCode::NOT_FOUND, TEXT, "not found\n");
         };
@@ -250,7 +321,37 @@ impl App {
                     reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
                 }
             }
-            Route::Landing => reply(StatusCode::OK, "text/html; charset=utf-8", self.landing()),
+            Route::Page => {
+                let mut r = reply(
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    web::page(&self.page, &self.meters, self.cfg.metrics.stale_after),
+                );
+                r.headers_mut()
+                    .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                r
+            }
+            Route::Api => {
+                let mut r = reply(
+                    StatusCode::OK,
+                    "application/json",
+                    web::meters_json(&self.meters, self.cfg.metrics.stale_after),
+                );
+                r.headers_mut()
+                    .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                r
+            }
+            Route::Events => {
+                let body = web::event_stream(&self.meters, self.stream.clone(), self.stop.clone());
+                let mut r = Response::new(Either::Right(body));
+                let h = r.headers_mut();
+                h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+                h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                // Its own connection: the stream ends just before the
+                // connection's lifetime, which then counts from its start.
+                h.insert(CONNECTION, HeaderValue::from_static("close"));
+                r
+            }
         }
     }
 
@@ -263,42 +364,19 @@ impl App {
             .map(|m| m.name())
             .collect()
     }
-
-    fn landing(&self) -> String {
-        let now = Instant::now();
-        let path = escape_html(&self.cfg.telemetry_path);
-        let mut html = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>DSMR exporter</title></head>\n\
-             <body>\n<h1>DSMR exporter</h1>\n<p>Version {}</p>\n<ul>\n\
-             <li><a href=\"{path}\">Metrics</a></li>\n<li><a href=\"/healthz\">Health</a></li>\n</ul>\n\
-             <h2>Meters</h2>\n<ul>\n",
-            env!("CARGO_PKG_VERSION"),
-        );
-        for m in self.meters.iter() {
-            let st = m.lock();
-            let status = if st.is_fresh(now, self.cfg.metrics.stale_after) {
-                "fresh"
-            } else if st.received_at.is_some() {
-                "stale"
-            } else {
-                "no telegram yet"
-            };
-            let _ = writeln!(html, "<li>{}: {status}</li>", escape_html(m.name()));
-        }
-        html.push_str("</ul>\n</body>\n</html>\n");
-        html
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Metrics,
     Health,
-    Landing,
+    Page,
+    Api,
+    Events,
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(Either::Left(Full::new(body.into())));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -333,7 +411,8 @@ fn wants_openmetrics<'h>(accept: impl IntoIterator<Item = &'h HeaderValue>) -> b
     openmetrics > 0.0 && openmetrics >= text
 }
 
-fn escape_html(s: &str) -> String {
+/// Escapes text for HTML element content and quoted attributes.
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -351,6 +430,11 @@ fn escape_html(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn new_app(cfg: ServerConfig) -> App {
+        let (_, stop) = watch::channel(false);
+        App::new(Meters::default(), cfg, stop, Duration::from_secs(60))
+    }
 
     fn accept(v: &'static str) -> bool {
         wants_openmetrics([&HeaderValue::from_static(v)])
@@ -375,7 +459,7 @@ mod tests {
 
     #[test]
     fn routes_and_methods() {
-        let app = App::new(Meters::default(), ServerConfig::default());
+        let app = new_app(ServerConfig::default());
         let get = |path: &str, method: Method| {
             let req = Request::builder()
                 .method(method)
@@ -399,7 +483,7 @@ mod tests {
             telemetry_path: "probe".to_owned(),
             ..ServerConfig::default()
         };
-        let app = App::new(Meters::default(), cfg);
+        let app = new_app(cfg);
         let req = Request::builder()
             .uri("/probe")
             .body(())

@@ -5,11 +5,18 @@
 //! under a `std::sync::Mutex` held for a pointer swap, never across an
 //! `.await`, so a scrape never waits on a read and a read never waits on a
 //! scrape. Decoding into the scratch telegram reuses its buffers.
+//!
+//! Each meter also keeps the register values of its first telegram of the
+//! local day ([`DayStart`], for the page's "today" figures) and a
+//! `tokio::sync::watch` channel that is poked after every valid telegram and
+//! every change of the source's state, for `/events`. Poking it never waits
+//! for the listeners.
 
 use crate::dsmr::telegram::Error as TelegramError;
-use crate::dsmr::{FrameEvent, Framer, Telegram, Zone};
+use crate::dsmr::{FrameEvent, Framer, Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
 
 /// Everything known about one meter.
 #[derive(Debug, Default)]
@@ -32,6 +39,79 @@ pub struct MeterState {
     pub reconnects: u64,
     /// Increases with every valid telegram (for change notification).
     pub seq: u64,
+    /// The register values at the start of the current local day.
+    pub day_start: Option<DayStart>,
+}
+
+/// The first register values seen on one local date (in the meter's zone,
+/// by arrival time, not by the meter's clock): what "today" is counted from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayStart {
+    /// The local date, as days since 1970-01-01.
+    pub day: i64,
+    /// Arrival time of the telegram the values come from.
+    pub taken_at: SystemTime,
+    /// True when the previous telegram arrived shortly before local
+    /// midnight, so these values are the day's start. False after a
+    /// (re)start or a long gap: they then only cover the day since `taken_at`.
+    pub since_midnight: bool,
+    /// Electricity registers: total, then tariffs 1 to 4 (as in [`Telegram`]).
+    pub imported: [Option<Quantity>; 5],
+    pub exported: [Option<Quantity>; 5],
+    /// M-Bus registers (gas, water, heat) by channel 1 to 4.
+    pub mbus: [Option<Quantity>; 4],
+}
+
+/// A telegram more than this after the last one of the previous day does
+/// not count as the day's start.
+const MIDNIGHT_GAP: i64 = 300;
+
+impl DayStart {
+    fn of(t: &Telegram, day: i64, taken_at: SystemTime, since_midnight: bool) -> DayStart {
+        DayStart {
+            day,
+            taken_at,
+            since_midnight,
+            imported: t.imported,
+            exported: t.exported,
+            mbus: std::array::from_fn(|i| t.mbus[i].reading.map(|r| r.value)),
+        }
+    }
+}
+
+/// Seconds since the Unix epoch (negative before it).
+pub fn unix_seconds(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+/// The local date (days since 1970-01-01) and the second of that day, of a
+/// Unix time in `zone`.
+pub fn local_day(zone: Zone, unix: i64) -> (i64, i64) {
+    let local = unix + zone.offset_at(unix) as i64;
+    (local.div_euclid(86_400), local.rem_euclid(86_400))
+}
+
+/// Starts a new [`DayStart`] on the first telegram of a local date.
+fn track_day_start(
+    day_start: &mut Option<DayStart>,
+    t: &Telegram,
+    zone: Zone,
+    previous: Option<SystemTime>,
+    now: SystemTime,
+) {
+    let now_unix = unix_seconds(now);
+    let (day, _) = local_day(zone, now_unix);
+    if day_start.as_ref().is_some_and(|d| d.day == day) {
+        return;
+    }
+    let since_midnight = previous.is_some_and(|p| {
+        let p = unix_seconds(p);
+        local_day(zone, p).0 == day - 1 && now_unix - p <= MIDNIGHT_GAP
+    });
+    *day_start = Some(DayStart::of(t, day, now, since_midnight));
 }
 
 impl MeterState {
@@ -48,6 +128,8 @@ pub struct Meter {
     name: String,
     zone: Zone,
     state: Mutex<MeterState>,
+    /// Poked after every valid telegram and change of the source's state.
+    changed: watch::Sender<()>,
 }
 
 impl Meter {
@@ -57,7 +139,20 @@ impl Meter {
             name: name.into(),
             zone,
             state: Mutex::new(MeterState::default()),
+            changed: watch::Sender::new(()),
         })
+    }
+
+    /// A receiver that wakes after every valid telegram and every change of
+    /// the source's state (`/events`). Each listener has its own; a slow one
+    /// only misses intermediate wake-ups, never holds the source.
+    pub fn subscribe(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
+    }
+
+    /// Wakes the subscribers; never waits for them.
+    fn notify(&self) {
+        self.changed.send_replace(());
     }
 
     /// The name given on the command line or in the config (`meter` label).
@@ -78,7 +173,10 @@ impl Meter {
 
     /// Records that the source opened (`true`) or closed (`false`).
     pub fn set_source_up(&self, up: bool) {
-        self.lock().source_up = up;
+        let changed = std::mem::replace(&mut self.lock().source_up, up) != up;
+        if changed {
+            self.notify();
+        }
     }
 
     /// Records a reopen after a failure.
@@ -217,16 +315,24 @@ fn handle(
                     &format!("{} value(s) skipped, first: {first}", scratch.errors.len()),
                 );
             }
-            let mut st = meter.lock();
+            let mut guard = meter.lock();
+            let st = &mut *guard;
+            let now = SystemTime::now();
+            let previous = st.received_at.replace(now);
             st.ok += 1;
             st.seq += 1;
             st.field_errors += scratch.errors.len() as u64;
-            st.received_at = Some(SystemTime::now());
             st.received_instant = Some(Instant::now());
-            match st.telegram.as_mut() {
-                Some(t) => std::mem::swap(t, scratch),
-                None => st.telegram = Some(std::mem::take(scratch)),
-            }
+            let t = match st.telegram.as_mut() {
+                Some(t) => {
+                    std::mem::swap(t, scratch);
+                    t
+                }
+                None => st.telegram.insert(std::mem::take(scratch)),
+            };
+            track_day_start(&mut st.day_start, t, meter.zone, previous, now);
+            drop(guard);
+            meter.notify();
             Outcome::Ok
         }
         Err(e @ TelegramError::CrcMismatch { .. }) => {
@@ -295,5 +401,59 @@ mod tests {
         let st = m.lock();
         assert_eq!((st.ok, st.crc_mismatch, st.malformed), (0, 1, 1));
         assert!(st.telegram.is_none());
+    }
+
+    #[test]
+    fn notifies_and_records_the_day_start() {
+        let m = Meter::new("main", Zone::CET);
+        let mut rx = m.subscribe();
+        assert!(!rx.has_changed().unwrap());
+        Pipeline::new(m.clone()).feed(GOOD);
+        assert!(rx.has_changed().unwrap());
+        rx.mark_unchanged();
+        let st = m.lock();
+        let d = st.day_start.as_ref().expect("a day start");
+        assert!(!d.since_midnight, "the first telegram after a start");
+        let (today, _) = local_day(Zone::CET, unix_seconds(SystemTime::now()));
+        assert_eq!(d.day, today);
+        drop(st);
+        m.set_source_up(true);
+        assert!(rx.has_changed().unwrap());
+    }
+
+    #[test]
+    fn a_new_local_day_starts_at_the_first_telegram_after_midnight() {
+        let t = Telegram::decode(GOOD).unwrap();
+        let at = |s: i64| UNIX_EPOCH + Duration::from_secs(s as u64);
+        // 2023-01-15 23:59:00 CET is 22:59:00 UTC.
+        let before = 1_673_823_540;
+        let mut ds = None;
+        track_day_start(&mut ds, &t, Zone::CET, None, at(before));
+        assert!(!ds.as_ref().unwrap().since_midnight);
+        let day = ds.as_ref().unwrap().day;
+        // Same day: kept.
+        track_day_start(&mut ds, &t, Zone::CET, Some(at(before)), at(before + 50));
+        assert_eq!(ds.as_ref().unwrap().taken_at, at(before));
+        // Ten seconds after midnight, the previous telegram 70 s earlier.
+        track_day_start(
+            &mut ds,
+            &t,
+            Zone::CET,
+            Some(at(before + 50)),
+            at(before + 70),
+        );
+        let d = ds.as_ref().unwrap();
+        assert_eq!((d.day, d.since_midnight), (day + 1, true));
+        // After a gap across midnight: only "since".
+        let mut ds = None;
+        track_day_start(
+            &mut ds,
+            &t,
+            Zone::CET,
+            Some(at(before - 3_600)),
+            at(before + 3_600),
+        );
+        assert!(!ds.unwrap().since_midnight);
+        assert_eq!(local_day(Zone::CET, before + 60), (day + 1, 0));
     }
 }

@@ -48,6 +48,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("--stop-bits", "DSMR_EXPORTER_STOP_BITS"),
     ("--web.listen-address", "DSMR_EXPORTER_WEB_LISTEN_ADDRESS"),
     ("--web.telemetry-path", "DSMR_EXPORTER_WEB_TELEMETRY_PATH"),
+    ("--web.config.file", "DSMR_EXPORTER_WEB_CONFIG_FILE"),
     (
         "--metrics.expose-equipment-ids",
         "DSMR_EXPORTER_METRICS_EXPOSE_EQUIPMENT_IDS",
@@ -287,6 +288,26 @@ fn backfill_command_writes_timestamped_openmetrics() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn bad_web_config_file_is_refused_at_start_with_its_line() {
+    let dir = std::env::temp_dir().join(format!("dsmr-cli-webcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("web.yml");
+    std::fs::write(&file, "basic_auth_users:\n  alice: not-a-bcrypt-hash\n").expect("write");
+    let out = run(cmd()
+        .args([
+            "--demo",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.config.file",
+        ])
+        .arg(&file));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("web.yml") && err.contains("line 2"), "{err}");
 }
 
 #[test]

@@ -83,6 +83,7 @@ fn cfg(stale_after: Duration) -> ServerConfig {
             stale_after,
             expose_equipment_ids: false,
         },
+        ..ServerConfig::default()
     }
 }
 
@@ -254,7 +255,7 @@ async fn unknown_paths_and_methods() {
 }
 
 #[tokio::test]
-async fn the_landing_page_links_metrics_and_health_and_lists_meters() {
+async fn the_page_links_metrics_and_health_and_the_api_lists_meters() {
     let silent = Meter::new("<garage>", Zone::CET);
     let server = Server::start(
         vec![meter("main"), silent],
@@ -270,8 +271,17 @@ async fn the_landing_page_links_metrics_and_health_and_lists_meters() {
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     assert!(r.body.contains("<a href=\"/probe\">"), "{}", r.body);
     assert!(r.body.contains("<a href=\"/healthz\">"));
-    assert!(r.body.contains("<li>main: fresh</li>"));
-    assert!(r.body.contains("<li>&lt;garage&gt;: no telegram yet</li>"));
+    // The page fills itself from /events; the API lists the same meters.
+    assert!(r.body.contains("new EventSource(\"/events\")"));
+    let api = get(server.addr, "/api/v1/meters").await.body;
+    assert!(
+        api.contains("\"name\":\"main\",\"source_up\":false,\"fresh\":true"),
+        "{api}"
+    );
+    assert!(
+        api.contains("\"name\":\"<garage>\",\"source_up\":false,\"fresh\":false"),
+        "{api}"
+    );
     assert_eq!(get(server.addr, "/probe").await.status, 200);
     assert_eq!(get(server.addr, "/metrics").await.status, 404);
     server.shutdown().await;

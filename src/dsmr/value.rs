@@ -569,6 +569,16 @@ impl Zone {
         })
     }
 
+    /// The offset from UTC in seconds in force at a Unix time (standard
+    /// offset, plus one hour in EU summer time when the zone follows it).
+    pub fn offset_at(&self, unix: i64) -> i32 {
+        if self.eu_dst && eu_summer_time(unix) {
+            self.std_offset + 3_600
+        } else {
+            self.std_offset
+        }
+    }
+
     /// Unix seconds of a local wall time (given as seconds since the local epoch).
     fn resolve(&self, local: i64) -> i64 {
         let std = self.std_offset as i64;
@@ -713,5 +723,11 @@ mod tests {
             Some(5 * 3600 + 1800)
         );
         assert_eq!(Zone::parse("Mars/Olympus"), None);
+        // Summer time starts 2023-03-26 01:00 UTC and ends 2023-10-29 01:00 UTC.
+        assert_eq!(z.offset_at(1_679_792_399), 3_600);
+        assert_eq!(z.offset_at(1_679_792_400), 7_200);
+        assert_eq!(z.offset_at(1_698_541_199), 7_200);
+        assert_eq!(z.offset_at(1_698_541_200), 3_600);
+        assert_eq!(Zone::UTC.offset_at(1_690_000_000), 0);
     }
 }

@@ -1,0 +1,416 @@
+//! The live page at `/`, its event stream at `/events` and the JSON API at
+//! `/api/v1/meters`.
+//!
+//! All three show the same document per meter, built by [`meter_json`]: the
+//! latest values (each a decimal with the meter's own digits and its unit),
+//! the telegram's own time and its arrival time, the source's state, and
+//! "today" (the registers now minus those of the meter's [`DayStart`]).
+//!
+//! `/events` is Server-Sent Events: one `meter` event per meter when the
+//! client connects, then one each time that meter's watch channel is poked
+//! (every valid telegram, every change of the source's state). The document
+//! is built once per event per client, only when a telegram lands, so a
+//! connected page costs a scrape nothing. Each stream ends by itself before
+//! the server's connection lifetime (EventSource reconnects) and at shutdown.
+
+use crate::dsmr::json::{quantity, time, Json};
+use crate::dsmr::telegram::Telegram;
+use crate::dsmr::{Fixed, Quantity, Unit, Zone};
+use crate::state::{local_day, unix_seconds, DayStart, Meter, MeterState, Meters};
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, watch};
+
+/// The page: one self-contained file (inline CSS and JS, nothing external).
+const PAGE: &str = include_str!("page.html");
+
+/// The page with the link to the exposition filled in; the meters'
+/// state is added per request by [`page`].
+pub fn page_template(telemetry_path: &str) -> String {
+    PAGE.replace(
+        "{{METRICS_PATH}}",
+        &crate::server::escape_html(telemetry_path),
+    )
+}
+
+/// The page with the current state of every meter inlined (the API's
+/// document), so it shows values at once, before `/events` connects.
+pub fn page(template: &str, meters: &Meters, stale_after: Duration) -> String {
+    // `<` only occurs inside JSON strings, where `\u003c` is the same
+    // character: nothing a meter name holds can end or confuse the script.
+    let state = meters_json(meters, stale_after).replace('<', "\\u003c");
+    template.replace("{{INITIAL_STATE}}", &state)
+}
+
+/// `/api/v1/meters`: every meter as it is now.
+pub fn meters_json(meters: &Meters, stale_after: Duration) -> String {
+    let now = Instant::now();
+    let mut w = Json::new();
+    w.open('{');
+    w.kv_str("version", env!("CARGO_PKG_VERSION"));
+    w.kv_raw("now", &unix_millis(SystemTime::now()));
+    w.key("meters");
+    w.open('[');
+    for m in meters.iter() {
+        meter_json(&mut w, m, now, stale_after);
+    }
+    w.close(']');
+    w.close('}');
+    w.out
+}
+
+/// One meter's document (an element of `meters`, and the data of an event).
+pub(crate) fn meter_json(w: &mut Json, m: &Meter, now: Instant, stale_after: Duration) {
+    let zone = m.zone();
+    let st = m.lock();
+    w.open('{');
+    w.kv_str("name", m.name());
+    w.kv_raw("source_up", bool_str(st.source_up));
+    w.kv_raw("fresh", bool_str(st.is_fresh(now, stale_after)));
+    w.kv_num("seq", st.seq);
+    match st.received_at {
+        Some(t) => w.kv_raw("received_at", &unix_millis(t)),
+        None => w.kv_raw("received_at", "null"),
+    }
+    match st.received_instant {
+        Some(t) => {
+            let age = now.saturating_duration_since(t).as_millis() as i64;
+            w.kv_raw("age_seconds", &Fixed::new(age, 3).to_string());
+        }
+        None => w.kv_raw("age_seconds", "null"),
+    }
+    w.key("telegrams");
+    w.open('{');
+    w.kv_num("ok", st.ok);
+    w.kv_num("crc_mismatch", st.crc_mismatch);
+    w.kv_num("malformed", st.malformed);
+    w.kv_num("field_errors", st.field_errors);
+    w.close('}');
+    match &st.telegram {
+        Some(t) => {
+            w.key("telegram");
+            telegram(w, t, &zone);
+        }
+        None => w.kv_raw("telegram", "null"),
+    }
+    match today(&st, zone) {
+        Some(doc) => {
+            w.key("today");
+            doc.write(w);
+        }
+        None => w.kv_raw("today", "null"),
+    }
+    drop(st);
+    w.close('}');
+}
+
+fn bool_str(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+/// Unix time in seconds with milliseconds, as a JSON number.
+fn unix_millis(t: SystemTime) -> String {
+    let ms = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    };
+    Fixed::new(ms, 3).to_string()
+}
+
+const TARIFFS: [&str; 5] = ["total", "tariff_1", "tariff_2", "tariff_3", "tariff_4"];
+
+fn registers(w: &mut Json, key: &str, regs: &[Option<Quantity>; 5]) {
+    w.key(key);
+    w.open('{');
+    for (name, q) in TARIFFS.iter().zip(regs) {
+        if let Some(q) = q {
+            w.key(name);
+            quantity(w, q);
+        }
+    }
+    w.close('}');
+}
+
+fn qty(w: &mut Json, key: &str, q: Option<Quantity>) {
+    if let Some(q) = q {
+        w.key(key);
+        quantity(w, &q);
+    }
+}
+
+fn telegram(w: &mut Json, t: &Telegram, zone: &Zone) {
+    w.open('{');
+    w.kv_str("header", t.header());
+    if let Some(v) = t.declared_version() {
+        w.kv_str("version", v);
+    }
+    match t.timestamp {
+        Some(ts) => {
+            w.key("time");
+            time(w, &ts, zone);
+        }
+        None => w.kv_raw("time", "null"),
+    }
+    if let Some(v) = t.tariff {
+        w.kv_num("tariff", v as u64);
+    }
+    qty(w, "power_import", t.power_import);
+    qty(w, "power_export", t.power_export);
+    w.key("phases");
+    w.open('{');
+    for (i, p) in t.phases.iter().enumerate() {
+        if p.power_import.is_none()
+            && p.power_export.is_none()
+            && p.voltage.is_none()
+            && p.current.is_none()
+        {
+            continue;
+        }
+        w.key(["l1", "l2", "l3"][i]);
+        w.open('{');
+        qty(w, "power_import", p.power_import);
+        qty(w, "power_export", p.power_export);
+        qty(w, "voltage", p.voltage);
+        qty(w, "current", p.current);
+        w.close('}');
+    }
+    w.close('}');
+    registers(w, "imported", &t.imported);
+    registers(w, "exported", &t.exported);
+    w.key("mbus");
+    w.open('[');
+    for (i, m) in t.mbus.iter().enumerate() {
+        let Some(r) = &m.reading else { continue };
+        w.open('{');
+        w.kv_num("channel", i as u64 + 1);
+        if let Some(kind) = mbus_kind(m.device_type, r.value.unit) {
+            w.kv_str("kind", kind);
+        }
+        w.key("value");
+        quantity(w, &r.value);
+        w.key("time");
+        time(w, &r.time, zone);
+        w.close('}');
+    }
+    w.close(']');
+    w.close('}');
+}
+
+/// What an M-Bus register counts, as `/metrics` reads it: gas and (warm)
+/// water are volumes, heat is energy; a channel without a type is gas
+/// unless its unit is an energy.
+fn mbus_kind(device_type: Option<u16>, unit: Unit) -> Option<&'static str> {
+    use crate::dsmr::value::Dimension::{Dimensionless, Energy, Volume};
+    match (device_type, unit.base().map(|(d, _)| d)?) {
+        (Some(3) | None, Volume | Dimensionless) => Some("gas"),
+        (Some(6 | 7), Volume | Dimensionless) => Some("water"),
+        (Some(4 | 12) | None, Energy) => Some("heat"),
+        _ => None,
+    }
+}
+
+/// `a - b` exactly, when both have the same unit.
+fn minus(a: Quantity, b: Quantity) -> Option<Quantity> {
+    if a.unit != b.unit {
+        return None;
+    }
+    let scale = a.value.scale.max(b.value.scale);
+    let widen = |f: Fixed| {
+        10i64
+            .checked_pow(u32::from(scale - f.scale))
+            .and_then(|p| f.mantissa.checked_mul(p))
+    };
+    Some(Quantity {
+        value: Fixed::new(widen(a.value)?.checked_sub(widen(b.value)?)?, scale),
+        unit: a.unit,
+    })
+}
+
+/// The registers now minus those at the start of the local day.
+struct Today {
+    since: SystemTime,
+    since_local: String,
+    since_midnight: bool,
+    imported: [Option<Quantity>; 5],
+    exported: [Option<Quantity>; 5],
+    /// (kind, value) per M-Bus channel.
+    mbus: Vec<(&'static str, Quantity)>,
+}
+
+fn today(st: &MeterState, zone: Zone) -> Option<Today> {
+    let t = st.telegram.as_ref()?;
+    let d: &DayStart = st.day_start.as_ref()?;
+    let diff = |now: &[Option<Quantity>; 5], then: &[Option<Quantity>; 5]| {
+        std::array::from_fn(|i| minus(now[i]?, then[i]?))
+    };
+    let mut mbus = Vec::new();
+    for (m, then) in t.mbus.iter().zip(&d.mbus) {
+        let (Some(r), Some(then)) = (&m.reading, then) else {
+            continue;
+        };
+        if let (Some(kind), Some(q)) = (
+            mbus_kind(m.device_type, r.value.unit),
+            minus(r.value, *then),
+        ) {
+            mbus.push((kind, q));
+        }
+    }
+    let (_, second) = local_day(zone, unix_seconds(d.taken_at));
+    Some(Today {
+        since: d.taken_at,
+        since_local: format!("{:02}:{:02}", second / 3_600, second % 3_600 / 60),
+        since_midnight: d.since_midnight,
+        imported: diff(&t.imported, &d.imported),
+        exported: diff(&t.exported, &d.exported),
+        mbus,
+    })
+}
+
+impl Today {
+    fn write(&self, w: &mut Json) {
+        w.open('{');
+        w.kv_raw("since", &unix_millis(self.since));
+        w.kv_str("since_local", &self.since_local);
+        w.kv_raw("since_midnight", bool_str(self.since_midnight));
+        registers(w, "imported", &self.imported);
+        registers(w, "exported", &self.exported);
+        // The first channel of each kind (a second gas meter is rare).
+        for kind in ["gas", "water", "heat"] {
+            if let Some((_, q)) = self.mbus.iter().find(|(k, _)| *k == kind) {
+                w.key(kind);
+                quantity(w, q);
+            }
+        }
+        w.close('}');
+    }
+}
+
+/// The body of `/events`: frames pushed by the stream's task.
+#[derive(Debug)]
+pub struct EventBody {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl Body for EventBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+/// How a client's event stream behaves.
+#[derive(Debug, Clone)]
+pub struct StreamOptions {
+    pub stale_after: Duration,
+    /// The stream ends after this; EventSource reconnects.
+    pub lifetime: Duration,
+    /// A comment is sent after this much silence, so proxies and the
+    /// browser keep the connection and a gone client is noticed.
+    pub keepalive: Duration,
+}
+
+/// Starts the tasks of one `/events` client and returns its body. Must be
+/// called inside a Tokio runtime.
+pub fn event_stream(
+    meters: &Meters,
+    opts: StreamOptions,
+    mut stop: watch::Receiver<bool>,
+) -> EventBody {
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let (ping_tx, mut ping_rx) = mpsc::channel::<usize>(meters.len().max(1));
+    let list: Vec<Arc<Meter>> = meters.iter().cloned().collect();
+    // One small forwarder per meter turns its watch wake-ups into indices.
+    for (i, m) in list.iter().enumerate() {
+        let mut changes = m.subscribe();
+        changes.mark_changed(); // the current state is sent at once
+        let ping = ping_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { return },
+                    () = ping.closed() => return,
+                }
+                if ping.send(i).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(ping_tx);
+    tokio::spawn(async move {
+        let end = tokio::time::sleep(opts.lifetime);
+        tokio::pin!(end);
+        // Reconnect quickly after the stream ends by itself.
+        if tx
+            .send(Bytes::from_static(b"retry: 1000\n\n"))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let frame = tokio::select! {
+                biased;
+                _ = stop.wait_for(|s| *s) => return,
+                () = &mut end => return,
+                () = tx.closed() => return,
+                i = ping_rx.recv() => {
+                    let Some(i) = i else { return };
+                    let mut w = Json::new();
+                    meter_json(&mut w, &list[i], Instant::now(), opts.stale_after);
+                    let mut s = String::with_capacity(w.out.len() + 32);
+                    s.push_str("event: meter\ndata: ");
+                    s.push_str(&w.out);
+                    s.push_str("\n\n");
+                    Bytes::from(s)
+                }
+                () = tokio::time::sleep(opts.keepalive) => Bytes::from_static(b": keepalive\n\n"),
+            };
+            if tx.send(frame).await.is_err() {
+                return;
+            }
+        }
+    });
+    EventBody { rx }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subtracts_exactly_across_scales() {
+        let q = |m, s| Quantity {
+            value: Fixed::new(m, s),
+            unit: Unit::KWh,
+        };
+        assert_eq!(minus(q(9418807, 3), q(94180, 1)), Some(q(807, 3)));
+        let m3 = Quantity {
+            value: Fixed::new(1, 0),
+            unit: Unit::M3,
+        };
+        assert_eq!(minus(q(1, 0), m3), None);
+        assert_eq!(mbus_kind(Some(3), Unit::M3), Some("gas"));
+        assert_eq!(mbus_kind(Some(7), Unit::M3), Some("water"));
+        assert_eq!(mbus_kind(None, Unit::GJ), Some("heat"));
+        assert_eq!(mbus_kind(Some(3), Unit::GJ), None);
+    }
+}

@@ -1,0 +1,202 @@
+//! `--web.config.file` end to end: a self-signed certificate made here
+//! (rcgen), the server on 127.0.0.1:0 with TLS and basic auth, and a
+//! tokio-rustls client that trusts only that certificate.
+
+use dsmr_exporter::dsmr::Zone;
+use dsmr_exporter::server::{serve, ServerConfig};
+use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::webconfig::WebConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsConnector;
+
+const RIGHT: &str = "cHJvbWV0aGV1czpzM2NyZXQ="; // prometheus:s3cret
+const WRONG: &str = "cHJvbWV0aGV1czp3cm9uZw=="; // prometheus:wrong
+const NOBODY: &str = "bm9ib2R5OnMzY3JldA=="; // nobody:s3cret
+
+fn temp_dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "dsmr-webconfig-{}-{:?}",
+        std::process::id(),
+        Instant::now()
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Writes a certificate, its key and a web config using them (relative
+/// paths, as exporter-toolkit resolves them); returns the config's path
+/// and the certificate PEM.
+fn write_config(dir: &Path) -> (PathBuf, String) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
+    let cert = ck.cert.pem();
+    std::fs::write(dir.join("server.crt"), &cert).expect("write cert");
+    std::fs::write(dir.join("server.key"), ck.signing_key.serialize_pem()).expect("write key");
+    // Cost 4 keeps the test fast; real files use 10 or more.
+    let hash = bcrypt::hash("s3cret", 4).expect("hash");
+    let yml = format!(
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS12\nbasic_auth_users:\n  prometheus: {hash}\n"
+    );
+    let path = dir.join("web.yml");
+    std::fs::write(&path, yml).expect("write config");
+    (path, cert)
+}
+
+async fn start(web: WebConfig) -> SocketAddr {
+    let m = Meter::new("main", Zone::CET);
+    let mut p = Pipeline::new(m.clone());
+    p.feed(
+        &std::fs::read(format!(
+            "{}/fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture"),
+    );
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let cfg = ServerConfig {
+        web: Some(web),
+        ..ServerConfig::default()
+    };
+    tokio::spawn(serve(l, Meters::new(vec![m]), cfg, std::future::pending()));
+    addr
+}
+
+fn connector(cert_pem: &str) -> TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("cert PEM");
+    roots.add(cert).expect("trust the test certificate");
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    TlsConnector::from(Arc::new(cfg))
+}
+
+/// GET over TLS; returns the response head and body. For `/events` only
+/// the head and what came within a moment are read.
+async fn get(
+    addr: SocketAddr,
+    tls: &TlsConnector,
+    path: &str,
+    auth: Option<&str>,
+) -> (String, String) {
+    let tcp = TcpStream::connect(addr).await.expect("connect");
+    let name = ServerName::try_from("localhost").expect("name");
+    let mut s = tls.connect(name, tcp).await.expect("TLS handshake");
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    if let Some(a) = auth {
+        req.push_str(&format!("Authorization: Basic {a}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) => break, // closed, or a stream that goes on
+            Ok(Ok(n)) => raw.extend_from_slice(&buf[..n]),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Ok(Err(e)) => panic!("read: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response");
+    (head.to_owned(), body.to_owned())
+}
+
+#[tokio::test]
+async fn scrapes_over_tls_with_basic_auth() {
+    let dir = temp_dir();
+    let (path, cert) = write_config(&dir);
+    let web = WebConfig::load(&path).expect("the config loads");
+    assert!(web.tls().is_some() && web.has_basic_auth());
+    let addr = start(web).await;
+    let tls = connector(&cert);
+
+    let (head, body) = get(addr, &tls, "/metrics", Some(RIGHT)).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        body.contains("dsmr_electricity_import_watts{meter=\"main\"} 196"),
+        "{body}"
+    );
+    // Again: now from the cache of successful checks.
+    let (head, _) = get(addr, &tls, "/metrics", Some(RIGHT)).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    for auth in [Some(WRONG), Some(NOBODY), None] {
+        let (head, body) = get(addr, &tls, "/metrics", auth).await;
+        assert!(head.starts_with("HTTP/1.1 401"), "{auth:?}: {head}");
+        assert!(
+            head.lines()
+                .any(|l| l.eq_ignore_ascii_case("www-authenticate: Basic")),
+            "{head}"
+        );
+        assert_eq!(body, "Unauthorized\n");
+    }
+    // Every route is behind it.
+    for path in ["/", "/healthz", "/api/v1/meters", "/events", "/nope"] {
+        let (head, _) = get(addr, &tls, path, None).await;
+        assert!(head.starts_with("HTTP/1.1 401"), "{path}: {head}");
+    }
+    let (head, body) = get(addr, &tls, "/api/v1/meters", Some(RIGHT)).await;
+    assert!(
+        head.starts_with("HTTP/1.1 200") && body.contains("\"name\":\"main\""),
+        "{head}"
+    );
+    let (head, body) = get(addr, &tls, "/events", Some(RIGHT)).await;
+    assert!(
+        head.contains("text/event-stream") && body.contains("event: meter"),
+        "{head}"
+    );
+
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw)).await;
+    assert!(!raw.starts_with(b"HTTP/1.1 200"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_bad_file_is_refused_with_its_line() {
+    let dir = temp_dir();
+    let path = dir.join("web.yml");
+    std::fs::write(
+        &path,
+        "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS10\n",
+    )
+    .expect("write");
+    let e = WebConfig::load(&path)
+        .expect_err("TLS 1.0 is refused")
+        .to_string();
+    assert!(e.contains("web.yml") && e.contains("line 4"), "{e}");
+
+    std::fs::write(&path, "basic_auth_users:\n  prometheus: secret\n").expect("write");
+    let e = WebConfig::load(&path)
+        .expect_err("a plain password is refused")
+        .to_string();
+    assert!(e.contains("line 2") && e.contains("bcrypt"), "{e}");
+
+    std::fs::write(&path, "tls_server_config:\n  cert_file: [\n").expect("write");
+    let e = WebConfig::load(&path).expect_err("bad YAML").to_string();
+    assert!(e.contains("line 3") || e.contains("line 2"), "{e}");
+
+    let e = WebConfig::load(&dir.join("absent.yml"))
+        .expect_err("no file")
+        .to_string();
+    assert!(e.contains("absent.yml"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
