@@ -259,7 +259,10 @@ impl App {
         let now = Instant::now();
         self.meters
             .iter()
-            .filter(|m| !m.lock().is_fresh(now, self.cfg.metrics.stale_after))
+            .filter(|m| {
+                !m.lock()
+                    .is_fresh(now, m.stale_after_or(self.cfg.metrics.stale_after))
+            })
             .map(|m| m.name())
             .collect()
     }
@@ -276,7 +279,7 @@ impl App {
         );
         for m in self.meters.iter() {
             let st = m.lock();
-            let status = if st.is_fresh(now, self.cfg.metrics.stale_after) {
+            let status = if st.is_fresh(now, m.stale_after_or(self.cfg.metrics.stale_after)) {
                 "fresh"
             } else if st.received_at.is_some() {
                 "stale"
