@@ -198,8 +198,14 @@ fn init_tracing(log: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // When stderr is gone (a closed pipe), tracing would report the failed
+    // write with `eprintln!`, which panics and kills the task that logged:
+    // a source would stop feeding its meter. Losing log lines is better.
     match log.format {
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .log_internal_errors(false)
+            .init(),
+        LogFormat::Json => builder.json().log_internal_errors(false).init(),
     }
 }

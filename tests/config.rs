@@ -433,3 +433,71 @@ fn config_with_a_missing_replay_file_does_not_start_half_configured() {
     );
     assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
 }
+
+#[test]
+fn the_example_config_checks() {
+    let out = run(cmd().args(["--config", "examples/dsmr-exporter.toml", "--check-config"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cfg = text(&out.stdout);
+    for name in [
+        "house",
+        "old-meter",
+        "garage",
+        "homewizard",
+        "replayed",
+        "demo",
+    ] {
+        assert!(cfg.contains(&format!("meter: {name}\n")), "{name}: {cfg}");
+    }
+
+    // Its commented Smarty meter works once uncommented, with a key file.
+    let dir = TempDir::new("cfg-example");
+    std::fs::create_dir_all(dir.0.join("keys")).expect("keys dir");
+    dir.write("keys/luxembourg.key", KEY);
+    let example = std::fs::read_to_string("examples/dsmr-exporter.toml").expect("read the example");
+    let smarty: String = example
+        .lines()
+        .skip_while(|l| *l != "# [[meter]]")
+        .take_while(|l| l.starts_with('#'))
+        .filter(|l| !l.starts_with("# #"))
+        .map(|l| format!("{}\n", l.trim_start_matches('#').trim_start()))
+        .collect();
+    assert!(smarty.contains("smarty = { key_file"), "{smarty}");
+    let file = dir.write("lu.toml", smarty);
+    let out = run(cmd().arg("--config").arg(&file).arg("--check-config"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("smarty-encrypted (default auth key)"));
+}
+
+/// Logging to a closed pipe must not stop the sources: tracing reports a
+/// failed write with `eprintln!`, which panics inside the task that logged.
+#[test]
+fn a_closed_stderr_does_not_stop_the_sources() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = TempDir::new("cfg-epipe");
+    let file = dir.write(
+        "m.toml",
+        format!(
+            "[web]\nlisten_address = \"{addr}\"\n\n[[meter]]\nname = \"a\"\ndemo = true\n\n\
+             [[meter]]\nname = \"b\"\ndemo = true\n"
+        ),
+    );
+    let mut child = cmd()
+        .arg("--config")
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dsmr-exporter");
+    // Close the read end at once: every log line now fails with EPIPE.
+    drop(child.stderr.take());
+    let _child = Running(child);
+    scrape_until(&addr, "both demo meters counted", |b| {
+        telegrams(b, "a", "ok").is_some_and(|n| n > 0.0)
+            && telegrams(b, "b", "ok").is_some_and(|n| n > 0.0)
+    });
+}
