@@ -501,3 +501,27 @@ fn a_closed_stderr_does_not_stop_the_sources() {
             && telegrams(b, "b", "ok").is_some_and(|n| n > 0.0)
     });
 }
+
+#[test]
+fn help_lists_the_new_flags_with_their_env_vars() {
+    let out = run(cmd().arg("--help"));
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for (flag, env) in [
+        ("--config", "DSMR_EXPORTER_CONFIG"),
+        ("--homewizard", "DSMR_EXPORTER_HOMEWIZARD"),
+        ("--homewizard-interval", "DSMR_EXPORTER_HOMEWIZARD_INTERVAL"),
+        ("--smarty-key-file", "DSMR_EXPORTER_SMARTY_KEY_FILE"),
+        (
+            "--smarty-auth-key-file",
+            "DSMR_EXPORTER_SMARTY_AUTH_KEY_FILE",
+        ),
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+        assert!(help.contains(env), "--help lacks {env}");
+    }
+    assert!(help.contains("Smarty (Luxembourg):"));
+    // The key itself only through the environment, and said so.
+    assert!(help.contains("DSMR_EXPORTER_SMARTY_KEY "));
+    assert!(!help.contains("--smarty-key "));
+}
