@@ -194,6 +194,28 @@ async fn wrong_key_tampered_and_replayed_frames_are_malformed_never_decoded() {
     assert_eq!(meter.lock().ok, 1);
 }
 
+/// The engine does not need the blank line after the header nor the CRLF
+/// after the CRC: a telegram without both, its CRC computed over what was
+/// sent, decrypts and decodes as ok.
+#[tokio::test]
+async fn telegram_without_blank_line_and_final_crlf_is_ok() {
+    let mut t = plaintext();
+    let header_end = t.windows(2).position(|w| w == b"\r\n").expect("header") + 2;
+    assert_eq!(&t[header_end..header_end + 2], b"\r\n");
+    t.drain(header_end..header_end + 2);
+    // Replace the CRC with the one of the shortened text.
+    let bang = t.iter().rposition(|&b| b == b'!').expect("!");
+    t.truncate(bang + 1);
+    let crc = dsmr_exporter::dsmr::crc::crc16_arc(&t);
+    t.extend_from_slice(format!("{crc:04X}").as_bytes());
+
+    let keys = smarty_keys();
+    let (_task, mut conn, meter) = tcp_meter(keys.clone()).await;
+    conn.write_all(&encrypt(&keys, 1, &t)).await.expect("write");
+    wait_for(&meter, "decoded", |st| st.ok == 1).await;
+    assert_eq!(total_import(&meter).as_deref(), Some("25.653 kWh"));
+}
+
 fn keys_auth() -> Option<&'static str> {
     Some("00112233445566778899AABBCCDDEEFF")
 }
