@@ -1107,4 +1107,64 @@ mod tests {
         };
         assert!(s.to_string().contains("source: demo"));
     }
+
+    #[test]
+    fn homewizard_hosts() {
+        assert_eq!(
+            check_homewizard_host("192.168.1.60").as_deref(),
+            Ok("192.168.1.60:80")
+        );
+        assert_eq!(
+            check_homewizard_host("p1.local:8080").as_deref(),
+            Ok("p1.local:8080")
+        );
+        assert_eq!(
+            check_homewizard_host("http://p1.local/").as_deref(),
+            Ok("p1.local:80")
+        );
+        assert_eq!(
+            check_homewizard_host("[fe80::1]").as_deref(),
+            Ok("[fe80::1]:80")
+        );
+        assert_eq!(
+            check_homewizard_host("[fe80::1]:81").as_deref(),
+            Ok("[fe80::1]:81")
+        );
+        assert!(check_homewizard_host("").is_err());
+        assert!(check_homewizard_host("p1.local/api/v1/telegram").is_err());
+        assert!(check_homewizard_host("fe80::1").is_err());
+        assert!(check_homewizard_host("p1.local:0").is_err());
+    }
+
+    #[test]
+    fn smarty_keys_from_the_environment() {
+        let env = Env {
+            rust_log: None,
+            smarty_key: Some("0123456789abcdef0123456789abcdef".into()),
+        };
+        let c = parse_with_env(["x", "--tcp", "h:1"], env.clone()).unwrap();
+        let Mode::Serve(s) = c.mode else {
+            panic!("not serve")
+        };
+        let SourceConfig::Tcp(t) = &s.meters[0].source else {
+            panic!("not tcp")
+        };
+        let keys = t.smarty.as_ref().expect("keys");
+        assert_eq!(keys.auth_key, Some(SmartyKeys::SMARTY_AUTH_KEY));
+        assert_eq!(keys.encryption_key[0], 0x01);
+        // An empty variable is no key.
+        let empty = Env {
+            rust_log: None,
+            smarty_key: Some(" ".into()),
+        };
+        let c = parse_with_env(["x", "--tcp", "h:1"], empty).unwrap();
+        let Mode::Serve(s) = c.mode else {
+            panic!("not serve")
+        };
+        assert!(matches!(&s.meters[0].source, SourceConfig::Tcp(t) if t.smarty.is_none()));
+        let e = parse_with_env(["x", "--homewizard", "h"], env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not --homewizard"), "{e}");
+    }
 }
