@@ -7,16 +7,20 @@
 //! environment variable `DSMR_EXPORTER_<FLAG>` (upper case, dots and dashes
 //! as underscores), which suits containers and systemd units.
 
+use crate::config;
 use crate::dsmr::Zone;
 use crate::duration;
+use crate::smarty::{KeyError, KeyKind, SmartyKeys};
 use crate::source::{
-    DataBits, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits, TcpConfig,
+    DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
+    TcpConfig,
 };
 use clap::builder::BoolishValueParser;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use thiserror::Error;
@@ -34,7 +38,13 @@ Examples:
   dsmr-exporter --serial /dev/ttyUSB0                    DSMR 4/5 meter (115200 8N1)
   dsmr-exporter --serial /dev/ttyUSB0 --baud 9600 --data-bits 7 --parity even   DSMR 2.2/3.0
   dsmr-exporter --tcp 192.168.1.50:2001                  ser2net or a Wi-Fi P1 dongle
-  dsmr-exporter parse telegram.txt                       decode telegrams from a file";
+  dsmr-exporter --homewizard 192.168.1.60                HomeWizard Wi-Fi P1 meter (HTTP API)
+  dsmr-exporter --serial /dev/ttyUSB0 --smarty-key-file /etc/dsmr/key   Luxembourg (Smarty)
+  dsmr-exporter --config /etc/dsmr-exporter.toml         several meters, see examples/dsmr-exporter.toml
+  dsmr-exporter parse telegram.txt                       decode telegrams from a file
+
+The Smarty key can also come from DSMR_EXPORTER_SMARTY_KEY (the 32 hex digits themselves); \
+there is deliberately no flag that takes the key on the command line, where other users see it.";
 
 /// The flags, as parsed by clap and not yet checked.
 #[derive(Debug, Parser)]
@@ -48,6 +58,16 @@ Examples:
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Read meters and settings from this TOML file (any number of meters;
+    /// see examples/dsmr-exporter.toml). Not combinable with source flags.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "DSMR_EXPORTER_CONFIG",
+        help_heading = "Source"
+    )]
+    pub config: Option<PathBuf>,
 
     /// Read telegrams from this serial port (the USB P1 cable).
     #[arg(
@@ -103,6 +123,47 @@ pub struct Args {
         help_heading = "Source"
     )]
     pub demo: bool,
+
+    /// Poll a HomeWizard Wi-Fi P1 meter's local API (http://HOST/api/v1/telegram).
+    #[arg(
+        long,
+        value_name = "HOST[:PORT]",
+        env = "DSMR_EXPORTER_HOMEWIZARD",
+        help_heading = "Source"
+    )]
+    pub homewizard: Option<String>,
+
+    /// Time between two polls of the HomeWizard meter.
+    #[arg(
+        long = "homewizard-interval",
+        value_name = "DURATION",
+        default_value = "1s",
+        env = "DSMR_EXPORTER_HOMEWIZARD_INTERVAL",
+        help_heading = "Source"
+    )]
+    pub homewizard_interval: String,
+
+    /// File holding the Luxembourg (Smarty) meter's 32-hex-digit decryption
+    /// key (from the grid operator); turns on decryption for --serial,
+    /// --tcp and --replay.
+    #[arg(
+        long = "smarty-key-file",
+        value_name = "PATH",
+        env = "DSMR_EXPORTER_SMARTY_KEY_FILE",
+        help_heading = "Smarty (Luxembourg)"
+    )]
+    pub smarty_key_file: Option<PathBuf>,
+
+    /// File holding the Smarty authentication key; `none` for meters that
+    /// seal frames without one. Default: Smarty's published key
+    /// 00112233445566778899AABBCCDDEEFF.
+    #[arg(
+        long = "smarty-auth-key-file",
+        value_name = "PATH|none",
+        env = "DSMR_EXPORTER_SMARTY_AUTH_KEY_FILE",
+        help_heading = "Smarty (Luxembourg)"
+    )]
+    pub smarty_auth_key_file: Option<String>,
 
     /// Name of the meter (the `meter` label on every series).
     #[arg(
@@ -323,11 +384,8 @@ pub enum Mode {
 /// Everything the exporter needs to run.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
-    /// The `meter` label.
-    pub meter: String,
-    pub source: SourceConfig,
-    /// When a meter's readings leave `/metrics`, and a silent TCP connection is reopened.
-    pub stale_after: Duration,
+    /// At least one; names are unique.
+    pub meters: Vec<MeterConfig>,
     /// `HOST:PORT`, resolved when binding.
     pub listen_address: String,
     /// Starts with `/`.
@@ -338,11 +396,34 @@ pub struct ServeConfig {
     pub web_config_file: Option<PathBuf>,
 }
 
-impl fmt::Display for ServeConfig {
+/// One meter: its name, where its bytes come from and how it is judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterConfig {
+    /// The `meter` label.
+    pub name: String,
+    pub source: SourceConfig,
+    /// When the meter's readings leave `/metrics`, and a silent TCP connection is reopened.
+    pub stale_after: Duration,
+    /// For meter clocks without a DST flag.
+    pub zone: Zone,
+    /// The zone as the user wrote it, for `--check-config`.
+    pub timezone: String,
+}
+
+impl fmt::Display for MeterConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "meter: {}", self.meter)?;
+        writeln!(f, "meter: {}", self.name)?;
         writeln!(f, "source: {}", self.source)?;
         writeln!(f, "stale after: {}", duration::format(self.stale_after))?;
+        writeln!(f, "timezone: {}", self.timezone)
+    }
+}
+
+impl fmt::Display for ServeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for m in &self.meters {
+            writeln!(f, "{m}")?;
+        }
         writeln!(
             f,
             "metrics: http://{}{}",
@@ -371,6 +452,21 @@ pub enum CliError {
     /// More than one source flag.
     #[error("only one source per meter, but got {}", .0.join(" and "))]
     TwoSources(Vec<&'static str>),
+    /// `--config` with flags that describe a meter.
+    #[error("--config describes the meters; {} cannot be combined with it (set it per meter in the file)", .0.join(", "))]
+    ConfigAndMeterFlags(Vec<String>),
+    /// The config file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    ConfigRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The config file is not valid: `FILE:LINE:COL: what`.
+    #[error("{0}")]
+    ConfigFile(#[from] config::ConfigError),
+    /// A Smarty key that cannot be used.
+    #[error("{what}: {reason}")]
+    SmartyKey { what: String, reason: String },
     /// A value that does not make sense for its flag.
     #[error("invalid value '{value}' for {flag}: {reason}")]
     Invalid {
@@ -398,10 +494,23 @@ impl CliError {
     }
 }
 
+/// The environment variables read outside clap.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// RUST_LOG.
+    pub rust_log: Option<String>,
+    /// DSMR_EXPORTER_SMARTY_KEY: the Smarty key itself. An environment
+    /// variable, not a flag, so that it never shows in `ps`.
+    pub smarty_key: Option<String>,
+}
+
 /// Reads the process's arguments and environment.
 pub fn load() -> Result<Config, CliError> {
-    let rust_log = std::env::var("RUST_LOG").ok();
-    parse_from(std::env::args_os(), rust_log)
+    let env = Env {
+        rust_log: std::env::var("RUST_LOG").ok(),
+        smarty_key: std::env::var("DSMR_EXPORTER_SMARTY_KEY").ok(),
+    };
+    parse_with_env(std::env::args_os(), env)
 }
 
 /// Parses `args` (the program name first) with `rust_log` as the value of
@@ -411,33 +520,76 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args = Args::try_parse_from(args)?;
-    Config::from_args(args, rust_log)
+    parse_with_env(
+        args,
+        Env {
+            rust_log,
+            smarty_key: None,
+        },
+    )
+}
+
+/// [`parse_from`] with every variable read outside clap.
+pub fn parse_with_env<I, T>(args: I, env: Env) -> Result<Config, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = Args::command().try_get_matches_from(args)?;
+    let args = Args::from_arg_matches(&matches)?;
+    Config::check(args, &Given(Some(&matches)), env)
+}
+
+/// Which flags the user set (on the command line or in the environment),
+/// as opposed to clap defaults.
+struct Given<'a>(Option<&'a ArgMatches>);
+
+impl Given<'_> {
+    fn set(&self, id: &str) -> bool {
+        self.0.is_some_and(|m| {
+            matches!(
+                m.value_source(id),
+                Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+            )
+        })
+    }
 }
 
 impl Config {
-    /// Checks raw flags into a configuration.
+    /// Checks raw flags into a configuration. Without clap's matches no
+    /// flag counts as set by the user, so with `--config` the file's web
+    /// and metrics settings apply.
     pub fn from_args(a: Args, rust_log: Option<String>) -> Result<Config, CliError> {
-        let zone = Zone::parse(&a.timezone).ok_or_else(|| CliError::Invalid {
-            flag: "--timezone",
-            value: a.timezone.clone(),
-            reason: "expected Europe/<city>, UTC or a fixed offset such as +01:00".into(),
-        })?;
-        let log = check_log(a.log_format, &a.log_level, rust_log)?;
+        let env = Env {
+            rust_log,
+            smarty_key: None,
+        };
+        Config::check(a, &Given(None), env)
+    }
+
+    fn check(a: Args, given: &Given<'_>, env: Env) -> Result<Config, CliError> {
+        let zone =
+            check_zone(&a.timezone).map_err(|reason| invalid("--timezone", &a.timezone, reason))?;
+        let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
         let mode = match &a.command {
             Some(Command::Parse { input }) => {
                 Mode::Parse((input != "-").then(|| PathBuf::from(input)))
             }
             Some(Command::Backfill { input }) => Mode::Backfill {
                 input: (input != "-").then(|| PathBuf::from(input)),
-                meter: check_meter_name(&a.meter)?,
+                meter: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
                 expose_equipment_ids: a.metrics_expose_equipment_ids,
             },
-            None if a.check_config => Mode::Check(check_serve(&a)?),
-            None => Mode::Serve(check_serve(&a)?),
+            None if a.check_config => Mode::Check(check_serve(&a, given, &env)?),
+            None => Mode::Serve(check_serve(&a, given, &env)?),
         };
         Ok(Config { log, zone, mode })
     }
+}
+
+/// A time zone name, or why not.
+pub(crate) fn check_zone(s: &str) -> Result<Zone, &'static str> {
+    Zone::parse(s).ok_or("expected Europe/<city>, UTC or a fixed offset such as +01:00")
 }
 
 fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> CliError {
@@ -466,7 +618,32 @@ fn check_duration(flag: &'static str, value: &str) -> Result<Duration, CliError>
     duration::parse(value).map_err(|e| invalid(flag, value, e.to_string()))
 }
 
-fn check_serve(a: &Args) -> Result<ServeConfig, CliError> {
+/// Flags that describe the one meter of the command line; with `--config`
+/// the file says these per meter. (Clap ids, flag names.)
+const METER_FLAGS: &[(&str, &str)] = &[
+    ("serial", "--serial"),
+    ("tcp", "--tcp"),
+    ("replay", "--replay"),
+    ("demo", "--demo"),
+    ("homewizard", "--homewizard"),
+    ("homewizard_interval", "--homewizard-interval"),
+    ("replay_interval", "--replay-interval"),
+    ("replay_loop", "--replay-loop"),
+    ("meter", "--meter"),
+    ("stale_after", "--stale-after"),
+    ("timezone", "--timezone"),
+    ("baud", "--baud"),
+    ("data_bits", "--data-bits"),
+    ("parity", "--parity"),
+    ("stop_bits", "--stop-bits"),
+    ("smarty_key_file", "--smarty-key-file"),
+    ("smarty_auth_key_file", "--smarty-auth-key-file"),
+];
+
+fn check_serve(a: &Args, given: &Given<'_>, env: &Env) -> Result<ServeConfig, CliError> {
+    if let Some(path) = &a.config {
+        return check_config_file(a, path, given, env);
+    }
     let stale_after = check_duration("--stale-after", &a.stale_after)?;
     if stale_after.is_zero() {
         return Err(invalid(
@@ -475,30 +652,99 @@ fn check_serve(a: &Args) -> Result<ServeConfig, CliError> {
             "must be more than 0",
         ));
     }
-    let source = check_source(a, stale_after)?;
+    let zone = check_zone(&a.timezone).map_err(|r| invalid("--timezone", &a.timezone, r))?;
+    let source = check_source(a, stale_after, env)?;
     Ok(ServeConfig {
-        meter: check_meter_name(&a.meter)?,
-        source,
-        stale_after,
-        listen_address: check_listen_address(&a.web_listen_address)?,
-        telemetry_path: check_telemetry_path(&a.web_telemetry_path)?,
+        meters: vec![MeterConfig {
+            name: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
+            source,
+            stale_after,
+            zone,
+            timezone: a.timezone.clone(),
+        }],
+        listen_address: check_listen_address(&a.web_listen_address)
+            .map_err(|r| invalid("--web.listen-address", &a.web_listen_address, r))?,
+        telemetry_path: check_telemetry_path(&a.web_telemetry_path)
+            .map_err(|r| invalid("--web.telemetry-path", &a.web_telemetry_path, r))?,
         expose_equipment_ids: a.metrics_expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
     })
 }
 
-fn check_source(a: &Args, stale_after: Duration) -> Result<SourceConfig, CliError> {
+/// `--config FILE`: the meters from the file; the web and metrics settings
+/// from the file unless a flag (or its environment variable) sets them.
+fn check_config_file(
+    a: &Args,
+    path: &Path,
+    given: &Given<'_>,
+    env: &Env,
+) -> Result<ServeConfig, CliError> {
+    let mut clash: Vec<String> = METER_FLAGS
+        .iter()
+        .filter(|(id, _)| given.set(id))
+        .map(|(_, flag)| (*flag).to_owned())
+        .collect();
+    if env.smarty_key.is_some() {
+        clash.push("DSMR_EXPORTER_SMARTY_KEY".to_owned());
+    }
+    if !clash.is_empty() {
+        return Err(CliError::ConfigAndMeterFlags(clash));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::ConfigRead {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file = config::parse(&text, path)?;
+    let listen_address = if given.set("web_listen_address") {
+        check_listen_address(&a.web_listen_address)
+            .map_err(|r| invalid("--web.listen-address", &a.web_listen_address, r))?
+    } else {
+        file.listen_address
+            .unwrap_or_else(|| "0.0.0.0:9947".to_owned())
+    };
+    let telemetry_path = if given.set("web_telemetry_path") {
+        check_telemetry_path(&a.web_telemetry_path)
+            .map_err(|r| invalid("--web.telemetry-path", &a.web_telemetry_path, r))?
+    } else {
+        file.telemetry_path.unwrap_or_else(|| "/metrics".to_owned())
+    };
+    let expose_equipment_ids = if given.set("metrics_expose_equipment_ids") {
+        a.metrics_expose_equipment_ids
+    } else {
+        file.expose_equipment_ids.unwrap_or(false)
+    };
+    Ok(ServeConfig {
+        meters: file.meters,
+        listen_address,
+        telemetry_path,
+        expose_equipment_ids,
+        web_config_file: a.web_config_file.clone(),
+    })
+}
+
+fn check_source(a: &Args, stale_after: Duration, env: &Env) -> Result<SourceConfig, CliError> {
     let given: Vec<&'static str> = [
         (a.serial.is_some(), "--serial"),
         (a.tcp.is_some(), "--tcp"),
         (a.replay.is_some(), "--replay"),
         (a.demo, "--demo"),
+        (a.homewizard.is_some(), "--homewizard"),
     ]
     .into_iter()
     .filter_map(|(set, name)| set.then_some(name))
     .collect();
     if given.len() > 1 {
         return Err(CliError::TwoSources(given));
+    }
+    let smarty = check_smarty_flags(a, env)?;
+    if smarty.is_some() && (a.demo || a.homewizard.is_some()) {
+        return Err(CliError::SmartyKey {
+            what: "--smarty-key-file".to_owned(),
+            reason: format!(
+                "Smarty decryption applies to --serial, --tcp and --replay, not {}",
+                if a.demo { "--demo" } else { "--homewizard" }
+            ),
+        });
     }
     if let Some(path) = &a.serial {
         if path.trim().is_empty() {
@@ -523,21 +769,14 @@ fn check_source(a: &Args, stale_after: Duration) -> Result<SourceConfig, CliErro
                 other => return Err(invalid("--stop-bits", other, "must be 1 or 2")),
             },
             retry: Retry::default(),
+            smarty,
         }));
     }
     if let Some(addr) = &a.tcp {
-        let (host, port) = split_host_port(addr).map_err(|r| invalid("--tcp", addr, r))?;
-        if host.is_empty() || port == 0 {
-            return Err(invalid(
-                "--tcp",
-                addr,
-                "expected HOST:PORT with a port above 0",
-            ));
-        }
+        let address = check_tcp_address(addr).map_err(|r| invalid("--tcp", addr, r))?;
         return Ok(SourceConfig::Tcp(TcpConfig {
-            address: addr.trim().to_owned(),
-            stale_after,
-            retry: Retry::default(),
+            smarty,
+            ..TcpConfig::new(address, stale_after)
         }));
     }
     if let Some(path) = &a.replay {
@@ -545,7 +784,17 @@ fn check_source(a: &Args, stale_after: Duration) -> Result<SourceConfig, CliErro
             path: path.clone(),
             interval: check_duration("--replay-interval", &a.replay_interval)?,
             looped: a.replay_loop,
+            smarty,
         }));
+    }
+    if let Some(host) = &a.homewizard {
+        let address = check_homewizard_host(host).map_err(|r| invalid("--homewizard", host, r))?;
+        let interval = check_duration("--homewizard-interval", &a.homewizard_interval)?;
+        check_homewizard_interval(interval)
+            .map_err(|r| invalid("--homewizard-interval", &a.homewizard_interval, r))?;
+        return Ok(SourceConfig::Homewizard(HomewizardConfig::new(
+            address, interval,
+        )));
     }
     if a.demo {
         return Ok(SourceConfig::Demo);
@@ -553,15 +802,124 @@ fn check_source(a: &Args, stale_after: Duration) -> Result<SourceConfig, CliErro
     Err(CliError::NoSource)
 }
 
+/// The Smarty keys from `--smarty-key-file` or DSMR_EXPORTER_SMARTY_KEY,
+/// with the auth key from `--smarty-auth-key-file`; `None` when neither key
+/// source is set.
+fn check_smarty_flags(a: &Args, env: &Env) -> Result<Option<SmartyKeys>, CliError> {
+    let env_key = env.smarty_key.as_deref().filter(|k| !k.trim().is_empty());
+    let key = match (&a.smarty_key_file, env_key) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::SmartyKey {
+                what: "--smarty-key-file".to_owned(),
+                reason: "also DSMR_EXPORTER_SMARTY_KEY is set; use one of the two".to_owned(),
+            })
+        }
+        (Some(file), None) => KeySource::File(file.clone()),
+        (None, Some(k)) => KeySource::Value("DSMR_EXPORTER_SMARTY_KEY", k.to_owned()),
+        (None, None) => {
+            if let Some(auth) = &a.smarty_auth_key_file {
+                return Err(CliError::SmartyKey {
+                    what: format!("--smarty-auth-key-file {auth}"),
+                    reason: "needs the decryption key too: --smarty-key-file or DSMR_EXPORTER_SMARTY_KEY"
+                        .to_owned(),
+                });
+            }
+            return Ok(None);
+        }
+    };
+    let auth = match a.smarty_auth_key_file.as_deref() {
+        None => AuthKey::Default,
+        Some(s) if s.trim().eq_ignore_ascii_case("none") => AuthKey::None,
+        Some(s) => AuthKey::File(PathBuf::from(s)),
+    };
+    load_smarty_keys(&key, &auth, Path::new("")).map(Some)
+}
+
+/// Where a Smarty encryption key comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySource {
+    /// A file holding the hex digits (trailing newline allowed).
+    File(PathBuf),
+    /// The hex digits themselves, from the named environment variable.
+    Value(&'static str, String),
+}
+
+/// Which authentication key (GCM associated data) a Smarty meter uses.
+#[derive(Debug, Clone)]
+pub(crate) enum AuthKey {
+    /// Smarty's published key.
+    Default,
+    /// Frames sealed with empty associated data.
+    None,
+    /// A file holding the hex digits.
+    File(PathBuf),
+}
+
+/// Reads the key files (relative paths against `base`) and parses the keys.
+/// Errors name the file or variable, never the key's digits.
+pub(crate) fn load_smarty_keys(
+    key: &KeySource,
+    auth: &AuthKey,
+    base: &Path,
+) -> Result<SmartyKeys, CliError> {
+    let read = |file: &Path| {
+        let path = base.join(file);
+        std::fs::read_to_string(&path)
+            .map(|text| (path.display().to_string(), text))
+            .map_err(|e| CliError::SmartyKey {
+                what: format!("smarty key file {}", path.display()),
+                reason: format!("cannot read it: {e}"),
+            })
+    };
+    let (key_what, key_hex) = match key {
+        KeySource::File(f) => {
+            let (what, text) = read(f)?;
+            (format!("smarty key file {what}"), text)
+        }
+        KeySource::Value(var, v) => ((*var).to_owned(), v.clone()),
+    };
+    let (auth_what, auth_hex) = match auth {
+        AuthKey::Default | AuthKey::None => (String::new(), None),
+        AuthKey::File(f) => {
+            let (what, text) = read(f)?;
+            (format!("smarty auth key file {what}"), Some(text))
+        }
+    };
+    let mut keys =
+        SmartyKeys::from_hex(&key_hex, auth_hex.as_deref()).map_err(|e| CliError::SmartyKey {
+            what: match e {
+                KeyError::Length {
+                    key: KeyKind::Authentication,
+                    ..
+                }
+                | KeyError::NotHex {
+                    key: KeyKind::Authentication,
+                    ..
+                } => auth_what.clone(),
+                _ => key_what.clone(),
+            },
+            reason: e.to_string(),
+        })?;
+    if matches!(auth, AuthKey::Default) {
+        keys.auth_key = Some(SmartyKeys::SMARTY_AUTH_KEY);
+    }
+    Ok(keys)
+}
+
 fn check_baud(s: &str) -> Result<u32, CliError> {
     match s.trim().parse::<u32>() {
-        Ok(b) if (50..=4_000_000).contains(&b) => Ok(b),
+        Ok(b) if baud_ok(b) => Ok(b),
         _ => Err(invalid(
             "--baud",
             s,
             "expected a speed such as 115200 or 9600",
         )),
     }
+}
+
+/// Serial speeds that make sense.
+pub(crate) fn baud_ok(b: u32) -> bool {
+    (50..=4_000_000).contains(&b)
 }
 
 /// `HOST:PORT` (IPv6 hosts in brackets) into its parts.
@@ -582,26 +940,63 @@ fn split_host_port(s: &str) -> Result<(&str, u16), &'static str> {
     Ok((host, port))
 }
 
-fn check_listen_address(s: &str) -> Result<String, CliError> {
-    let flag = "--web.listen-address";
-    let (host, port) = split_host_port(s).map_err(|r| invalid(flag, s, r))?;
+/// A TCP source address: `HOST:PORT` with a host and a port above 0.
+pub(crate) fn check_tcp_address(s: &str) -> Result<String, &'static str> {
+    let (host, port) = split_host_port(s)?;
+    if host.is_empty() || port == 0 {
+        return Err("expected HOST:PORT with a port above 0");
+    }
+    Ok(s.trim().to_owned())
+}
+
+/// A HomeWizard host: `HOST` or `HOST:PORT` (port 80 when left out).
+pub(crate) fn check_homewizard_host(s: &str) -> Result<String, &'static str> {
+    let s = s.trim();
+    let s = s.strip_prefix("http://").unwrap_or(s).trim_end_matches('/');
+    if s.is_empty() {
+        return Err("expected HOST or HOST:PORT, e.g. 192.168.1.60");
+    }
+    if s.contains('/') {
+        return Err("give only the host (the path /api/v1/telegram is added)");
+    }
+    let bare_ipv6 = s.starts_with('[') && s.ends_with(']');
+    let has_port = !bare_ipv6 && s.contains(':');
+    if has_port {
+        check_tcp_address(s)
+    } else {
+        if s.contains(char::is_whitespace) {
+            return Err("the host contains spaces");
+        }
+        Ok(format!("{s}:80"))
+    }
+}
+
+/// Polls at most 10 times a second, at least once a minute.
+pub(crate) fn check_homewizard_interval(d: Duration) -> Result<(), &'static str> {
+    if d < Duration::from_millis(100) || d > Duration::from_secs(60) {
+        return Err("must be from 100ms to 60s");
+    }
+    Ok(())
+}
+
+pub(crate) fn check_listen_address(s: &str) -> Result<String, &'static str> {
+    let (host, port) = split_host_port(s)?;
     // `:9947` is the Prometheus convention for all addresses.
     let host = if host.is_empty() { "0.0.0.0" } else { host };
     Ok(format!("{host}:{port}"))
 }
 
-fn check_telemetry_path(s: &str) -> Result<String, CliError> {
-    let flag = "--web.telemetry-path";
+pub(crate) fn check_telemetry_path(s: &str) -> Result<String, &'static str> {
     if !s.starts_with('/') {
-        return Err(invalid(flag, s, "must start with '/'"));
+        return Err("must start with '/'");
     }
     if s.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
-        return Err(invalid(flag, s, "must not contain spaces, '?' or '#'"));
+        return Err("must not contain spaces, '?' or '#'");
     }
     Ok(s.to_owned())
 }
 
-fn check_meter_name(s: &str) -> Result<String, CliError> {
+pub(crate) fn check_meter_name(s: &str) -> Result<String, &'static str> {
     let ok = !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -609,11 +1004,7 @@ fn check_meter_name(s: &str) -> Result<String, CliError> {
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(invalid(
-            "--meter",
-            s,
-            "use 1 to 64 letters, digits, '_', '-', '.' or ':'",
-        ))
+        Err("use 1 to 64 letters, digits, '_', '-', '.' or ':'")
     }
 }
 
@@ -634,12 +1025,18 @@ mod tests {
         }
     }
 
+    fn meter(args: &[&str]) -> MeterConfig {
+        let mut s = serve(args);
+        assert_eq!(s.meters.len(), 1);
+        s.meters.remove(0)
+    }
+
     #[test]
     fn defaults() {
         let s = serve(&["--demo"]);
-        assert_eq!(s.meter, "main");
-        assert_eq!(s.source, SourceConfig::Demo);
-        assert_eq!(s.stale_after, Duration::from_secs(60));
+        assert_eq!(s.meters[0].name, "main");
+        assert_eq!(s.meters[0].source, SourceConfig::Demo);
+        assert_eq!(s.meters[0].stale_after, Duration::from_secs(60));
         assert_eq!(s.listen_address, "0.0.0.0:9947");
         assert_eq!(s.telemetry_path, "/metrics");
         assert!(!s.expose_equipment_ids);
@@ -651,7 +1048,7 @@ mod tests {
 
     #[test]
     fn serial_settings_for_old_meters() {
-        let s = serve(&[
+        let s = meter(&[
             "--serial",
             "/dev/ttyUSB0",
             "--baud",
@@ -698,7 +1095,7 @@ mod tests {
             serve(&["--demo", "--web.listen-address", "[::1]:9100"]).listen_address,
             "[::1]:9100"
         );
-        let s = serve(&["--tcp", "p1.local:2001", "--stale-after", "10s"]);
+        let s = meter(&["--tcp", "p1.local:2001", "--stale-after", "10s"]);
         assert_eq!(
             s.source,
             SourceConfig::Tcp(TcpConfig::new("p1.local:2001", Duration::from_secs(10)))
@@ -707,7 +1104,7 @@ mod tests {
 
     #[test]
     fn replay_and_parse() {
-        let s = serve(&[
+        let s = meter(&[
             "--replay",
             "t.txt",
             "--replay-interval",
@@ -719,7 +1116,8 @@ mod tests {
             SourceConfig::Replay(ReplayConfig {
                 path: "t.txt".into(),
                 interval: Duration::ZERO,
-                looped: true
+                looped: true,
+                smarty: None,
             })
         );
         let c = parse(&["parse", "--timezone", "UTC", "x.txt"]).unwrap();
@@ -747,5 +1145,65 @@ mod tests {
             panic!("not check")
         };
         assert!(s.to_string().contains("source: demo"));
+    }
+
+    #[test]
+    fn homewizard_hosts() {
+        assert_eq!(
+            check_homewizard_host("192.168.1.60").as_deref(),
+            Ok("192.168.1.60:80")
+        );
+        assert_eq!(
+            check_homewizard_host("p1.local:8080").as_deref(),
+            Ok("p1.local:8080")
+        );
+        assert_eq!(
+            check_homewizard_host("http://p1.local/").as_deref(),
+            Ok("p1.local:80")
+        );
+        assert_eq!(
+            check_homewizard_host("[fe80::1]").as_deref(),
+            Ok("[fe80::1]:80")
+        );
+        assert_eq!(
+            check_homewizard_host("[fe80::1]:81").as_deref(),
+            Ok("[fe80::1]:81")
+        );
+        assert!(check_homewizard_host("").is_err());
+        assert!(check_homewizard_host("p1.local/api/v1/telegram").is_err());
+        assert!(check_homewizard_host("fe80::1").is_err());
+        assert!(check_homewizard_host("p1.local:0").is_err());
+    }
+
+    #[test]
+    fn smarty_keys_from_the_environment() {
+        let env = Env {
+            rust_log: None,
+            smarty_key: Some("0123456789abcdef0123456789abcdef".into()),
+        };
+        let c = parse_with_env(["x", "--tcp", "h:1"], env.clone()).unwrap();
+        let Mode::Serve(s) = c.mode else {
+            panic!("not serve")
+        };
+        let SourceConfig::Tcp(t) = &s.meters[0].source else {
+            panic!("not tcp")
+        };
+        let keys = t.smarty.as_ref().expect("keys");
+        assert_eq!(keys.auth_key, Some(SmartyKeys::SMARTY_AUTH_KEY));
+        assert_eq!(keys.encryption_key[0], 0x01);
+        // An empty variable is no key.
+        let empty = Env {
+            rust_log: None,
+            smarty_key: Some(" ".into()),
+        };
+        let c = parse_with_env(["x", "--tcp", "h:1"], empty).unwrap();
+        let Mode::Serve(s) = c.mode else {
+            panic!("not serve")
+        };
+        assert!(matches!(&s.meters[0].source, SourceConfig::Tcp(t) if t.smarty.is_none()));
+        let e = parse_with_env(["x", "--homewizard", "h"], env)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not --homewizard"), "{e}");
     }
 }

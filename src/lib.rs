@@ -9,7 +9,8 @@
 //! - [`state`]: the latest telegram and counters of every meter, shared
 //!   between the sources that write it and the server that reads it.
 //! - [`source`]: the tasks that move bytes from a serial port, a TCP
-//!   connection, a replay file or the demo meter into a meter's pipeline.
+//!   connection, a replay file, a HomeWizard dongle or the demo meter into a
+//!   meter's pipeline (through the Smarty decryptor when keys are set).
 //! - [`metrics`]: meter state to Prometheus text at scrape time; the only
 //!   place that knows metric names.
 //! - [`server`]: the HTTP endpoint (hyper): `/metrics`, `/healthz` and a
@@ -17,6 +18,8 @@
 //! - [`inspect`]: the `parse` command: a capture decoded to JSON lines.
 //! - [`cli`]: flags and environment variables into a checked `Config`; the
 //!   only module that reads argv or the environment.
+//! - [`config`]: `--config FILE` (TOML, many meters) checked into the same
+//!   meter configurations, errors as `FILE:LINE:COL`.
 //! - [`duration`]: `500ms` / `1m30s` durations as flags take them.
 //! - [`web`]: the live page at `/`, its Server-Sent Events at `/events` and
 //!   the JSON API at `/api/v1/meters`.
@@ -25,6 +28,7 @@
 
 pub mod backfill;
 pub mod cli;
+pub mod config;
 pub mod dsmr;
 pub mod duration;
 pub mod inspect;

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
                 Ok(rt) => rt,
                 Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
             };
-            let code = rt.block_on(run(serve, cfg.zone));
+            let code = rt.block_on(run(serve));
             // Sources loop forever; do not wait long for them.
             rt.shutdown_timeout(Duration::from_secs(1));
             code
@@ -52,16 +52,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the exporter until SIGINT or SIGTERM.
-async fn run(cfg: ServeConfig, zone: Zone) -> ExitCode {
+/// Runs the exporter until SIGINT or SIGTERM: every meter's source
+/// prepared first (so a bad replay file stops the start, not half of it),
+/// the listener bound, then one task per meter, all feeding the one
+/// `Meters` that the one server renders.
+async fn run(cfg: ServeConfig) -> ExitCode {
     let shutdown = match shutdown_signal() {
         Ok(s) => s,
         Err(e) => return fail(format_args!("cannot listen for signals: {e}")),
     };
-    let source = match Source::prepare(cfg.source.clone()).await {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+    raise_open_file_limit(cfg.meters.len());
+    let mut prepared = Vec::with_capacity(cfg.meters.len());
+    for m in &cfg.meters {
+        match Source::prepare(m.source.clone()).await {
+            Ok(s) => prepared.push((m, s)),
+            Err(e) => return fail(format_args!("meter {}: {e}", m.name)),
+        }
+    }
     // A bad web config file stops the start, naming the line.
     let web = match &cfg.web_config_file {
         Some(path) => match dsmr_exporter::webconfig::WebConfig::load(path) {
@@ -77,21 +84,41 @@ async fn run(cfg: ServeConfig, zone: Zone) -> ExitCode {
     let addr = listener
         .local_addr()
         .map_or_else(|_| cfg.listen_address.clone(), |a| a.to_string());
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        "serving metrics on http://{addr}{} for meter {} from {}",
-        cfg.telemetry_path,
-        cfg.meter,
-        cfg.source
-    );
+    match cfg.meters.as_slice() {
+        [one] => tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            "serving metrics on http://{addr}{} for meter {} from {}",
+            cfg.telemetry_path,
+            one.name,
+            one.source
+        ),
+        many => tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            "serving metrics on http://{addr}{} for {} meters",
+            cfg.telemetry_path,
+            many.len()
+        ),
+    }
 
-    let meter = Meter::new(cfg.meter.clone(), zone);
-    let meters = Meters::new(vec![meter.clone()]);
-    tokio::spawn(source.run(meter));
+    let mut list = Vec::with_capacity(prepared.len());
+    for (m, source) in prepared {
+        let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
+        list.push(meter.clone());
+        tokio::spawn(source.run(meter));
+    }
+    let meters = Meters::new(list);
+    // The exporter-wide limit only matters for meters without their own,
+    // and every meter has one; the longest is the safe fallback.
+    let stale_after = cfg
+        .meters
+        .iter()
+        .map(|m| m.stale_after)
+        .max()
+        .unwrap_or(Duration::from_secs(60));
     let server_cfg = ServerConfig {
         telemetry_path: cfg.telemetry_path.clone(),
         metrics: MetricsOptions {
-            stale_after: cfg.stale_after,
+            stale_after,
             expose_equipment_ids: cfg.expose_equipment_ids,
         },
         web,
@@ -102,6 +129,21 @@ async fn run(cfg: ServeConfig, zone: Zone) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => fail(format_args!("server failed: {e}")),
+    }
+}
+
+/// Each TCP meter holds a socket and each scrape a connection; 1 000
+/// meters pass the common soft limit of 1 024 open files. Raise the soft
+/// limit towards the hard one when it is short; warn if it stays short.
+fn raise_open_file_limit(meters: usize) {
+    // Meters, plus the server's connection cap, plus room for logs and files.
+    let want = (meters as u64).saturating_add(256 + 64);
+    match rlimit::increase_nofile_limit(want) {
+        Ok(got) if got < want => tracing::warn!(
+            "open-file limit is {got}, {meters} meters may need {want}: raise it (ulimit -n, systemd LimitNOFILE=)"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
     }
 }
 
@@ -196,8 +238,14 @@ fn init_tracing(log: &LogConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    // When stderr is gone (a closed pipe), tracing would report the failed
+    // write with `eprintln!`, which panics and kills the task that logged:
+    // a source would stop feeding its meter. Losing log lines is better.
     match log.format {
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .log_internal_errors(false)
+            .init(),
+        LogFormat::Json => builder.json().log_internal_errors(false).init(),
     }
 }

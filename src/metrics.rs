@@ -436,7 +436,7 @@ fn collect_meter<'a>(
     };
     let st = meter.lock();
     w.exporter(&st);
-    if !st.is_fresh(now, opts.stale_after) {
+    if !st.is_fresh(now, meter.stale_after_or(opts.stale_after)) {
         return;
     }
     if let Some(t) = &st.telegram {

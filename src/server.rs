@@ -360,7 +360,10 @@ impl App {
         let now = Instant::now();
         self.meters
             .iter()
-            .filter(|m| !m.lock().is_fresh(now, self.cfg.metrics.stale_after))
+            .filter(|m| {
+                !m.lock()
+                    .is_fresh(now, m.stale_after_or(self.cfg.metrics.stale_after))
+            })
             .map(|m| m.name())
             .collect()
     }

@@ -93,6 +93,16 @@ impl SmartyKeys {
     }
 }
 
+/// Compares the key bytes: lets configurations that hold keys be compared
+/// in tests. Not constant-time; nothing secret depends on the result.
+impl PartialEq for SmartyKeys {
+    fn eq(&self, other: &SmartyKeys) -> bool {
+        self.encryption_key == other.encryption_key && self.auth_key == other.auth_key
+    }
+}
+
+impl Eq for SmartyKeys {}
+
 impl fmt::Debug for SmartyKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmartyKeys")

@@ -127,6 +127,9 @@ impl MeterState {
 pub struct Meter {
     name: String,
     zone: Zone,
+    /// This meter's own staleness limit (from a config file); `None` uses
+    /// the exporter-wide one.
+    stale_after: Option<Duration>,
     state: Mutex<MeterState>,
     /// Poked after every valid telegram and change of the source's state.
     changed: watch::Sender<()>,
@@ -138,6 +141,7 @@ impl Meter {
         Arc::new(Meter {
             name: name.into(),
             zone,
+            stale_after: None,
             state: Mutex::new(MeterState::default()),
             changed: watch::Sender::new(()),
         })
@@ -153,6 +157,28 @@ impl Meter {
     /// Wakes the subscribers; never waits for them.
     fn notify(&self) {
         self.changed.send_replace(());
+    }
+
+    /// A meter with its own staleness limit, which wins over
+    /// [`MetricsOptions::stale_after`](crate::metrics::MetricsOptions): meters
+    /// in one config file may send at different rates.
+    pub fn with_stale_after(
+        name: impl Into<String>,
+        zone: Zone,
+        stale_after: Duration,
+    ) -> Arc<Meter> {
+        Arc::new(Meter {
+            name: name.into(),
+            zone,
+            stale_after: Some(stale_after),
+            state: Mutex::new(MeterState::default()),
+            changed: watch::Sender::new(()),
+        })
+    }
+
+    /// The staleness limit for this meter: its own, else `default`.
+    pub fn stale_after_or(&self, default: Duration) -> Duration {
+        self.stale_after.unwrap_or(default)
     }
 
     /// The name given on the command line or in the config (`meter` label).
@@ -274,8 +300,9 @@ impl Pipeline {
     }
 
     /// Ends the input (EOF of a file or connection): a telegram in progress
-    /// is completed if its `!` arrived, else counted as malformed.
-    pub fn finish(&mut self) {
+    /// is completed if its `!` arrived, else counted as malformed. Returns
+    /// how many telegrams (valid or not) that completed, 0 or 1.
+    pub fn finish(&mut self) -> usize {
         let Pipeline {
             meter,
             framer,
@@ -283,9 +310,20 @@ impl Pipeline {
             allow_missing_crc,
             log,
         } = self;
+        let mut n = 0;
         framer.finish(|ev| {
+            n += 1;
             handle(meter, scratch, *allow_missing_crc, log, ev);
         });
+        n
+    }
+
+    /// Counts input that a layer before the framer refused (a Smarty frame
+    /// that failed authentication, an HTTP body without a telegram) as
+    /// `malformed`, with the same rate-limited warning as a bad telegram.
+    pub fn reject(&mut self, reason: &str) {
+        self.meter.lock().malformed += 1;
+        self.log.warn(self.meter.name(), reason);
     }
 }
 

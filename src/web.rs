@@ -71,7 +71,10 @@ pub(crate) fn meter_json(w: &mut Json, m: &Meter, now: Instant, stale_after: Dur
     w.open('{');
     w.kv_str("name", m.name());
     w.kv_raw("source_up", bool_str(st.source_up));
-    w.kv_raw("fresh", bool_str(st.is_fresh(now, stale_after)));
+    w.kv_raw(
+        "fresh",
+        bool_str(st.is_fresh(now, m.stale_after_or(stale_after))),
+    );
     w.kv_num("seq", st.seq);
     match st.received_at {
         Some(t) => w.kv_raw("received_at", &unix_millis(t)),

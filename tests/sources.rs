@@ -272,6 +272,7 @@ async fn replay_once_feeds_every_telegram_then_ends() {
         path,
         interval: Duration::ZERO,
         looped: false,
+        smarty: None,
     };
     tokio::time::timeout(Duration::from_secs(5), replay.run(&cfg, meter.clone()))
         .await
@@ -294,6 +295,7 @@ async fn replay_loop_keeps_feeding_and_stays_up() {
         path,
         interval: Duration::ZERO,
         looped: true,
+        smarty: None,
     };
     let m = meter.clone();
     let _task = Task(tokio::spawn(async move { replay.run(&cfg, m).await }));
@@ -314,6 +316,7 @@ async fn replay_interval_paces_the_telegrams() {
         path,
         interval,
         looped: true,
+        smarty: None,
     };
     let m = meter.clone();
     let started = Instant::now();

@@ -4,9 +4,14 @@
 //! The file is split into telegrams up front with the same [`Framer`] the
 //! pipeline uses; each telegram is then fed through the meter's pipeline
 //! like bytes from a port, so CRC errors in the file are counted as such.
+//!
+//! A file of Luxembourg (Smarty) encrypted frames, as captured from the
+//! port, is decrypted once when loaded; frames that fail authentication are
+//! kept in their place and counted as malformed on every pass.
 
-use super::SourceError;
+use super::{feed_plaintext, fmt_smarty, SourceError};
 use crate::dsmr::{FrameEvent, Framer};
+use crate::smarty::{SmartyDeframer, SmartyKeys};
 use crate::state::{Meter, Pipeline};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,6 +26,8 @@ pub struct ReplayConfig {
     pub interval: Duration,
     /// Start again after the last telegram, forever.
     pub looped: bool,
+    /// Keys when the file holds Smarty encrypted frames.
+    pub smarty: Option<SmartyKeys>,
 }
 
 impl fmt::Display for ReplayConfig {
@@ -31,16 +38,26 @@ impl fmt::Display for ReplayConfig {
             self.path.display(),
             crate::duration::format(self.interval),
             if self.looped { ", looped" } else { ", once" }
-        )
+        )?;
+        fmt_smarty(f, self.smarty.as_ref())
     }
 }
 
 /// The telegrams of a replay file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replay {
-    telegrams: Vec<Vec<u8>>,
+    entries: Vec<Entry>,
     /// Fragments the framer dropped (cut-off or oversized telegrams).
     skipped: usize,
+}
+
+/// One step of a pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    /// A telegram (`/` … `!CRC`) to feed.
+    Telegram(Vec<u8>),
+    /// An encrypted frame that did not decrypt, counted as malformed.
+    Rejected(String),
 }
 
 impl Replay {
@@ -49,11 +66,11 @@ impl Replay {
     pub fn from_bytes(bytes: &[u8]) -> Replay {
         let mut framer = Framer::new();
         let mut r = Replay {
-            telegrams: Vec::new(),
+            entries: Vec::new(),
             skipped: 0,
         };
         let mut on = |ev: FrameEvent<'_>| match ev {
-            FrameEvent::Telegram(t) => r.telegrams.push(t.to_vec()),
+            FrameEvent::Telegram(t) => r.entries.push(Entry::Telegram(t.to_vec())),
             FrameEvent::Discarded(_) => r.skipped += 1,
         };
         framer.feed(bytes, &mut on);
@@ -61,19 +78,68 @@ impl Replay {
         r
     }
 
+    /// Decrypts a stream of Smarty frames (a binary capture of the port).
+    /// Frames that fail are kept as rejects; noise between frames is skipped.
+    pub fn from_encrypted(bytes: &[u8], keys: &SmartyKeys) -> Replay {
+        let mut deframer = SmartyDeframer::new(keys.clone());
+        let mut r = Replay {
+            entries: Vec::new(),
+            skipped: 0,
+        };
+        let mut input = bytes;
+        while let Some(result) = deframer.decode(&mut input) {
+            r.entries.push(match result {
+                Ok(frame) if frame.is_replay() => Entry::Rejected(format!(
+                    "smarty frame counter {} did not increase: replayed frame dropped",
+                    frame.frame_counter()
+                )),
+                Ok(frame) => Entry::Telegram(frame.plaintext().to_vec()),
+                Err(e) => Entry::Rejected(format!("smarty: {e}")),
+            });
+        }
+        if let Some(e) = deframer.finish() {
+            r.entries.push(Entry::Rejected(format!("smarty: {e}")));
+        }
+        r
+    }
+
     /// Reads and splits a replay file; a file without a single telegram is
     /// an error, since replaying it would show nothing.
     pub async fn load(path: &Path) -> Result<Replay, SourceError> {
+        Replay::load_with(path, None).await
+    }
+
+    /// [`Replay::load`], decrypting Smarty frames when keys are given. An
+    /// encrypted file of which no frame decrypts is an error: the keys are
+    /// wrong, and the exporter should say so rather than start.
+    pub async fn load_with(
+        path: &Path,
+        smarty: Option<&SmartyKeys>,
+    ) -> Result<Replay, SourceError> {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|source| SourceError::ReplayRead {
                 path: path.to_owned(),
                 source,
             })?;
-        let r = Replay::from_bytes(&bytes);
+        let r = match smarty {
+            Some(keys) => Replay::from_encrypted(&bytes, keys),
+            None => Replay::from_bytes(&bytes),
+        };
         if r.is_empty() {
-            return Err(SourceError::ReplayEmpty {
-                path: path.to_owned(),
+            let mut rejects = r.entries.iter().filter_map(|e| match e {
+                Entry::Rejected(why) => Some(why),
+                Entry::Telegram(_) => None,
+            });
+            return Err(match rejects.next() {
+                Some(first) => SourceError::ReplayUndecryptable {
+                    path: path.to_owned(),
+                    failed: 1 + rejects.count(),
+                    first: first.clone(),
+                },
+                None => SourceError::ReplayEmpty {
+                    path: path.to_owned(),
+                },
             });
         }
         Ok(r)
@@ -81,12 +147,15 @@ impl Replay {
 
     /// How many telegrams one pass feeds.
     pub fn len(&self) -> usize {
-        self.telegrams.len()
+        self.entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Telegram(_)))
+            .count()
     }
 
     /// True when the file held no telegram.
     pub fn is_empty(&self) -> bool {
-        self.telegrams.is_empty()
+        self.len() == 0
     }
 
     /// Fragments skipped while splitting.
@@ -112,7 +181,7 @@ impl Replay {
         );
         let mut passes: u64 = 0;
         loop {
-            for t in &self.telegrams {
+            for entry in &self.entries {
                 match ticker.as_mut() {
                     Some(tick) => {
                         tick.tick().await;
@@ -120,9 +189,11 @@ impl Replay {
                     // Let the server and other tasks run between telegrams.
                     None => tokio::task::yield_now().await,
                 }
-                pipeline.feed(t);
-                // The line end after the CRC completes the frame at once.
-                pipeline.feed(b"\r\n");
+                match entry {
+                    // The line end after the CRC completes the frame at once.
+                    Entry::Telegram(t) => feed_plaintext(&mut pipeline, t),
+                    Entry::Rejected(why) => pipeline.reject(why),
+                }
             }
             passes += 1;
             if !cfg.looped {
@@ -155,6 +226,6 @@ mod tests {
         let r = Replay::from_bytes(&file);
         assert_eq!(r.len(), 2);
         assert_eq!(r.skipped(), 2);
-        assert_eq!(r.telegrams[0], &t[..t.len() - 2]);
+        assert_eq!(r.entries[0], Entry::Telegram(t[..t.len() - 2].to_vec()));
     }
 }

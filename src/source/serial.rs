@@ -4,7 +4,8 @@
 //! 7E1. A port that vanishes (cable unplugged), fails or hangs up is reopened
 //! by the shared reconnect loop, so the exporter survives a replug.
 
-use super::{reconnect_loop, Retry};
+use super::{fmt_smarty, reconnect_loop, Retry};
+use crate::smarty::SmartyKeys;
 use crate::state::Meter;
 use std::fmt;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct SerialConfig {
     pub stop_bits: StopBits,
     /// How a vanished or failed port is reopened.
     pub retry: Retry,
+    /// Keys of a Luxembourg (Smarty) meter, whose frames are encrypted.
+    pub smarty: Option<SmartyKeys>,
 }
 
 impl SerialConfig {
@@ -57,6 +60,7 @@ impl SerialConfig {
             parity: Parity::None,
             stop_bits: StopBits::One,
             retry: Retry::default(),
+            smarty: None,
         }
     }
 
@@ -83,7 +87,8 @@ impl SerialConfig {
 
 impl fmt::Display for SerialConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "serial {} {} {}", self.path, self.baud, self.frame())
+        write!(f, "serial {} {} {}", self.path, self.baud, self.frame())?;
+        fmt_smarty(f, self.smarty.as_ref())
     }
 }
 
@@ -91,7 +96,8 @@ impl fmt::Display for SerialConfig {
 pub async fn run(cfg: SerialConfig, meter: Arc<Meter>) {
     let what = cfg.to_string();
     let retry = cfg.retry;
-    reconnect_loop(meter, what, retry, None, || {
+    let smarty = cfg.smarty.clone();
+    reconnect_loop(meter, what, retry, None, smarty.as_ref(), || {
         let cfg = cfg.clone();
         async move { open(&cfg) }
     })

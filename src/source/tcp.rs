@@ -5,7 +5,8 @@
 //! as dead and reopened: a dongle that rebooted or a NAT that forgot the
 //! connection often leaves a socket that never reports an error.
 
-use super::{reconnect_loop, Retry};
+use super::{fmt_smarty, reconnect_loop, Retry};
+use crate::smarty::SmartyKeys;
 use crate::state::Meter;
 use std::fmt;
 use std::io;
@@ -22,6 +23,8 @@ pub struct TcpConfig {
     pub stale_after: Duration,
     /// How a dropped or refused connection is retried.
     pub retry: Retry,
+    /// Keys of a Luxembourg (Smarty) meter, whose frames are encrypted.
+    pub smarty: Option<SmartyKeys>,
 }
 
 impl TcpConfig {
@@ -31,13 +34,15 @@ impl TcpConfig {
             address: address.into(),
             stale_after,
             retry: Retry::default(),
+            smarty: None,
         }
     }
 }
 
 impl fmt::Display for TcpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tcp {}", self.address)
+        write!(f, "tcp {}", self.address)?;
+        fmt_smarty(f, self.smarty.as_ref())
     }
 }
 
@@ -48,21 +53,30 @@ const MAX_CONNECT_TIME: Duration = Duration::from_secs(10);
 pub async fn run(cfg: TcpConfig, meter: Arc<Meter>) {
     let what = cfg.to_string();
     let connect_time = cfg.stale_after.min(MAX_CONNECT_TIME);
-    reconnect_loop(meter, what, cfg.retry, Some(cfg.stale_after), || {
-        let address = cfg.address.clone();
-        async move {
-            match tokio::time::timeout(connect_time, tokio::net::TcpStream::connect(&address)).await
-            {
-                Ok(r) => r,
-                Err(_) => Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "connect timed out after {}",
-                        crate::duration::format(connect_time)
-                    ),
-                )),
+    let smarty = cfg.smarty.clone();
+    reconnect_loop(
+        meter,
+        what,
+        cfg.retry,
+        Some(cfg.stale_after),
+        smarty.as_ref(),
+        || {
+            let address = cfg.address.clone();
+            async move {
+                match tokio::time::timeout(connect_time, tokio::net::TcpStream::connect(&address))
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(_) => Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "connect timed out after {}",
+                            crate::duration::format(connect_time)
+                        ),
+                    )),
+                }
             }
-        }
-    })
+        },
+    )
     .await
 }
