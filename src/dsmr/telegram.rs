@@ -782,6 +782,8 @@ impl Telegram {
             let mut last = open;
             let mut ok = true;
             let mut j = open;
+            // The first group's ')', found by the scan (no group re-scan).
+            let mut first_close = usize::MAX;
             loop {
                 // raw[j] == '(' here.
                 j = scan(&raw, j + 1, b')', STOP_CLOSE).min(bang);
@@ -789,6 +791,7 @@ impl Telegram {
                     ok = false;
                     break;
                 }
+                first_close = first_close.min(j);
                 j += 1;
                 last = j;
                 while j < bang && matches!(raw[j], b' ' | b'\r' | b'\t') {
@@ -826,9 +829,16 @@ impl Telegram {
                         pos: open,
                         end: last,
                     };
-                    if let Err(kind) =
-                        self.object(o, groups, &raw, obj_line, code_span(&raw, code), open, last)
-                    {
+                    if let Err(kind) = self.object(
+                        o,
+                        groups,
+                        &raw,
+                        obj_line,
+                        code_span(&raw, code),
+                        open,
+                        first_close,
+                        last,
+                    ) {
                         self.error(obj_line, Some(o), kind);
                     }
                 }
@@ -848,14 +858,14 @@ impl Telegram {
         line: u32,
         code: Span,
         open: usize,
+        first_close: usize,
         end: usize,
     ) -> FieldResult<()> {
-        let first = g.nth_span(0).map(|(a, b)| &raw[a..b]).unwrap_or_default();
-        let first_span = || {
-            g.nth_span(0)
-                .filter(|(a, b)| b > a)
-                .map(|(a, b)| Span::new(a, b))
-        };
+        // `raw[open]` is '(' and `raw[first_close]` the first ')' after it:
+        // the first group, as `g.nth_span(0)` would find it again.
+        debug_assert_eq!(g.nth_span(0), Some((open + 1, first_close)));
+        let first = raw.get(open + 1..first_close).unwrap_or_default();
+        let first_span = || (first_close > open + 1).then(|| Span::new(open + 1, first_close));
         let q = |dims, unit| quantity(first, 0, dims, unit);
         match (o.a, o.b, o.c, o.d, o.e) {
             (1, 3, 0, 2, 8) => self.version = first_span(),
