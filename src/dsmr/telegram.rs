@@ -794,6 +794,10 @@ impl Telegram {
                 first_close = first_close.min(j);
                 j += 1;
                 last = j;
+                // Nearly every line ends ")\r\n": step onto the '\n' at once.
+                if j + 1 < bang && raw[j] == b'\r' && raw[j + 1] == b'\n' {
+                    j += 1;
+                }
                 while j < bang && matches!(raw[j], b' ' | b'\r' | b'\t') {
                     j += 1;
                 }
