@@ -34,8 +34,102 @@ const fn tables() -> [[u16; 256]; 16] {
 static T: [[u16; 256]; 16] = tables();
 
 /// CRC-16/ARC (poly 0x8005 reflected, init 0, no final XOR) of `data`.
+///
+/// On x86-64 with PCLMULQDQ the bulk is folded 16 bytes at a time with
+/// carry-less multiplies; elsewhere (and for short inputs) the tables.
+#[inline]
 pub fn crc16_arc(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if data.len() >= 64 && std::is_x86_feature_detected!("pclmulqdq") {
+            // SAFETY: the CPU supports PCLMULQDQ (checked just above), the
+            // only feature `clmul::crc16_arc` is compiled for beyond the
+            // x86-64 baseline (SSE2).
+            return unsafe { clmul::crc16_arc(data) };
+        }
+    }
+    crc16_arc_table(data, 0)
+}
+
+/// `x^n mod P` for the unreflected polynomial `P = x^16 + x^15 + x^2 + 1`.
+const fn x_pow_mod(n: u32) -> u16 {
+    let mut r: u32 = 1; // x^0
+    let mut i = 0;
+    while i < n {
+        r <<= 1;
+        if r & 0x1_0000 != 0 {
+            r ^= 0x1_8005;
+        }
+        i += 1;
+    }
+    r as u16
+}
+
+/// A remainder of degree < 16 as a 64-bit reflected operand: the
+/// coefficient of `x^d` goes to bit `63 - d`.
+const fn reflect64(c: u16) -> u64 {
+    let mut r = 0u64;
+    let mut d = 0;
+    while d < 16 {
+        if c & (1 << d) != 0 {
+            r |= 1 << (63 - d);
+        }
+        d += 1;
+    }
+    r
+}
+
+/// Folding constants. A 16-byte block loaded little-endian holds, in bit
+/// `k`, the coefficient of `x^(127 - k)` (ARC is bit-reflected). Its low
+/// half `A` stands for `A * x^64`, its high half `B` for `B`; moving the
+/// block 128 bits further means multiplying by `x^128`, i.e. by `x^192` and
+/// `x^128` for the halves, which may be replaced by their remainders mod P
+/// (the CRC only depends on the message mod P). A reflected 64x64 carry-less
+/// product puts the coefficient of `x^(126 - k)` in bit `k`, one short of
+/// the block layout, hence `x^191` and `x^127`.
+#[cfg(target_arch = "x86_64")]
+const K_LO: u64 = reflect64(x_pow_mod(191));
+#[cfg(target_arch = "x86_64")]
+const K_HI: u64 = reflect64(x_pow_mod(127));
+
+#[cfg(target_arch = "x86_64")]
+mod clmul {
+    use std::arch::x86_64::{
+        __m128i, _mm_clmulepi64_si128, _mm_set_epi64x, _mm_storeu_si128, _mm_xor_si128,
+    };
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn load(c: &[u8]) -> __m128i {
+        let lo = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let hi = u64::from_le_bytes([c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]]);
+        _mm_set_epi64x(hi as i64, lo as i64)
+    }
+
+    /// CRC-16/ARC by folding; `data` must be at least 16 bytes long.
+    #[target_feature(enable = "sse2,pclmulqdq")]
+    pub(super) fn crc16_arc(data: &[u8]) -> u16 {
+        let k = _mm_set_epi64x(super::K_HI as i64, super::K_LO as i64);
+        let mut chunks = data.chunks_exact(16);
+        let Some(first) = chunks.next() else {
+            return super::crc16_arc_table(data, 0);
+        };
+        let mut s = load(first);
+        for c in &mut chunks {
+            let lo = _mm_clmulepi64_si128::<0x00>(s, k);
+            let hi = _mm_clmulepi64_si128::<0x11>(s, k);
+            s = _mm_xor_si128(_mm_xor_si128(lo, hi), load(c));
+        }
+        let mut folded = [0u8; 16];
+        // SAFETY: an unaligned 16-byte store into a 16-byte array.
+        unsafe { _mm_storeu_si128(folded.as_mut_ptr().cast(), s) };
+        let crc = super::crc16_arc_table(&folded, 0);
+        super::crc16_arc_table(chunks.remainder(), crc)
+    }
+}
+
+/// CRC-16/ARC with tables, continuing from `crc`.
+fn crc16_arc_table(data: &[u8], mut crc: u16) -> u16 {
     let mut chunks = data.chunks_exact(16);
     for c in &mut chunks {
         let x = crc ^ u16::from_le_bytes([c[0], c[1]]);
@@ -107,6 +201,43 @@ mod tests {
         let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
         for n in 0..data.len() {
             assert_eq!(crc16_arc(&data[..n]), bitwise(&data[..n]), "length {n}");
+            assert_eq!(
+                crc16_arc_table(&data[..n], 0),
+                bitwise(&data[..n]),
+                "length {n}"
+            );
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn folding_matches_tables_on_random_input_at_every_length() {
+        if !std::is_x86_feature_detected!("pclmulqdq") {
+            return;
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut data = vec![0u8; 2100];
+        for round in 0..4 {
+            for b in data.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = match round {
+                    0 => x as u8,
+                    1 => 0xFF,
+                    2 => 0,
+                    _ => (x as u8) | 0x80,
+                };
+            }
+            for n in 0..data.len() {
+                // SAFETY: PCLMULQDQ is present (checked above).
+                let fast = unsafe { clmul::crc16_arc(&data[..n]) };
+                assert_eq!(
+                    fast,
+                    crc16_arc_table(&data[..n], 0),
+                    "round {round} length {n}"
+                );
+            }
         }
     }
 

@@ -394,6 +394,35 @@ fn quantity(
     dims: &[Dimension],
     default: Unit,
 ) -> FieldResult<Option<Quantity>> {
+    // Fast path for what meters send: digits, an optional fraction, then
+    // nothing or `*unit` (no sign, no spaces). Anything else, or more than
+    // 18 digits, takes the general path below, which decides it.
+    if let Some((value, n)) = plain_decimal(s) {
+        let unit = match &s[n..] {
+            [] => Some(Unit::None),
+            [b'*', u @ ..] => Some(Unit::parse(u)),
+            _ => None,
+        };
+        if let Some(mut unit) = unit {
+            if unit == Unit::None {
+                unit = default;
+            }
+            return match unit.base() {
+                Some((d, _)) if dims.contains(&d) => Ok(Some(Quantity { value, unit })),
+                _ => Err(FieldErrorKind::UnexpectedUnit { group, unit }),
+            };
+        }
+    }
+    quantity_general(s, group, dims, default)
+}
+
+/// [`quantity`] for any spelling: signs, spaces, long numbers.
+fn quantity_general(
+    s: &[u8],
+    group: u8,
+    dims: &[Dimension],
+    default: Unit,
+) -> FieldResult<Option<Quantity>> {
     let s = trim(s);
     if s.is_empty() {
         return Ok(None);
@@ -415,7 +444,66 @@ fn quantity(
     }
 }
 
+/// `digits[.digits]` at the start of `s` with at most 18 digits in all and a
+/// digit first: the value and its length. `None` leaves it to
+/// [`Fixed::parse_prefix`], which gives the same value when there is one.
+#[inline(always)]
+fn plain_decimal(s: &[u8]) -> Option<(Fixed, usize)> {
+    let mut m: i64 = 0;
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        m = m.wrapping_mul(10).wrapping_add(d as i64);
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut scale = 0usize;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(&c) = s.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d >= 10 {
+                break;
+            }
+            m = m.wrapping_mul(10).wrapping_add(d as i64);
+            i += 1;
+            scale += 1;
+        }
+        if i - 1 > 18 {
+            return None;
+        }
+    } else if i > 18 {
+        return None;
+    }
+    Some((
+        Fixed {
+            mantissa: m,
+            scale: scale as u8,
+        },
+        i,
+    ))
+}
+
 fn integer(s: &[u8], group: u8) -> FieldResult<Option<u64>> {
+    // Fast path: 1 to 19 digits, then the end or `*unit`.
+    let mut v: u64 = 0;
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(d as u64);
+        i += 1;
+    }
+    if (1..=19).contains(&i) && matches!(s.get(i), None | Some(b'*')) {
+        return Ok(Some(v));
+    }
     let (num, _) = split_unit(s);
     if num.is_empty() {
         return Ok(None);
@@ -694,6 +782,8 @@ impl Telegram {
             let mut last = open;
             let mut ok = true;
             let mut j = open;
+            // The first group's ')', found by the scan (no group re-scan).
+            let mut first_close = usize::MAX;
             loop {
                 // raw[j] == '(' here.
                 j = scan(&raw, j + 1, b')', STOP_CLOSE).min(bang);
@@ -701,8 +791,13 @@ impl Telegram {
                     ok = false;
                     break;
                 }
+                first_close = first_close.min(j);
                 j += 1;
                 last = j;
+                // Nearly every line ends ")\r\n": step onto the '\n' at once.
+                if j + 1 < bang && raw[j] == b'\r' && raw[j + 1] == b'\n' {
+                    j += 1;
+                }
                 while j < bang && matches!(raw[j], b' ' | b'\r' | b'\t') {
                     j += 1;
                 }
@@ -738,9 +833,16 @@ impl Telegram {
                         pos: open,
                         end: last,
                     };
-                    if let Err(kind) =
-                        self.object(o, groups, &raw, obj_line, code_span(&raw, code), open, last)
-                    {
+                    if let Err(kind) = self.object(
+                        o,
+                        groups,
+                        &raw,
+                        obj_line,
+                        code_span(&raw, code),
+                        open,
+                        first_close,
+                        last,
+                    ) {
                         self.error(obj_line, Some(o), kind);
                     }
                 }
@@ -760,14 +862,14 @@ impl Telegram {
         line: u32,
         code: Span,
         open: usize,
+        first_close: usize,
         end: usize,
     ) -> FieldResult<()> {
-        let first = g.nth_span(0).map(|(a, b)| &raw[a..b]).unwrap_or_default();
-        let first_span = || {
-            g.nth_span(0)
-                .filter(|(a, b)| b > a)
-                .map(|(a, b)| Span::new(a, b))
-        };
+        // `raw[open]` is '(' and `raw[first_close]` the first ')' after it:
+        // the first group, as `g.nth_span(0)` would find it again.
+        debug_assert_eq!(g.nth_span(0), Some((open + 1, first_close)));
+        let first = raw.get(open + 1..first_close).unwrap_or_default();
+        let first_span = || (first_close > open + 1).then(|| Span::new(open + 1, first_close));
         let q = |dims, unit| quantity(first, 0, dims, unit);
         match (o.a, o.b, o.c, o.d, o.e) {
             (1, 3, 0, 2, 8) => self.version = first_span(),
@@ -1082,5 +1184,67 @@ mod tests {
         };
         assert_eq!(g.count(), 3);
         assert_eq!(g.nth_span(2), Some((9, 10)));
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_parsers() {
+        let alphabet = b"0123456789.*kWhVm3 -+";
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"9999999999999999999".to_vec(),
+            b"99999999999999999999".to_vec(),
+            b"123456789012345678".to_vec(),
+            b"1234567890.12345678".to_vec(),
+            b"1234567890.123456789".to_vec(),
+            b"5.".to_vec(),
+            b"5.*kW".to_vec(),
+            b"1.2.3".to_vec(),
+        ];
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let mut y = x;
+            let mut c = Vec::with_capacity(len);
+            for _ in 0..len {
+                y = y
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                c.push(alphabet[((y >> 33) % alphabet.len() as u64) as usize]);
+            }
+            cases.push(c);
+        }
+        for c in &cases {
+            if let Some(fast) = plain_decimal(c) {
+                assert_eq!(Some(fast), Fixed::parse_prefix(c), "{c:?}");
+            }
+            let general = {
+                let (num, _) = split_unit(c);
+                if num.is_empty() {
+                    Ok(None)
+                } else if num.len() > 19 || !num.iter().all(u8::is_ascii_digit) {
+                    Err(FieldErrorKind::BadNumber { group: 0 })
+                } else {
+                    Ok(Some(
+                        num.iter().fold(0u64, |a, &d| a * 10 + (d - b'0') as u64),
+                    ))
+                }
+            };
+            assert_eq!(integer(c, 0), general, "{c:?}");
+            for (dims, unit) in [
+                (ENERGY, Unit::KWh),
+                (POWER, Unit::KW),
+                (VOLTAGE, Unit::V),
+                (NONE, Unit::None),
+                (MBUS, Unit::None),
+            ] {
+                assert_eq!(
+                    quantity(c, 0, dims, unit),
+                    quantity_general(c, 0, dims, unit),
+                    "{c:?}"
+                );
+            }
+        }
     }
 }
