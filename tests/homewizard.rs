@@ -3,10 +3,12 @@
 //! an HTML error page, an HTTP error status, and the device going away and
 //! coming back.
 
+mod common;
+use common::{summary, wait_for, Task};
 use dsmr_exporter::dsmr::Zone;
 use dsmr_exporter::source::homewizard::{self, HomewizardConfig, TELEGRAM_PATH};
 use dsmr_exporter::source::Retry;
-use dsmr_exporter::state::{Meter, MeterState};
+use dsmr_exporter::state::Meter;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -97,39 +98,6 @@ impl Device {
                 });
             }
         }))
-    }
-}
-
-struct Task(JoinHandle<()>);
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-fn summary(st: &MeterState) -> String {
-    format!(
-        "ok={} crc_mismatch={} malformed={} source_up={} reconnects={}",
-        st.ok, st.crc_mismatch, st.malformed, st.source_up, st.reconnects
-    )
-}
-
-async fn wait_for(meter: &Meter, what: &str, cond: impl Fn(&MeterState) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (done, now) = {
-            let st = meter.lock();
-            (cond(&st), summary(&st))
-        };
-        if done {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -3,19 +3,20 @@
 //! meter state. Frames are sealed here with aes-gcm, independently of the
 //! deframer.
 
+mod common;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::generic_array::GenericArray;
 use aes_gcm::aes::Aes128;
 use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
+use common::{summary, wait_for, Task};
 use dsmr_exporter::dsmr::Zone;
 use dsmr_exporter::smarty::SmartyKeys;
 use dsmr_exporter::source::{tcp, Replay, ReplayConfig, Retry, SourceError, TcpConfig};
-use dsmr_exporter::state::{Meter, MeterState};
+use dsmr_exporter::state::Meter;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 /// The key of the published vectors (athombv/node-dsmr-parser).
 const KEY: &str = "0123456789abcdef0123456789abcdef";
@@ -81,39 +82,6 @@ fn encrypt(keys: &SmartyKeys, counter: u32, plaintext: &[u8]) -> Vec<u8> {
     frame.extend_from_slice(&body);
     frame.extend_from_slice(&tag);
     frame
-}
-
-struct Task(JoinHandle<()>);
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-fn summary(st: &MeterState) -> String {
-    format!(
-        "ok={} crc_mismatch={} malformed={} source_up={} reconnects={}",
-        st.ok, st.crc_mismatch, st.malformed, st.source_up, st.reconnects
-    )
-}
-
-async fn wait_for(meter: &Meter, what: &str, cond: impl Fn(&MeterState) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (done, now) = {
-            let st = meter.lock();
-            (cond(&st), summary(&st))
-        };
-        if done {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// A TCP source with `keys` connected to a listener of ours.

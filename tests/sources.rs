@@ -2,17 +2,18 @@
 //! real TCP servers, replay files on disk, and the demo meter's telegrams
 //! through the real framer and decoder.
 
+mod common;
+use common::{wait_for, Task};
 use dsmr_exporter::dsmr::{CrcStatus, Quantity, Telegram, Zone};
 use dsmr_exporter::source::{
     serial, tcp, DemoMeter, Replay, ReplayConfig, Retry, SerialConfig, SourceError, TcpConfig,
 };
-use dsmr_exporter::state::{Meter, MeterState, Pipeline};
+use dsmr_exporter::state::{Meter, Pipeline};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 
 const FAST_RETRY: Retry = Retry {
     initial: Duration::from_millis(20),
@@ -30,15 +31,6 @@ fn fixture(name: &str) -> Vec<u8> {
 const GOOD: &str = "nl_dsmr50_iskra_am550t_two_mbus.txt";
 /// A fixture whose published CRC does not match.
 const BAD_CRC: &str = "nl_dsmr40_iskra_mt382_spec_typos.txt";
-
-/// Aborts a spawned source when the test ends, passing or not.
-struct Task(JoinHandle<()>);
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 /// A scratch directory removed when the test ends.
 struct TempDir(PathBuf);
@@ -59,32 +51,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn summary(st: &MeterState) -> String {
-    format!(
-        "ok={} crc_mismatch={} malformed={} source_up={} reconnects={}",
-        st.ok, st.crc_mismatch, st.malformed, st.source_up, st.reconnects
-    )
-}
-
-/// Waits up to 5 s for `cond` to hold on the meter's state.
-async fn wait_for(meter: &Meter, what: &str, cond: impl Fn(&MeterState) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (done, now) = {
-            let st = meter.lock();
-            (cond(&st), summary(&st))
-        };
-        if done {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
