@@ -87,38 +87,88 @@ const fn reflect64(c: u16) -> u64 {
 /// (the CRC only depends on the message mod P). A reflected 64x64 carry-less
 /// product puts the coefficient of `x^(126 - k)` in bit `k`, one short of
 /// the block layout, hence `x^191` and `x^127`.
+/// Moving a block `n` bits further multiplies its halves by `x^(n+63)`
+/// and `x^(n-1)` (see above, where `n` = 128); as one `(hi, lo)` pair.
 #[cfg(target_arch = "x86_64")]
-const K_LO: u64 = reflect64(x_pow_mod(191));
-#[cfg(target_arch = "x86_64")]
-const K_HI: u64 = reflect64(x_pow_mod(127));
+const fn fold_by(n: u32) -> (i64, i64) {
+    (
+        reflect64(x_pow_mod(n - 1)) as i64,
+        reflect64(x_pow_mod(n + 63)) as i64,
+    )
+}
 
 #[cfg(target_arch = "x86_64")]
 mod clmul {
     use std::arch::x86_64::{
-        __m128i, _mm_clmulepi64_si128, _mm_set_epi64x, _mm_storeu_si128, _mm_xor_si128,
+        __m128i, _mm_clmulepi64_si128, _mm_loadu_si128, _mm_set_epi64x, _mm_storeu_si128,
+        _mm_xor_si128,
     };
 
     #[inline]
     #[target_feature(enable = "sse2")]
     fn load(c: &[u8]) -> __m128i {
-        let lo = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        let hi = u64::from_le_bytes([c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]]);
-        _mm_set_epi64x(hi as i64, lo as i64)
+        let c: &[u8; 16] = c[..16].try_into().unwrap_or(&[0; 16]);
+        // SAFETY: an unaligned 16-byte load from a 16-byte array.
+        unsafe { _mm_loadu_si128(c.as_ptr().cast()) }
+    }
+
+    /// `s` moved by the distance `k` stands for, in the same layout.
+    #[inline]
+    #[target_feature(enable = "sse2,pclmulqdq")]
+    fn fold(s: __m128i, k: __m128i) -> __m128i {
+        let lo = _mm_clmulepi64_si128::<0x00>(s, k);
+        let hi = _mm_clmulepi64_si128::<0x11>(s, k);
+        _mm_xor_si128(lo, hi)
+    }
+
+    /// Constants computed at compile time (`fold_by` loops `n` times).
+    const K128: (i64, i64) = super::fold_by(128);
+    const K512: (i64, i64) = super::fold_by(512);
+
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn k((hi, lo): (i64, i64)) -> __m128i {
+        _mm_set_epi64x(hi, lo)
     }
 
     /// CRC-16/ARC by folding; `data` must be at least 16 bytes long.
+    ///
+    /// Four blocks are folded side by side, 64 bytes per step, so that the
+    /// multiplies' latencies overlap instead of forming one long chain.
     #[target_feature(enable = "sse2,pclmulqdq")]
     pub(super) fn crc16_arc(data: &[u8]) -> u16 {
-        let k = _mm_set_epi64x(super::K_HI as i64, super::K_LO as i64);
-        let mut chunks = data.chunks_exact(16);
-        let Some(first) = chunks.next() else {
+        if data.len() < 16 {
             return super::crc16_arc_table(data, 0);
-        };
-        let mut s = load(first);
+        }
+        let mut s = load(&data[..16]);
+        let rest = &data[16..];
+        let mut tail = rest;
+        if rest.len() >= 64 + 48 {
+            // Lanes 1..3 start from the next three blocks; lane 0 holds the
+            // first block and moves 64 bytes per step like the others.
+            let (k512, k128) = (k(K512), k(K128));
+            let mut lanes = [
+                s,
+                load(&rest[0..16]),
+                load(&rest[16..32]),
+                load(&rest[32..48]),
+            ];
+            let mut wide = rest[48..].chunks_exact(64);
+            for c in &mut wide {
+                for (j, lane) in lanes.iter_mut().enumerate() {
+                    *lane = _mm_xor_si128(fold(*lane, k512), load(&c[16 * j..16 * j + 16]));
+                }
+            }
+            s = lanes[0];
+            for lane in &lanes[1..] {
+                s = _mm_xor_si128(fold(s, k128), *lane);
+            }
+            tail = wide.remainder();
+        }
+        let k128 = k(K128);
+        let mut chunks = tail.chunks_exact(16);
         for c in &mut chunks {
-            let lo = _mm_clmulepi64_si128::<0x00>(s, k);
-            let hi = _mm_clmulepi64_si128::<0x11>(s, k);
-            s = _mm_xor_si128(_mm_xor_si128(lo, hi), load(c));
+            s = _mm_xor_si128(fold(s, k128), load(c));
         }
         let mut folded = [0u8; 16];
         // SAFETY: an unaligned 16-byte store into a 16-byte array.

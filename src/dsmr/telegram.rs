@@ -207,7 +207,11 @@ pub fn device_type_name(t: u16) -> &'static str {
 /// A decoded telegram. Fields a telegram does not carry are `None`.
 #[derive(Debug, Clone, Default)]
 pub struct Telegram {
+    /// The text, then [`PAD`] zero bytes so that 16-byte loads near the end
+    /// stay in bounds.
     raw: Vec<u8>,
+    /// Length of the text in `raw`.
+    len: usize,
     pub crc: CrcStatus,
     header: Span,
     /// `1-3:0.2.8`, e.g. `50`.
@@ -274,8 +278,170 @@ pub struct Telegram {
     pub unknown: Vec<UnknownLine>,
     pub errors: Vec<FieldError>,
     /// The codes of the previous telegram by position: a meter sends the
-    /// same lines every time, so most codes are recognised by one compare.
-    obis_cache: Vec<(u128, Option<Obis>)>,
+    /// same lines every time, so most lines are recognised by one compare.
+    cache: Vec<Entry>,
+}
+
+/// Zero bytes after the text in [`Telegram::raw`].
+const PAD: usize = 32;
+
+/// What the `k`-th object of the previous telegram was: its code's bytes
+/// (with the `(` after them) and what they mean. A line whose first bytes
+/// equal `key` under `mask` has the same code, so the same OBIS and slot:
+/// the cache is exact whatever the meter sends.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: u128,
+    /// Covers the code and its `(`; zero when the code is not cacheable
+    /// (longer than 15 bytes, or spaces around it), which never matches.
+    mask: u128,
+    /// Bytes covered by `mask`.
+    len: u8,
+    obis: Option<Obis>,
+    slot: Slot,
+}
+
+/// What an OBIS code means to this engine, resolved once per code (and
+/// cached by position), so that dispatching a line is one jump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Version,
+    EmucsVersion,
+    Timestamp,
+    EquipmentId,
+    Serial,
+    Ean,
+    LogicalName,
+    DeviceId,
+    Tariff,
+    Breaker,
+    Threshold,
+    PowerFailures,
+    LongPowerFailures,
+    TextMessage,
+    TextCode,
+    PeakHistory,
+    Imported(u8),
+    Exported(u8),
+    ReactiveImported(u8),
+    ReactiveExported(u8),
+    ReactiveQuadrant(u8),
+    AbsoluteEnergy,
+    PowerImport,
+    PowerExport,
+    ReactivePowerImport,
+    ReactivePowerExport,
+    ReactivePowerQuadrant(u8),
+    ApparentPowerImport,
+    ApparentPowerExport,
+    PowerFactor,
+    Frequency,
+    Demand,
+    MonthPeak,
+    PowerFailureLog,
+    PhasePowerImport(u8),
+    PhasePowerExport(u8),
+    PhaseReactiveImport(u8),
+    PhaseReactiveExport(u8),
+    PhaseCurrent(u8),
+    PhaseCurrentLimit(u8),
+    PhaseVoltage(u8),
+    PhaseSags(u8),
+    PhaseSwells(u8),
+    PhasePowerFactor(u8),
+    MbusDeviceType(u8),
+    MbusEquipmentId(u8),
+    MbusEan(u8),
+    MbusValve(u8),
+    MbusBreaker(u8),
+    MbusReading(u8, ReadingKind),
+    MbusProfile(u8),
+    Unknown,
+}
+
+impl Slot {
+    /// The slot of a code. Indices are 0-based (phase L1, M-Bus channel 1).
+    fn of(o: Obis) -> Slot {
+        use Slot::*;
+        match (o.a, o.b, o.c, o.d, o.e) {
+            (1, 3, 0, 2, 8) => Version,
+            (0, 0, 96, 1, 4) => EmucsVersion,
+            (0, 0, 1, 0, 0) => Timestamp,
+            (0, 0, 96, 1, 1) => EquipmentId,
+            (0, 0, 96, 1, 0) | (0, 0, 96, 1, 255) => Serial,
+            (0, 0, 96, 1, 2) => Ean,
+            (0, 0, 42, 0, 0) => LogicalName,
+            (0 | 1, 0, 0, 0, 0) => DeviceId,
+            (0, 0, 96, 14, 0) => Tariff,
+            (0, 0, 96, 3, 10) => Breaker,
+            (0, 0, 17, 0, 0) => Threshold,
+            (0, 0, 96, 7, 21) => PowerFailures,
+            (0, 0, 96, 7, 9) => LongPowerFailures,
+            (0, 0, 96, 13, 0) => TextMessage,
+            (0, 0, 96, 13, 1) => TextCode,
+            (0, 0, 98, 1, 0) => PeakHistory,
+            (1, 0 | 1, c, d, e) => Slot::electricity(c, d, e),
+            (0, n @ 1..=4, c, d, e) => Slot::mbus(n - 1, c, d, e),
+            _ => Unknown,
+        }
+    }
+
+    /// Electricity objects of the meter itself.
+    fn electricity(c: u8, d: u8, e: u8) -> Slot {
+        use Slot::*;
+        match (c, d, e) {
+            (1, 8, t @ 0..=4) => Imported(t),
+            (2, 8, t @ 0..=4) => Exported(t),
+            (3, 8, t @ 0..=4) => ReactiveImported(t),
+            (4, 8, t @ 0..=4) => ReactiveExported(t),
+            (5..=8, 8, 0) => ReactiveQuadrant(c - 5),
+            (15, 8, 0) => AbsoluteEnergy,
+            (1, 7, 0) => PowerImport,
+            (2, 7, 0) => PowerExport,
+            (3, 7, 0) => ReactivePowerImport,
+            (4, 7, 0) => ReactivePowerExport,
+            (5..=8, 7, 0) => ReactivePowerQuadrant(c - 5),
+            (9, 7, 0) => ApparentPowerImport,
+            (10, 7, 0) => ApparentPowerExport,
+            (13, 7, 0) => PowerFactor,
+            (14, 7, 0) => Frequency,
+            (1, 4, 0) => Demand,
+            (1, 6, 0) => MonthPeak,
+            (99, 97, 0) => PowerFailureLog,
+            (21..=24 | 41..=44 | 61..=64, 7, 0) => {
+                let p = (c - 21) / 20;
+                match (c - 21) % 20 {
+                    0 => PhasePowerImport(p),
+                    1 => PhasePowerExport(p),
+                    2 => PhaseReactiveImport(p),
+                    _ => PhaseReactiveExport(p),
+                }
+            }
+            (31 | 51 | 71, 7, 0) => PhaseCurrent((c - 31) / 20),
+            (31 | 51 | 71, 4, 0) => PhaseCurrentLimit((c - 31) / 20),
+            (32 | 52 | 72, 7, 0) => PhaseVoltage((c - 32) / 20),
+            (32 | 52 | 72, 32, 0) => PhaseSags((c - 32) / 20),
+            (32 | 52 | 72, 36, 0) => PhaseSwells((c - 32) / 20),
+            (33 | 53 | 73, 7, 0) => PhasePowerFactor((c - 33) / 20),
+            _ => Unknown,
+        }
+    }
+
+    /// Objects of M-Bus channel `ch + 1`.
+    fn mbus(ch: u8, c: u8, d: u8, e: u8) -> Slot {
+        use Slot::*;
+        match (c, d, e) {
+            (24, 1, 0) => MbusDeviceType(ch),
+            (96, 1, 0 | 1) => MbusEquipmentId(ch),
+            (96, 1, 2) => MbusEan(ch),
+            (24, 4, 0) => MbusValve(ch),
+            (96, 3, 10) => MbusBreaker(ch),
+            (24, 2, 1) => MbusReading(ch, ReadingKind::Corrected),
+            (24, 2, 3) => MbusReading(ch, ReadingKind::Uncorrected),
+            (24, 3, 0) => MbusProfile(ch),
+            _ => Unknown,
+        }
+    }
 }
 
 /// The values of one object: parenthesised groups, possibly over several lines.
@@ -604,6 +770,8 @@ impl Telegram {
             }
         };
         self.raw.extend_from_slice(frame);
+        self.raw.extend_from_slice(&[0; PAD]);
+        self.len = frame.len();
         self.decode_body(bang);
         Ok(())
     }
@@ -640,7 +808,7 @@ impl Telegram {
         let mut hist = std::mem::take(&mut self.peak_history);
         let mut unknown = std::mem::take(&mut self.unknown);
         let mut errors = std::mem::take(&mut self.errors);
-        let obis_cache = std::mem::take(&mut self.obis_cache);
+        let cache = std::mem::take(&mut self.cache);
         raw.clear();
         log.clear();
         hist.clear();
@@ -652,19 +820,19 @@ impl Telegram {
             peak_history: hist,
             unknown,
             errors,
-            obis_cache,
+            cache,
             ..Telegram::default()
         };
     }
 
     /// The telegram's text (`/` … `!CRC`).
     pub fn raw(&self) -> &[u8] {
-        &self.raw
+        self.raw.get(..self.len).unwrap_or_default()
     }
 
     /// The bytes of a span of this telegram.
     pub fn bytes(&self, s: Span) -> &[u8] {
-        self.raw
+        self.raw()
             .get(s.start as usize..s.end as usize)
             .unwrap_or_default()
     }
@@ -708,28 +876,85 @@ impl Telegram {
             })
     }
 
-    /// The OBIS code of the `k`-th object, from the cache when the previous
-    /// telegram had the same code at the same position.
+    /// The code and slot of the `k`-th object, whose code is `raw[start..open]`
+    /// (`code` trimmed), from the cache when the previous telegram had the
+    /// same bytes at the same position.
     #[inline]
-    fn obis_of(&mut self, code: &[u8], k: usize) -> Option<Obis> {
-        if code.len() > 16 || k >= MAX_KEPT {
-            return Obis::parse(code);
+    fn entry_of(&mut self, raw: &[u8], start: usize, open: usize, code: &[u8], k: usize) -> Entry {
+        let len = open + 1 - start;
+        let cacheable = len <= 16 && code.len() + 1 == len && k < MAX_KEPT;
+        if !cacheable {
+            let obis = Obis::parse(code);
+            return Entry {
+                key: 0,
+                mask: 0,
+                len: 0,
+                obis,
+                slot: obis.map_or(Slot::Unknown, Slot::of),
+            };
         }
-        let mut b = [0u8; 16];
-        b[..code.len()].copy_from_slice(code);
-        let key = u128::from_le_bytes(b);
-        if let Some(&(cached, obis)) = self.obis_cache.get(k) {
-            if cached == key {
-                return obis;
+        let mask = if len == 16 {
+            u128::MAX
+        } else {
+            (1u128 << (8 * len)) - 1
+        };
+        let key = load16(raw, start).unwrap_or(0) & mask;
+        if let Some(e) = self.cache.get(k) {
+            if e.len != 0 && e.mask == mask && e.key == key {
+                return *e;
             }
         }
         let obis = Obis::parse(code);
-        if k < self.obis_cache.len() {
-            self.obis_cache[k] = (key, obis);
-        } else if k == self.obis_cache.len() {
-            self.obis_cache.push((key, obis));
+        let e = Entry {
+            key,
+            mask,
+            len: len as u8,
+            obis,
+            slot: obis.map_or(Slot::Unknown, Slot::of),
+        };
+        if k < self.cache.len() {
+            self.cache[k] = e;
+        } else if k == self.cache.len() {
+            self.cache.push(e);
         }
-        obis
+        e
+    }
+
+    /// Decodes the `k`-th object at `i` if it is a one-value line whose code
+    /// the cache knows; `None` leaves the line to the general path, which
+    /// decides it the same way. Returns where the next line starts.
+    #[inline(always)]
+    fn fast_line(
+        &mut self,
+        raw: &[u8],
+        i: usize,
+        bang: usize,
+        k: usize,
+        line: u32,
+    ) -> Option<usize> {
+        let e = *self.cache.get(k)?;
+        let w = load16(raw, i)?;
+        if (w ^ e.key) & e.mask != 0 || e.len == 0 {
+            return None;
+        }
+        let obis = e.obis?;
+        let open = i + e.len as usize - 1;
+        let close = scan(raw, open + 1, b')', STOP_CLOSE);
+        // ")\r\n" and no value continued on the next line.
+        match raw.get(close..close + 4)? {
+            [b')', b'\r', b'\n', next] if close < bang && *next != b'(' => {}
+            _ => return None,
+        }
+        let g = Groups {
+            raw,
+            pos: open,
+            end: close + 1,
+        };
+        let code = Span::new(i, open);
+        if let Err(kind) = self.object(e.slot, obis, g, raw, line, code, open, close, close + 1) {
+            self.error(line, Some(obis), kind);
+        }
+        Some(close + 3)
     }
 
     fn error(&mut self, line: u32, obis: Option<Obis>, kind: FieldErrorKind) {
@@ -758,6 +983,12 @@ impl Telegram {
             }
             if matches!(c, b'\r' | b' ' | b'\t') {
                 i += 1;
+                continue;
+            }
+            if let Some(next) = self.fast_line(&raw, i, bang, object, line) {
+                object += 1;
+                line += 1;
+                i = next;
                 continue;
             }
             let obj_line = line;
@@ -824,9 +1055,9 @@ impl Telegram {
             while eol < bang && raw[eol] != b'\n' {
                 eol += 1;
             }
-            let obis = self.obis_of(code, object);
+            let entry = self.entry_of(&raw, start, open, code, object);
             object += 1;
-            match (ok, obis) {
+            match (ok, entry.obis) {
                 (true, Some(o)) => {
                     let groups = Groups {
                         raw: &raw,
@@ -834,6 +1065,7 @@ impl Telegram {
                         end: last,
                     };
                     if let Err(kind) = self.object(
+                        entry.slot,
                         o,
                         groups,
                         &raw,
@@ -856,6 +1088,7 @@ impl Telegram {
     #[allow(clippy::too_many_arguments)]
     fn object(
         &mut self,
+        slot: Slot,
         o: Obis,
         g: Groups<'_>,
         raw: &[u8],
@@ -869,38 +1102,178 @@ impl Telegram {
         // the first group, as `g.nth_span(0)` would find it again.
         debug_assert_eq!(g.nth_span(0), Some((open + 1, first_close)));
         let first = raw.get(open + 1..first_close).unwrap_or_default();
+        if let Some((field, dims, unit)) = self.quantity_field(slot) {
+            *field = quantity(first, 0, dims, unit)?;
+            return Ok(());
+        }
         let first_span = || (first_close > open + 1).then(|| Span::new(open + 1, first_close));
-        let q = |dims, unit| quantity(first, 0, dims, unit);
-        match (o.a, o.b, o.c, o.d, o.e) {
-            (1, 3, 0, 2, 8) => self.version = first_span(),
-            (0, 0, 96, 1, 4) => self.emucs_version = first_span(),
-            (0, 0, 1, 0, 0) => self.timestamp = timestamp(first, 0)?,
-            (0, 0, 96, 1, 1) => self.equipment_id = first_span(),
-            (0, 0, 96, 1, 0) | (0, 0, 96, 1, 255) => self.serial = first_span(),
-            (0, 0, 96, 1, 2) => self.ean = first_span(),
-            (0, 0, 42, 0, 0) => self.logical_name = first_span(),
-            (0 | 1, 0, 0, 0, 0) => self.device_id = first_span(),
-            (0, 0, 96, 14, 0) => self.tariff = small(first, 0)?,
-            (0, 0, 96, 3, 10) => self.breaker = small(first, 0)?,
-            (0, 0, 17, 0, 0) => self.threshold = q(THRESHOLD, Unit::KW)?,
-            (0, 0, 96, 7, 21) => self.power_failures = integer(first, 0)?,
-            (0, 0, 96, 7, 9) => self.long_power_failures = integer(first, 0)?,
-            (0, 0, 96, 13, 0) => self.text_message = first_span(),
-            (0, 0, 96, 13, 1) => self.text_code = first_span(),
-            (0, 0, 98, 1, 0) if self.peak_history_line(g)? => {}
-            (1, 0 | 1, c, d, e) => {
-                if !self.electricity(c, d, e, g, first)? {
+        use Slot::*;
+        match slot {
+            Version => self.version = first_span(),
+            EmucsVersion => self.emucs_version = first_span(),
+            Timestamp => self.timestamp = timestamp(first, 0)?,
+            EquipmentId => self.equipment_id = first_span(),
+            Serial => self.serial = first_span(),
+            Ean => self.ean = first_span(),
+            LogicalName => self.logical_name = first_span(),
+            DeviceId => self.device_id = first_span(),
+            Tariff => self.tariff = small(first, 0)?,
+            Breaker => self.breaker = small(first, 0)?,
+            PowerFailures => self.power_failures = integer(first, 0)?,
+            LongPowerFailures => self.long_power_failures = integer(first, 0)?,
+            TextMessage => self.text_message = first_span(),
+            TextCode => self.text_code = first_span(),
+            PeakHistory => {
+                if !self.peak_history_line(g)? {
                     self.keep_unknown(line, o, code, open, end);
                 }
             }
-            (0, n @ 1..=4, c, d, e) => {
-                if !self.mbus_object(n as usize - 1, c, d, e, g, first, first_span())? {
-                    self.keep_unknown(line, o, code, open, end);
-                }
+            MonthPeak => {
+                let mut g = g;
+                let time = self::timestamp(g.next().unwrap_or_default(), 0)
+                    .ok()
+                    .flatten();
+                let v = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
+                self.month_peak = quantity(v, 1, POWER, Unit::KW)?.map(|value| Peak {
+                    period_start: None,
+                    time,
+                    value,
+                });
             }
-            _ => self.keep_unknown(line, o, code, open, end),
+            PowerFailureLog => self.power_failure_log_line(g)?,
+            PhaseSags(p) => self.phases[p as usize].voltage_sags = integer(first, 0)?,
+            PhaseSwells(p) => self.phases[p as usize].voltage_swells = integer(first, 0)?,
+            MbusDeviceType(ch) => {
+                let s = trim(first);
+                self.mbus[ch as usize].device_type = if s.is_empty() {
+                    None
+                } else {
+                    // Decimal as DSMR writes it ("003"); hex for "00C".
+                    let dec = small::<u16>(s, 0).ok().flatten();
+                    let hex = std::str::from_utf8(s)
+                        .ok()
+                        .and_then(|h| u16::from_str_radix(h, 16).ok());
+                    Some(dec.or(hex).ok_or(FieldErrorKind::BadNumber { group: 0 })?)
+                };
+            }
+            MbusEquipmentId(ch) => self.mbus[ch as usize].equipment_id = first_span(),
+            MbusEan(ch) => self.mbus[ch as usize].ean = first_span(),
+            MbusValve(ch) => self.mbus[ch as usize].valve = small(first, 0)?,
+            MbusBreaker(ch) => self.mbus[ch as usize].breaker = small(first, 0)?,
+            MbusReading(ch, kind) => {
+                let mut g = g;
+                let time = g.next().unwrap_or_default();
+                let value = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
+                self.mbus_reading(ch as usize, time, value, 1, Unit::None, kind)?;
+            }
+            MbusProfile(ch) => {
+                // (time)(status)(interval)(count)(obis)(unit) then the value.
+                let time = g.nth_span(0).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
+                let unit = g.nth_span(5).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
+                let value = g
+                    .nth_span(6)
+                    .map(|(a, b)| &g.raw[a..b])
+                    .ok_or(FieldErrorKind::MissingValue { group: 6 })?;
+                self.mbus_reading(
+                    ch as usize,
+                    time,
+                    value,
+                    6,
+                    Unit::parse(unit),
+                    ReadingKind::Profile,
+                )?;
+            }
+            Unknown => self.keep_unknown(line, o, code, open, end),
+            // Quantities, handled above.
+            Threshold
+            | Imported(_)
+            | Exported(_)
+            | ReactiveImported(_)
+            | ReactiveExported(_)
+            | ReactiveQuadrant(_)
+            | AbsoluteEnergy
+            | PowerImport
+            | PowerExport
+            | ReactivePowerImport
+            | ReactivePowerExport
+            | ReactivePowerQuadrant(_)
+            | ApparentPowerImport
+            | ApparentPowerExport
+            | PowerFactor
+            | Frequency
+            | Demand
+            | PhasePowerImport(_)
+            | PhasePowerExport(_)
+            | PhaseReactiveImport(_)
+            | PhaseReactiveExport(_)
+            | PhaseCurrent(_)
+            | PhaseCurrentLimit(_)
+            | PhaseVoltage(_)
+            | PhasePowerFactor(_) => {}
         }
         Ok(())
+    }
+
+    /// The field a one-quantity slot fills, with the dimensions it accepts
+    /// and the unit assumed when the meter writes none.
+    #[inline(always)]
+    fn quantity_field(
+        &mut self,
+        slot: Slot,
+    ) -> Option<(&mut Option<Quantity>, &'static [Dimension], Unit)> {
+        use Slot::*;
+        Some(match slot {
+            Threshold => (&mut self.threshold, THRESHOLD, Unit::KW),
+            Imported(t) => (&mut self.imported[t as usize], ENERGY, Unit::KWh),
+            Exported(t) => (&mut self.exported[t as usize], ENERGY, Unit::KWh),
+            ReactiveImported(t) => (
+                &mut self.reactive_imported[t as usize],
+                REACTIVE_ENERGY,
+                Unit::KVarh,
+            ),
+            ReactiveExported(t) => (
+                &mut self.reactive_exported[t as usize],
+                REACTIVE_ENERGY,
+                Unit::KVarh,
+            ),
+            ReactiveQuadrant(q) => (
+                &mut self.reactive_quadrants[q as usize],
+                REACTIVE_ENERGY,
+                Unit::KVarh,
+            ),
+            AbsoluteEnergy => (&mut self.absolute_energy, ENERGY, Unit::KWh),
+            PowerImport => (&mut self.power_import, POWER, Unit::KW),
+            PowerExport => (&mut self.power_export, POWER, Unit::KW),
+            ReactivePowerImport => (&mut self.reactive_power_import, REACTIVE_POWER, Unit::KVar),
+            ReactivePowerExport => (&mut self.reactive_power_export, REACTIVE_POWER, Unit::KVar),
+            ReactivePowerQuadrant(q) => (
+                &mut self.reactive_power_quadrants[q as usize],
+                REACTIVE_POWER,
+                Unit::KVar,
+            ),
+            ApparentPowerImport => (&mut self.apparent_power_import, APPARENT, Unit::KVA),
+            ApparentPowerExport => (&mut self.apparent_power_export, APPARENT, Unit::KVA),
+            PowerFactor => (&mut self.power_factor, NONE, Unit::None),
+            Frequency => (&mut self.frequency, FREQUENCY, Unit::Hz),
+            Demand => (&mut self.demand, POWER, Unit::KW),
+            PhasePowerImport(p) => (&mut self.phases[p as usize].power_import, POWER, Unit::KW),
+            PhasePowerExport(p) => (&mut self.phases[p as usize].power_export, POWER, Unit::KW),
+            PhaseReactiveImport(p) => (
+                &mut self.phases[p as usize].reactive_power_import,
+                REACTIVE_POWER,
+                Unit::KVar,
+            ),
+            PhaseReactiveExport(p) => (
+                &mut self.phases[p as usize].reactive_power_export,
+                REACTIVE_POWER,
+                Unit::KVar,
+            ),
+            PhaseCurrent(p) => (&mut self.phases[p as usize].current, CURRENT, Unit::A),
+            PhaseCurrentLimit(p) => (&mut self.phases[p as usize].current_limit, CURRENT, Unit::A),
+            PhaseVoltage(p) => (&mut self.phases[p as usize].voltage, VOLTAGE, Unit::V),
+            PhasePowerFactor(p) => (&mut self.phases[p as usize].power_factor, NONE, Unit::None),
+            _ => return None,
+        })
     }
 
     fn keep_unknown(&mut self, line: u32, obis: Obis, code: Span, open: usize, end: usize) {
@@ -912,85 +1285,6 @@ impl Telegram {
                 value: Span::new(open, end),
             });
         }
-    }
-
-    /// Electricity objects of the meter itself; `false` if not one we know.
-    fn electricity(
-        &mut self,
-        c: u8,
-        d: u8,
-        e: u8,
-        g: Groups<'_>,
-        first: &[u8],
-    ) -> FieldResult<bool> {
-        let q = |dims, unit| quantity(first, 0, dims, unit);
-        match (c, d, e) {
-            (1..=4, 8, t @ 0..=4) => {
-                let t = t as usize;
-                match c {
-                    1 => self.imported[t] = q(ENERGY, Unit::KWh)?,
-                    2 => self.exported[t] = q(ENERGY, Unit::KWh)?,
-                    3 => self.reactive_imported[t] = q(REACTIVE_ENERGY, Unit::KVarh)?,
-                    _ => self.reactive_exported[t] = q(REACTIVE_ENERGY, Unit::KVarh)?,
-                }
-            }
-            (5..=8, 8, 0) => {
-                self.reactive_quadrants[c as usize - 5] = q(REACTIVE_ENERGY, Unit::KVarh)?
-            }
-            (15, 8, 0) => self.absolute_energy = q(ENERGY, Unit::KWh)?,
-            (1, 7, 0) => self.power_import = q(POWER, Unit::KW)?,
-            (2, 7, 0) => self.power_export = q(POWER, Unit::KW)?,
-            (3, 7, 0) => self.reactive_power_import = q(REACTIVE_POWER, Unit::KVar)?,
-            (4, 7, 0) => self.reactive_power_export = q(REACTIVE_POWER, Unit::KVar)?,
-            (5..=8, 7, 0) => {
-                self.reactive_power_quadrants[c as usize - 5] = q(REACTIVE_POWER, Unit::KVar)?
-            }
-            (9, 7, 0) => self.apparent_power_import = q(APPARENT, Unit::KVA)?,
-            (10, 7, 0) => self.apparent_power_export = q(APPARENT, Unit::KVA)?,
-            (13, 7, 0) => self.power_factor = q(NONE, Unit::None)?,
-            (14, 7, 0) => self.frequency = q(FREQUENCY, Unit::Hz)?,
-            (1, 4, 0) => self.demand = q(POWER, Unit::KW)?,
-            (1, 6, 0) => {
-                let mut g = g;
-                let time = timestamp(g.next().unwrap_or_default(), 0).ok().flatten();
-                let v = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
-                self.month_peak = quantity(v, 1, POWER, Unit::KW)?.map(|value| Peak {
-                    period_start: None,
-                    time,
-                    value,
-                });
-            }
-            (99, 97, 0) => self.power_failure_log_line(g)?,
-            (21..=24 | 41..=44 | 61..=64, 7, 0) => {
-                let p = &mut self.phases[(c as usize - 21) / 20];
-                match (c - 21) % 20 {
-                    0 => p.power_import = q(POWER, Unit::KW)?,
-                    1 => p.power_export = q(POWER, Unit::KW)?,
-                    2 => p.reactive_power_import = q(REACTIVE_POWER, Unit::KVar)?,
-                    _ => p.reactive_power_export = q(REACTIVE_POWER, Unit::KVar)?,
-                }
-            }
-            (31 | 51 | 71, 7, 0) => {
-                self.phases[(c as usize - 31) / 20].current = q(CURRENT, Unit::A)?
-            }
-            (31 | 51 | 71, 4, 0) => {
-                self.phases[(c as usize - 31) / 20].current_limit = q(CURRENT, Unit::A)?
-            }
-            (32 | 52 | 72, 7, 0) => {
-                self.phases[(c as usize - 32) / 20].voltage = q(VOLTAGE, Unit::V)?
-            }
-            (32 | 52 | 72, 32, 0) => {
-                self.phases[(c as usize - 32) / 20].voltage_sags = integer(first, 0)?
-            }
-            (32 | 52 | 72, 36, 0) => {
-                self.phases[(c as usize - 32) / 20].voltage_swells = integer(first, 0)?
-            }
-            (33 | 53 | 73, 7, 0) => {
-                self.phases[(c as usize - 33) / 20].power_factor = q(NONE, Unit::None)?
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
     }
 
     /// `1-0:99.97.0(N)(0-0:96.7.19)(end)(duration*s)…`
@@ -1073,61 +1367,6 @@ impl Telegram {
         Ok(true)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn mbus_object(
-        &mut self,
-        ch: usize,
-        c: u8,
-        d: u8,
-        e: u8,
-        g: Groups<'_>,
-        first: &[u8],
-        first_span: Option<Span>,
-    ) -> FieldResult<bool> {
-        match (c, d, e) {
-            (24, 1, 0) => {
-                let s = trim(first);
-                self.mbus[ch].device_type = if s.is_empty() {
-                    None
-                } else {
-                    // Decimal as DSMR writes it ("003"); hex for "00C".
-                    let dec = small::<u16>(s, 0).ok().flatten();
-                    let hex = std::str::from_utf8(s)
-                        .ok()
-                        .and_then(|h| u16::from_str_radix(h, 16).ok());
-                    Some(dec.or(hex).ok_or(FieldErrorKind::BadNumber { group: 0 })?)
-                };
-            }
-            (96, 1, 0 | 1) => self.mbus[ch].equipment_id = first_span,
-            (96, 1, 2) => self.mbus[ch].ean = first_span,
-            (24, 4, 0) => self.mbus[ch].valve = small(first, 0)?,
-            (96, 3, 10) => self.mbus[ch].breaker = small(first, 0)?,
-            (24, 2, 1 | 3) => {
-                let kind = if e == 1 {
-                    ReadingKind::Corrected
-                } else {
-                    ReadingKind::Uncorrected
-                };
-                let mut g = g;
-                let time = g.next().unwrap_or_default();
-                let value = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
-                self.mbus_reading(ch, time, value, 1, Unit::None, kind)?;
-            }
-            (24, 3, 0) => {
-                // (time)(status)(interval)(count)(obis)(unit) then the value.
-                let time = g.nth_span(0).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
-                let unit = g.nth_span(5).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
-                let value = g
-                    .nth_span(6)
-                    .map(|(a, b)| &g.raw[a..b])
-                    .ok_or(FieldErrorKind::MissingValue { group: 6 })?;
-                self.mbus_reading(ch, time, value, 6, Unit::parse(unit), ReadingKind::Profile)?;
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
     fn mbus_reading(
         &mut self,
         ch: usize,
@@ -1155,6 +1394,13 @@ impl Telegram {
         }
         Ok(())
     }
+}
+
+/// The 16 bytes at `i`, little-endian; `None` past the end.
+#[inline(always)]
+fn load16(raw: &[u8], i: usize) -> Option<u128> {
+    let b: [u8; 16] = raw.get(i..i + 16)?.try_into().ok()?;
+    Some(u128::from_le_bytes(b))
 }
 
 fn code_span(raw: &[u8], code: &[u8]) -> Span {
