@@ -299,7 +299,16 @@ struct Entry {
     len: u8,
     obis: Option<Obis>,
     slot: Slot,
+    /// For quantities: the bytes after the number last time (`*kWh`, up to
+    /// eight, zero-padded) and the unit they gave for this slot;
+    /// `unit_len` is [`NO_UNIT`] until one is learnt.
+    unit_key: u64,
+    unit_len: u8,
+    unit: Unit,
 }
+
+/// [`Entry::unit_len`] when no unit is cached.
+const NO_UNIT: u8 = u8::MAX;
 
 /// What an OBIS code means to this engine, resolved once per code (and
 /// cached by position), so that dispatching a line is one jump.
@@ -511,7 +520,7 @@ fn is_stop(b: u8, class: u8) -> bool {
 
 /// Bytes of `w` equal to `b` have their high bit set in the result; the
 /// lowest set bit is always exact (SWAR "has byte").
-#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
 #[inline(always)]
 fn has_byte(w: u64, b: u8) -> u64 {
     const LO: u64 = 0x0101_0101_0101_0101;
@@ -550,10 +559,17 @@ fn scan(raw: &[u8], mut i: usize, a: u8, class: u8) -> usize {
     scan_tail(raw, i, class)
 }
 
-/// [`scan`] eight bytes at a time (SWAR) where SSE2 is not at hand.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
-fn scan(raw: &[u8], mut i: usize, a: u8, class: u8) -> usize {
+fn scan(raw: &[u8], i: usize, a: u8, class: u8) -> usize {
+    scan_swar(raw, i, a, class)
+}
+
+/// [`scan`] eight bytes at a time (SWAR) where SSE2 is not at hand
+/// (ARM boards such as the Raspberry Pi).
+#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
+#[inline(always)]
+fn scan_swar(raw: &[u8], mut i: usize, a: u8, class: u8) -> usize {
     while let Some(chunk) = raw.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
@@ -928,6 +944,9 @@ impl Telegram {
                 len: 0,
                 obis,
                 slot: obis.map_or(Slot::Unknown, Slot::of),
+                unit_key: 0,
+                unit_len: NO_UNIT,
+                unit: Unit::None,
             };
         }
         let mask = if len == 16 {
@@ -948,6 +967,9 @@ impl Telegram {
             len: len as u8,
             obis,
             slot: obis.map_or(Slot::Unknown, Slot::of),
+            unit_key: 0,
+            unit_len: NO_UNIT,
+            unit: Unit::None,
         };
         if k < self.cache.len() {
             self.cache[k] = e;
@@ -981,6 +1003,39 @@ impl Telegram {
         match raw.get(close..close + 4)? {
             [b')', b'\r', b'\n', next] if close < bang && *next != b'(' => {}
             _ => return None,
+        }
+        let value = raw.get(open + 1..close)?;
+        if let Some((field, dims, default)) = self.quantity_field(e.slot) {
+            // Digits, then the same unit bytes as last time: the same unit.
+            let plain = plain_decimal(value);
+            if let Some((v, n)) = plain {
+                if e.unit_len <= 8
+                    && value.len() - n == e.unit_len as usize
+                    && load8(raw, open + 1 + n) & byte_mask(e.unit_len) == e.unit_key
+                {
+                    *field = Some(Quantity {
+                        value: v,
+                        unit: e.unit,
+                    });
+                    return Some(close + 3);
+                }
+            }
+            match quantity(value, 0, dims, default) {
+                Ok(q) => {
+                    *field = q;
+                    if let (Some(q), Some((_, n))) = (q, plain) {
+                        self.learn_unit(k, raw, open + 1 + n, value.len() - n, q.unit);
+                    }
+                }
+                Err(kind) => self.error(line, Some(obis), kind),
+            }
+            return Some(close + 3);
+        }
+        if let Some(field) = self.count_field(e.slot) {
+            if let Some(v) = all_digits(value) {
+                *field = Some(v);
+                return Some(close + 3);
+            }
         }
         let g = Groups {
             raw,
@@ -1251,6 +1306,34 @@ impl Telegram {
         Ok(())
     }
 
+    /// Remembers that the `len` bytes at `at` after the number of the
+    /// `k`-th object mean `unit` (only spellings [`quantity`]'s fast path
+    /// reads the same way: nothing, or `*` and a unit).
+    #[cold]
+    fn learn_unit(&mut self, k: usize, raw: &[u8], at: usize, len: usize, unit: Unit) {
+        let suffix = raw.get(at..at + len).unwrap_or_default();
+        if len > 8 || !(suffix.is_empty() || suffix[0] == b'*') {
+            return;
+        }
+        if let Some(e) = self.cache.get_mut(k) {
+            e.unit_key = load8(raw, at) & byte_mask(len as u8);
+            e.unit_len = len as u8;
+            e.unit = unit;
+        }
+    }
+
+    /// The field a counter slot fills.
+    #[inline(always)]
+    fn count_field(&mut self, slot: Slot) -> Option<&mut Option<u64>> {
+        match slot {
+            Slot::PowerFailures => Some(&mut self.power_failures),
+            Slot::LongPowerFailures => Some(&mut self.long_power_failures),
+            Slot::PhaseSags(p) => Some(&mut self.phases[p as usize].voltage_sags),
+            Slot::PhaseSwells(p) => Some(&mut self.phases[p as usize].voltage_swells),
+            _ => None,
+        }
+    }
+
     /// The field a one-quantity slot fills, with the dimensions it accepts
     /// and the unit assumed when the meter writes none.
     #[inline(always)]
@@ -1433,6 +1516,42 @@ impl Telegram {
     }
 }
 
+/// The 8 bytes at `i`, little-endian; zero past the end.
+#[inline(always)]
+fn load8(raw: &[u8], i: usize) -> u64 {
+    match raw.get(i..i + 8) {
+        Some(b) => u64::from_le_bytes(b.try_into().unwrap_or_default()),
+        None => 0,
+    }
+}
+
+/// The low `len` bytes (`len` <= 8; [`NO_UNIT`] gives all of them).
+#[inline(always)]
+fn byte_mask(len: u8) -> u64 {
+    if len >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * len)) - 1
+    }
+}
+
+/// `1` to `19` digits and nothing else, as [`integer`] reads them.
+#[inline(always)]
+fn all_digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d >= 10 {
+            return None;
+        }
+        v = v * 10 + d as u64;
+    }
+    Some(v)
+}
+
 /// The 16 bytes at `i`, little-endian; `None` past the end.
 #[inline(always)]
 fn load16(raw: &[u8], i: usize) -> Option<u128> {
@@ -1467,6 +1586,37 @@ mod tests {
         };
         assert_eq!(g.count(), 3);
         assert_eq!(g.nth_span(2), Some((9, 10)));
+    }
+
+    #[test]
+    fn scans_agree_with_a_plain_loop() {
+        let alphabet = b"()!\n\r0123456789.*kW";
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + (x % 80) as usize;
+            // Ends with the `!` every telegram body ends with.
+            let raw: Vec<u8> = (0..len)
+                .map(|k| alphabet[((x >> (k % 50)) as usize + k * 7) % alphabet.len()])
+                .chain(std::iter::once(b'!'))
+                .collect();
+            let start = (x >> 20) as usize % raw.len();
+            for (a, class) in [(b'(', STOP_OPEN), (b')', STOP_CLOSE)] {
+                let plain = start
+                    + raw[start..]
+                        .iter()
+                        .position(|&c| is_stop(c, class))
+                        .unwrap_or(raw.len() - start);
+                assert_eq!(scan(&raw, start, a, class), plain, "{raw:?} from {start}");
+                assert_eq!(
+                    scan_swar(&raw, start, a, class),
+                    plain,
+                    "{raw:?} from {start}"
+                );
+            }
+        }
     }
 
     #[test]
