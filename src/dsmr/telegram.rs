@@ -773,6 +773,13 @@ const MBUS: &[Dimension] = &[
     Dimension::Dimensionless,
 ];
 
+/// What a quantity register accepts, and the unit assumed when none is written.
+type Kind = (&'static [Dimension], Unit);
+const K_ENERGY: Kind = (ENERGY, Unit::KWh);
+const K_POWER: Kind = (POWER, Unit::KW);
+const K_REACTIVE_ENERGY: Kind = (REACTIVE_ENERGY, Unit::KVarh);
+const K_REACTIVE_POWER: Kind = (REACTIVE_POWER, Unit::KVar);
+
 /// Caps on repeated entries, far above what any meter sends.
 const MAX_LOG: usize = 64;
 const MAX_KEPT: usize = 512;
@@ -1005,7 +1012,7 @@ impl Telegram {
             _ => return None,
         }
         let value = raw.get(open + 1..close)?;
-        if let Some((field, dims, default)) = self.quantity_field(e.slot) {
+        if let Some((field, (dims, default))) = self.quantity_field(e.slot) {
             // Digits, then the same unit bytes as last time: the same unit.
             let plain = plain_decimal(value);
             if let Some((v, n)) = plain {
@@ -1194,7 +1201,7 @@ impl Telegram {
         // the first group, as `g.nth_span(0)` would find it again.
         debug_assert_eq!(g.nth_span(0), Some((open + 1, first_close)));
         let first = raw.get(open + 1..first_close).unwrap_or_default();
-        if let Some((field, dims, unit)) = self.quantity_field(slot) {
+        if let Some((field, (dims, unit))) = self.quantity_field(slot) {
             *field = quantity(first, 0, dims, unit)?;
             return Ok(());
         }
@@ -1337,61 +1344,38 @@ impl Telegram {
     /// The field a one-quantity slot fills, with the dimensions it accepts
     /// and the unit assumed when the meter writes none.
     #[inline(always)]
-    fn quantity_field(
-        &mut self,
-        slot: Slot,
-    ) -> Option<(&mut Option<Quantity>, &'static [Dimension], Unit)> {
+    fn quantity_field(&mut self, slot: Slot) -> Option<(&mut Option<Quantity>, Kind)> {
         use Slot::*;
+        let p = &mut self.phases;
         Some(match slot {
-            Threshold => (&mut self.threshold, THRESHOLD, Unit::KW),
-            Imported(t) => (&mut self.imported[t as usize], ENERGY, Unit::KWh),
-            Exported(t) => (&mut self.exported[t as usize], ENERGY, Unit::KWh),
-            ReactiveImported(t) => (
-                &mut self.reactive_imported[t as usize],
-                REACTIVE_ENERGY,
-                Unit::KVarh,
-            ),
-            ReactiveExported(t) => (
-                &mut self.reactive_exported[t as usize],
-                REACTIVE_ENERGY,
-                Unit::KVarh,
-            ),
-            ReactiveQuadrant(q) => (
-                &mut self.reactive_quadrants[q as usize],
-                REACTIVE_ENERGY,
-                Unit::KVarh,
-            ),
-            AbsoluteEnergy => (&mut self.absolute_energy, ENERGY, Unit::KWh),
-            PowerImport => (&mut self.power_import, POWER, Unit::KW),
-            PowerExport => (&mut self.power_export, POWER, Unit::KW),
-            ReactivePowerImport => (&mut self.reactive_power_import, REACTIVE_POWER, Unit::KVar),
-            ReactivePowerExport => (&mut self.reactive_power_export, REACTIVE_POWER, Unit::KVar),
+            Threshold => (&mut self.threshold, (THRESHOLD, Unit::KW)),
+            Imported(t) => (&mut self.imported[t as usize], K_ENERGY),
+            Exported(t) => (&mut self.exported[t as usize], K_ENERGY),
+            ReactiveImported(t) => (&mut self.reactive_imported[t as usize], K_REACTIVE_ENERGY),
+            ReactiveExported(t) => (&mut self.reactive_exported[t as usize], K_REACTIVE_ENERGY),
+            ReactiveQuadrant(q) => (&mut self.reactive_quadrants[q as usize], K_REACTIVE_ENERGY),
+            AbsoluteEnergy => (&mut self.absolute_energy, K_ENERGY),
+            PowerImport => (&mut self.power_import, K_POWER),
+            PowerExport => (&mut self.power_export, K_POWER),
+            ReactivePowerImport => (&mut self.reactive_power_import, K_REACTIVE_POWER),
+            ReactivePowerExport => (&mut self.reactive_power_export, K_REACTIVE_POWER),
             ReactivePowerQuadrant(q) => (
                 &mut self.reactive_power_quadrants[q as usize],
-                REACTIVE_POWER,
-                Unit::KVar,
+                K_REACTIVE_POWER,
             ),
-            ApparentPowerImport => (&mut self.apparent_power_import, APPARENT, Unit::KVA),
-            ApparentPowerExport => (&mut self.apparent_power_export, APPARENT, Unit::KVA),
-            PowerFactor => (&mut self.power_factor, NONE, Unit::None),
-            Frequency => (&mut self.frequency, FREQUENCY, Unit::Hz),
-            Demand => (&mut self.demand, POWER, Unit::KW),
-            PhasePowerImport(p) => (&mut self.phases[p as usize].power_import, POWER, Unit::KW),
-            PhasePowerExport(p) => (&mut self.phases[p as usize].power_export, POWER, Unit::KW),
-            PhaseReactiveImport(p) => (
-                &mut self.phases[p as usize].reactive_power_import,
-                REACTIVE_POWER,
-                Unit::KVar,
-            ),
-            PhaseReactiveExport(p) => (
-                &mut self.phases[p as usize].reactive_power_export,
-                REACTIVE_POWER,
-                Unit::KVar,
-            ),
-            PhaseCurrent(p) => (&mut self.phases[p as usize].current, CURRENT, Unit::A),
-            PhaseCurrentLimit(p) => (&mut self.phases[p as usize].current_limit, CURRENT, Unit::A),
-            PhaseVoltage(p) => (&mut self.phases[p as usize].voltage, VOLTAGE, Unit::V),
-            PhasePowerFactor(p) => (&mut self.phases[p as usize].power_factor, NONE, Unit::None),
+            ApparentPowerImport => (&mut self.apparent_power_import, (APPARENT, Unit::KVA)),
+            ApparentPowerExport => (&mut self.apparent_power_export, (APPARENT, Unit::KVA)),
+            PowerFactor => (&mut self.power_factor, (NONE, Unit::None)),
+            Frequency => (&mut self.frequency, (FREQUENCY, Unit::Hz)),
+            Demand => (&mut self.demand, K_POWER),
+            PhasePowerImport(i) => (&mut p[i as usize].power_import, K_POWER),
+            PhasePowerExport(i) => (&mut p[i as usize].power_export, K_POWER),
+            PhaseReactiveImport(i) => (&mut p[i as usize].reactive_power_import, K_REACTIVE_POWER),
+            PhaseReactiveExport(i) => (&mut p[i as usize].reactive_power_export, K_REACTIVE_POWER),
+            PhaseCurrent(i) => (&mut p[i as usize].current, (CURRENT, Unit::A)),
+            PhaseCurrentLimit(i) => (&mut p[i as usize].current_limit, (CURRENT, Unit::A)),
+            PhaseVoltage(i) => (&mut p[i as usize].voltage, (VOLTAGE, Unit::V)),
+            PhasePowerFactor(i) => (&mut p[i as usize].power_factor, (NONE, Unit::None)),
             _ => return None,
         })
     }
