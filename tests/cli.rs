@@ -1,36 +1,12 @@
 //! The built binary: flags, environment variables, exit codes, and one
 //! end-to-end run (replay, scrape, SIGTERM).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+use common::bin::{cmd, run, scrape_until, start, telegrams, text};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dsmr-exporter");
-
-/// The binary with no `DSMR_EXPORTER_*` or `RUST_LOG` from the caller's
-/// environment, run from the crate root so fixture paths work.
-fn cmd() -> Command {
-    let mut c = Command::new(BIN);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("DSMR_EXPORTER_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.stdin(Stdio::null());
-    c
-}
-
-fn run(c: &mut Command) -> Output {
-    c.output().expect("run dsmr-exporter")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 const FLAGS: &[(&str, &str)] = &[
     ("--serial", "DSMR_EXPORTER_SERIAL"),
@@ -326,94 +302,21 @@ fn missing_replay_file_fails_at_start_with_one_line() {
     assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
 }
 
-/// Kills the child when the test ends, passing or not.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `GET path` over a plain TCP connection; the body, or `None` on any failure.
-fn scrape(addr: &str, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    s.read_to_string(&mut response).ok()?;
-    Some(response.split_once("\r\n\r\n")?.1.to_owned())
-}
-
-/// The value of `dsmr_telegrams_total{meter="main",result="ok"}`.
-fn ok_telegrams(body: &str) -> Option<f64> {
-    body.lines()
-        .filter(|l| l.starts_with("dsmr_telegrams_total{"))
-        .filter(|l| l.contains(r#"meter="main""#) && l.contains(r#"result="ok""#))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
 #[test]
 fn end_to_end_replay_scrape_and_sigterm() {
-    let child = cmd()
-        .args([
-            "--replay",
-            "fixtures/nl_dsmr50_iskra_am550t_two_mbus.txt",
-            "--replay-loop",
-            "--replay-interval",
-            "100ms",
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--log-format",
-            "text",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn dsmr-exporter");
-    let mut child = Running(child);
-
-    // The bound address (port 0 picks a free one) is in the first log line.
-    let stderr = child.0.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
+    // Port 0 picks a free one; `start` reads it from the first log line.
+    let (mut child, addr, rx) = start(cmd().args([
+        "--replay",
+        "fixtures/nl_dsmr50_iskra_am550t_two_mbus.txt",
+        "--replay-loop",
+        "--replay-interval",
+        "100ms",
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ]));
+    scrape_until(&addr, "an ok telegram", |b| {
+        telegrams(b, "main", "ok").is_some_and(|n| n > 0.0)
     });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut log = Vec::new();
-    let addr = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no 'serving metrics' line; log so far: {log:#?}"));
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().expect("address").to_owned();
-        }
-        log.push(line);
-    };
-
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(n) = scrape(&addr, "/metrics").as_deref().and_then(ok_telegrams) {
-            if n > 0.0 {
-                break;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no ok telegram counted at {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 
     let pid = child.0.id().to_string();
     let killed = Command::new("kill")

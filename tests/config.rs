@@ -2,73 +2,13 @@
 //! flags and environment variable, and `--homewizard`: what starts, what is
 //! refused and how the errors read.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
+use common::bin::{cmd, run, scrape_until, start, telegrams, text, Running};
+use common::{fixture_path, hex_fixture, TempDir};
+use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dsmr-exporter");
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const VECTOR_AUTH: &str = "ffeeddccbbaa99887766554433221100";
-
-/// The binary with no `DSMR_EXPORTER_*` or `RUST_LOG` from the caller's
-/// environment, run from the crate root so fixture paths work.
-fn cmd() -> Command {
-    let mut c = Command::new(BIN);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("DSMR_EXPORTER_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.stdin(Stdio::null());
-    c
-}
-
-fn run(c: &mut Command) -> Output {
-    c.output().expect("run dsmr-exporter")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A scratch directory removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "dsmr-exporter-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).expect("write temp file");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
 
 /// Refused with exit code 2 and one `error:` line; returns stderr.
 fn refused(c: &mut Command) -> String {
@@ -284,98 +224,10 @@ fn homewizard_flags() {
     assert!(err.contains("--demo and --homewizard"), "{err}");
 }
 
-/// Kills the child when the test ends, passing or not.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the exporter and reads the bound address from its first log line.
-fn start(c: &mut Command) -> (Running, String) {
-    let child = c
-        .args(["--log-format", "text"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn dsmr-exporter");
-    let mut child = Running(child);
-    let stderr = child.0.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut log = Vec::new();
-    let addr = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no 'serving metrics' line; log so far: {log:#?}"));
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().expect("address").to_owned();
-        }
-        log.push(line);
-    };
-    (child, addr)
-}
-
-fn scrape(addr: &str) -> Option<String> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    s.read_to_string(&mut response).ok()?;
-    Some(response.split_once("\r\n\r\n")?.1.to_owned())
-}
-
-/// `dsmr_telegrams_total{meter=…,result=…}`.
-fn telegrams(body: &str, meter: &str, result: &str) -> Option<f64> {
-    let m = format!("meter=\"{meter}\"");
-    let r = format!("result=\"{result}\"");
-    body.lines()
-        .filter(|l| l.starts_with("dsmr_telegrams_total{"))
-        .filter(|l| l.contains(&m) && l.contains(&r))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-/// Scrapes until `cond` holds on the body (5 s at most).
-fn scrape_until(addr: &str, what: &str, cond: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let body = scrape(addr).unwrap_or_default();
-        if cond(&body) {
-            return body;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; last body:\n{body}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn config_runs_every_meter_into_one_exposition() {
     let dir = TempDir::new("cfg-run");
-    let vector = std::fs::read_to_string(fixture_path("lu_smarty_encrypted_with_aad.hex"))
-        .expect("hex fixture");
-    let bytes: Vec<u8> = vector
-        .split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).expect("hex"))
-        .collect();
-    dir.write("lu.bin", bytes);
+    dir.write("lu.bin", hex_fixture("lu_smarty_encrypted_with_aad.hex"));
     dir.write("lu.key", KEY);
     dir.write("lu.auth", VECTOR_AUTH);
     let telegram = fixture_path("nl_dsmr50_iskra_am550t_two_mbus.txt");
@@ -402,7 +254,7 @@ smarty = {{ key_file = "lu.key", auth_key_file = "lu.auth" }}
             telegram.display()
         ),
     );
-    let (_child, addr) = start(cmd().arg("--config").arg(&file));
+    let (_child, addr, _) = start(cmd().arg("--config").arg(&file));
     let body = scrape_until(&addr, "all three meters", |b| {
         telegrams(b, "nl", "ok").is_some_and(|n| n > 0.0)
             && telegrams(b, "sim", "ok").is_some_and(|n| n > 0.0)

@@ -4,25 +4,17 @@
 //! coming back.
 
 mod common;
-use common::{summary, wait_for, Task};
+use common::{fixture, summary, wait_for, Task};
 use dsmr_exporter::dsmr::Zone;
 use dsmr_exporter::source::homewizard::{self, HomewizardConfig, TELEGRAM_PATH};
 use dsmr_exporter::source::Retry;
 use dsmr_exporter::state::Meter;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// A DSMR 5 telegram with a valid CRC.
 fn with_crc() -> Vec<u8> {

@@ -1,79 +1,27 @@
 //! The HTTP server over real sockets: routes, content negotiation, health,
-//! slow clients and graceful shutdown. The client is a few lines of
-//! HTTP/1.1 over a `TcpStream`, so nothing about hyper is assumed.
+//! slow clients and graceful shutdown. The client (tests/common/http.rs) is
+//! a few lines of HTTP/1.1 over a `TcpStream`, so nothing about hyper is
+//! assumed.
 
+mod common;
+use common::feed;
+use common::http::{get, request, Server};
 use dsmr_exporter::dsmr::Zone;
 use dsmr_exporter::metrics::MetricsOptions;
-use dsmr_exporter::server::{serve, serve_with_limits, Limits, ServerConfig};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::server::{Limits, ServerConfig};
+use dsmr_exporter::state::Meter;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::net::TcpStream;
 
 const TWO_MBUS: &str = "nl_dsmr50_iskra_am550t_two_mbus.txt";
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Feeds a fixture telegram to `meter` through the real pipeline.
-fn feed(meter: &Arc<Meter>, file: &str) {
-    let mut p = Pipeline::new(meter.clone());
-    p.feed(&fixture(file));
-    p.finish();
-}
 
 fn meter(name: &str) -> Arc<Meter> {
     let m = Meter::new(name, Zone::CET);
     feed(&m, TWO_MBUS);
     m
-}
-
-/// A running server and the means to stop it.
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    async fn start(meters: Vec<Arc<Meter>>, cfg: ServerConfig, limits: Option<Limits>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        let meters = Meters::new(meters);
-        let task = match limits {
-            None => tokio::spawn(serve(listener, meters, cfg, shutdown)),
-            Some(l) => tokio::spawn(serve_with_limits(listener, meters, cfg, l, shutdown)),
-        };
-        Server {
-            addr,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    /// Fires the shutdown future and waits for `serve` to return.
-    async fn shutdown(mut self) -> Duration {
-        let t = Instant::now();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let result = tokio::time::timeout(Duration::from_secs(10), &mut self.task)
-            .await
-            .expect("serve returned after shutdown")
-            .expect("serve did not panic");
-        assert!(result.is_ok(), "{result:?}");
-        t.elapsed()
-    }
 }
 
 fn cfg(stale_after: Duration) -> ServerConfig {
@@ -95,61 +43,29 @@ fn quick_limits() -> Limits {
     }
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+/// The default config over one fed meter, `main`, with `limits`.
+async fn start_limited(limits: Limits) -> Server {
+    Server::start(vec![meter("main")], ServerConfig::default(), Some(limits)).await
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+/// The default config with the metrics at `path`.
+fn metrics_at(path: &str) -> ServerConfig {
+    ServerConfig {
+        telemetry_path: path.to_owned(),
+        ..ServerConfig::default()
     }
 }
 
-/// One request on its own connection (`Connection: close`), read to EOF.
-async fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+/// A kept-alive connection that has had its answer to `GET /healthz`.
+async fn answered_connection(addr: SocketAddr) -> TcpStream {
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw))
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
         .await
-        .expect("reply within 5 s")
-        .expect("read");
-    parse(&raw)
-}
-
-fn parse(raw: &[u8]) -> Reply {
-    let text = String::from_utf8_lossy(raw);
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
-}
-
-async fn get(addr: SocketAddr, path: &str) -> Reply {
-    request(addr, "GET", path, &[]).await
+        .expect("send");
+    let mut buf = [0u8; 1024];
+    let n = s.read(&mut buf).await.expect("read");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    s
 }
 
 #[tokio::test]
@@ -257,15 +173,7 @@ async fn unknown_paths_and_methods() {
 #[tokio::test]
 async fn the_page_links_metrics_and_health_and_the_api_lists_meters() {
     let silent = Meter::new("<garage>", Zone::CET);
-    let server = Server::start(
-        vec![meter("main"), silent],
-        ServerConfig {
-            telemetry_path: "/probe".to_owned(),
-            ..ServerConfig::default()
-        },
-        None,
-    )
-    .await;
+    let server = Server::start(vec![meter("main"), silent], metrics_at("/probe"), None).await;
     let r = get(server.addr, "/").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
@@ -287,15 +195,7 @@ async fn the_page_links_metrics_and_health_and_the_api_lists_meters() {
     server.shutdown().await;
 
     // With the metrics at `/` there is no landing page.
-    let server = Server::start(
-        vec![meter("main")],
-        ServerConfig {
-            telemetry_path: "/".to_owned(),
-            ..ServerConfig::default()
-        },
-        None,
-    )
-    .await;
+    let server = Server::start(vec![meter("main")], metrics_at("/"), None).await;
     let r = get(server.addr, "/").await;
     assert_eq!(
         r.header("content-type"),
@@ -308,12 +208,7 @@ async fn the_page_links_metrics_and_health_and_the_api_lists_meters() {
 #[tokio::test]
 async fn a_silent_client_blocks_nobody_and_is_dropped_after_the_header_timeout() {
     let limits = quick_limits();
-    let server = Server::start(
-        vec![meter("main")],
-        ServerConfig::default(),
-        Some(limits.clone()),
-    )
-    .await;
+    let server = start_limited(limits.clone()).await;
     let t = Instant::now();
     let mut silent = TcpStream::connect(server.addr).await.expect("connect");
     // A half-sent request head is no better than none.
@@ -350,12 +245,7 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
         max_connections: 1,
         ..quick_limits()
     };
-    let server = Server::start(
-        vec![meter("main")],
-        ServerConfig::default(),
-        Some(limits.clone()),
-    )
-    .await;
+    let server = start_limited(limits.clone()).await;
     let t = Instant::now();
     let _silent = TcpStream::connect(server.addr).await.expect("connect");
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -371,13 +261,7 @@ async fn serve_returns_after_the_shutdown_future_fires() {
     let server = Server::start(vec![meter("main")], ServerConfig::default(), None).await;
     let addr = server.addr;
     // A kept-alive connection that already had its answer: shutdown closes it.
-    let mut idle = TcpStream::connect(addr).await.expect("connect");
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-        .await
-        .expect("send");
-    let mut buf = [0u8; 1024];
-    let n = idle.read(&mut buf).await.expect("read");
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let mut idle = answered_connection(addr).await;
 
     let took = server.shutdown().await;
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
@@ -395,7 +279,7 @@ async fn shutdown_cuts_off_a_stuck_client_after_the_grace_period() {
         shutdown_grace: Duration::from_millis(300),
         ..Limits::default()
     };
-    let server = Server::start(vec![meter("main")], ServerConfig::default(), Some(limits)).await;
+    let server = start_limited(limits).await;
     let mut stuck = TcpStream::connect(server.addr).await.expect("connect");
     stuck
         .write_all(b"GET /metrics HTTP/1.1\r\n")
@@ -413,15 +297,9 @@ async fn connections_are_closed_once_they_reach_their_lifetime() {
         connection_timeout: Duration::from_millis(500),
         ..quick_limits()
     };
-    let server = Server::start(vec![meter("main")], ServerConfig::default(), Some(limits)).await;
+    let server = start_limited(limits).await;
     let t = Instant::now();
-    let mut kept = TcpStream::connect(server.addr).await.expect("connect");
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
-        .await
-        .expect("send");
-    let mut buf = [0u8; 1024];
-    let n = kept.read(&mut buf).await.expect("read");
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let mut kept = answered_connection(server.addr).await;
     // Idle and kept alive: only the connection's lifetime ends it.
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), kept.read_to_end(&mut rest)).await;

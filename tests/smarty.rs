@@ -1,12 +1,10 @@
 //! The Smarty deframer against the published test vectors and frames built
 //! here with aes-gcm.
 
-use std::path::Path;
+mod common;
 
-use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::generic_array::GenericArray;
-use aes_gcm::aes::Aes128;
-use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
+use common::smarty::encrypt;
+use common::{fixture, hex_fixture};
 use dsmr_exporter::smarty::{
     Decrypted, KeyError, KeyKind, SmartyDeframer, SmartyError, SmartyKeys, DEFAULT_MAX_FRAME_LEN,
 };
@@ -15,20 +13,6 @@ use dsmr_exporter::smarty::{
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 const AUTH: &str = "ffeeddccbbaa99887766554433221100";
 const VECTOR_COUNTER: u32 = 0x1122_3344;
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn hex_fixture(name: &str) -> Vec<u8> {
-    let text = String::from_utf8(fixture(name)).expect("hex fixture is ASCII");
-    text.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
-        .collect()
-}
 
 fn with_aad() -> Vec<u8> {
     hex_fixture("lu_smarty_encrypted_with_aad.hex")
@@ -176,42 +160,6 @@ impl Rng {
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
-}
-
-/// Seals `plaintext` as a Smarty frame, independently of the module.
-fn encrypt(
-    key: [u8; 16],
-    auth: Option<[u8; 16]>,
-    title: [u8; 8],
-    counter: u32,
-    plaintext: &[u8],
-) -> Vec<u8> {
-    let cipher = AesGcm::<Aes128, U12, U12>::new(&GenericArray::from(key));
-    let mut nonce = [0u8; 12];
-    nonce[..8].copy_from_slice(&title);
-    nonce[8..].copy_from_slice(&counter.to_be_bytes());
-    let mut aad = Vec::new();
-    if let Some(a) = auth {
-        aad.push(0x30);
-        aad.extend_from_slice(&a);
-    }
-    let mut body = plaintext.to_vec();
-    let tag = cipher
-        .encrypt_in_place_detached(&GenericArray::from(nonce), &aad, &mut body)
-        .expect("encrypt");
-    let len = 1 + 4 + body.len() + tag.len();
-    let mut frame = vec![0xDB, 8];
-    frame.extend_from_slice(&title);
-    match len {
-        0..=0x7F => frame.push(len as u8),
-        0x80..=0xFF => frame.extend_from_slice(&[0x81, len as u8]),
-        _ => frame.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
-    }
-    frame.push(0x30);
-    frame.extend_from_slice(&counter.to_be_bytes());
-    frame.extend_from_slice(&body);
-    frame.extend_from_slice(&tag);
-    frame
 }
 
 fn raw_keys() -> ([u8; 16], [u8; 16]) {

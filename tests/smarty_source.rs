@@ -1,19 +1,15 @@
 //! Luxembourg (Smarty) encrypted meters through a whole source: a real TCP
 //! socket and an encrypted replay file, from the bytes on the wire to the
-//! meter state. Frames are sealed here with aes-gcm, independently of the
-//! deframer.
+//! meter state. Frames are sealed with aes-gcm (tests/common/smarty.rs),
+//! independently of the deframer.
 
 mod common;
-use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::generic_array::GenericArray;
-use aes_gcm::aes::Aes128;
-use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
-use common::{summary, wait_for, Task};
+use common::{fixture, hex_fixture, summary, wait_for, Task, FAST_RETRY};
 use dsmr_exporter::dsmr::Zone;
 use dsmr_exporter::smarty::SmartyKeys;
-use dsmr_exporter::source::{tcp, Replay, ReplayConfig, Retry, SourceError, TcpConfig};
+use dsmr_exporter::source::{tcp, Replay, ReplayConfig, SourceError, TcpConfig};
 use dsmr_exporter::state::Meter;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -22,25 +18,6 @@ use tokio::net::{TcpListener, TcpStream};
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 /// The auth key the published vectors were sealed with (not Smarty's).
 const VECTOR_AUTH: &str = "ffeeddccbbaa99887766554433221100";
-
-const FAST_RETRY: Retry = Retry {
-    initial: Duration::from_millis(20),
-    max: Duration::from_millis(200),
-};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn hex_fixture(name: &str) -> Vec<u8> {
-    let text = String::from_utf8(fixture(name)).expect("hex fixture is ASCII");
-    text.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
-        .collect()
-}
 
 /// The Luxembourg spec example with its blank line and a valid CRC, as the
 /// meter would encrypt it: without the CRLF after the CRC.
@@ -56,32 +33,15 @@ fn smarty_keys() -> SmartyKeys {
     SmartyKeys::from_hex(KEY, Some("00112233445566778899AABBCCDDEEFF")).expect("keys")
 }
 
-/// Seals `plaintext` as a Smarty frame (general-glo-ciphering, AES-128-GCM,
-/// 12-byte tag).
+/// Seals `plaintext` under `keys` with a fixed system title.
 fn encrypt(keys: &SmartyKeys, counter: u32, plaintext: &[u8]) -> Vec<u8> {
-    let title = *b"SAGtest1";
-    let cipher = AesGcm::<Aes128, U12, U12>::new(&GenericArray::from(keys.encryption_key));
-    let mut nonce = [0u8; 12];
-    nonce[..8].copy_from_slice(&title);
-    nonce[8..].copy_from_slice(&counter.to_be_bytes());
-    let mut aad = Vec::new();
-    if let Some(a) = keys.auth_key {
-        aad.push(0x30);
-        aad.extend_from_slice(&a);
-    }
-    let mut body = plaintext.to_vec();
-    let tag = cipher
-        .encrypt_in_place_detached(&GenericArray::from(nonce), &aad, &mut body)
-        .expect("encrypt");
-    let len = 1 + 4 + body.len() + tag.len();
-    let mut frame = vec![0xDB, 8];
-    frame.extend_from_slice(&title);
-    frame.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    frame.push(0x30);
-    frame.extend_from_slice(&counter.to_be_bytes());
-    frame.extend_from_slice(&body);
-    frame.extend_from_slice(&tag);
-    frame
+    common::smarty::encrypt(
+        keys.encryption_key,
+        keys.auth_key,
+        *b"SAGtest1",
+        counter,
+        plaintext,
+    )
 }
 
 /// A TCP source with `keys` connected to a listener of ours.

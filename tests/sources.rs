@@ -3,56 +3,21 @@
 //! through the real framer and decoder.
 
 mod common;
-use common::{wait_for, Task};
+use common::{fixture, wait_for, Task, TempDir, FAST_RETRY};
 use dsmr_exporter::dsmr::{CrcStatus, Quantity, Telegram, Zone};
 use dsmr_exporter::source::{
-    serial, tcp, DemoMeter, Replay, ReplayConfig, Retry, SerialConfig, SourceError, TcpConfig,
+    serial, tcp, DemoMeter, Replay, ReplayConfig, SerialConfig, SourceError, TcpConfig,
 };
 use dsmr_exporter::state::{Meter, Pipeline};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-
-const FAST_RETRY: Retry = Retry {
-    initial: Duration::from_millis(20),
-    max: Duration::from_millis(200),
-};
-
-fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// A fixture with a valid CRC.
 const GOOD: &str = "nl_dsmr50_iskra_am550t_two_mbus.txt";
 /// A fixture whose published CRC does not match.
 const BAD_CRC: &str = "nl_dsmr40_iskra_mt382_spec_typos.txt";
-
-/// A scratch directory removed when the test ends.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "dsmr-exporter-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn imported_t1(meter: &Meter) -> Option<String> {
     let st = meter.lock();

@@ -2,66 +2,21 @@
 //! parsed as JSON (its shape is documented in WEB-README.md), and
 //! `/events` sending the current state at once and a new event per telegram.
 
+mod common;
+use common::http::{get, Server};
+use common::{feed, fixture};
 use dsmr_exporter::dsmr::Zone;
-use dsmr_exporter::server::{serve, ServerConfig};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::server::ServerConfig;
+use dsmr_exporter::state::{Meter, Pipeline};
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::net::TcpStream;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn feed(meter: &Arc<Meter>, file: &str) {
-    let mut p = Pipeline::new(meter.clone());
-    p.feed(&fixture(file));
-    p.finish();
-}
-
-async fn start(meters: Vec<Arc<Meter>>) -> (SocketAddr, oneshot::Sender<()>) {
-    let (addr, stop, _task) = start_task(meters).await;
-    (addr, stop)
-}
-
-async fn start_task(
-    meters: Vec<Arc<Meter>>,
-) -> (
-    SocketAddr,
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(
-        listener,
-        Meters::new(meters),
-        ServerConfig::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    (addr, stop, task)
-}
-
-async fn get(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.expect("send");
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw))
-        .await
-        .expect("reply in time")
-        .expect("read");
-    let text = String::from_utf8(raw).expect("utf-8");
-    let (head, body) = text.split_once("\r\n\r\n").expect("head");
-    (head.to_owned(), body.to_owned())
+/// The server with the default config: metrics at `/metrics`, the page at `/`.
+async fn start(meters: Vec<Arc<Meter>>) -> Server {
+    Server::start(meters, ServerConfig::default(), None).await
 }
 
 fn q(v: &Value) -> (f64, &str) {
@@ -81,12 +36,16 @@ async fn the_api_gives_every_value_with_its_unit_and_today() {
     main.set_source_up(true);
     feed(&main, "nl_dsmr50_iskra_am550t_3phase_issue91.txt");
     let silent = Meter::new("garage", Zone::CET);
-    let (addr, _stop) = start(vec![main.clone(), silent]).await;
+    let server = start(vec![main.clone(), silent]).await;
 
-    let (head, body) = get(addr, "/api/v1/meters").await;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.contains("content-type: application/json"), "{head}");
-    let doc: Value = serde_json::from_str(&body).expect("valid JSON");
+    let r = get(server.addr, "/api/v1/meters").await;
+    assert!(r.head.starts_with("HTTP/1.1 200"), "{}", r.head);
+    assert!(
+        r.head.contains("content-type: application/json"),
+        "{}",
+        r.head
+    );
+    let doc: Value = serde_json::from_str(&r.body).expect("valid JSON");
     assert!(doc["now"].as_f64().is_some());
     let meters = doc["meters"].as_array().expect("meters");
     assert_eq!(meters.len(), 2);
@@ -151,8 +110,9 @@ async fn today_counts_from_the_first_telegram_of_the_day() {
     let mut p = Pipeline::new(m.clone()).allow_missing_crc(true);
     p.feed(format!("{body}\r\n").as_bytes());
     p.finish();
-    let (addr, _stop) = start(vec![m]).await;
-    let doc: Value = serde_json::from_str(&get(addr, "/api/v1/meters").await.1).expect("JSON");
+    let server = start(vec![m]).await;
+    let doc: Value =
+        serde_json::from_str(&get(server.addr, "/api/v1/meters").await.body).expect("JSON");
     let d = &doc["meters"][0]["today"];
     assert_eq!(q(&d["imported"]["tariff_2"]), (1.242, "kWh"));
     assert_eq!(q(&d["exported"]["tariff_2"]), (0.0, "kWh"));
@@ -177,8 +137,8 @@ async fn read_until(s: &mut TcpStream, seen: &mut String, needle: &str, n: usize
 async fn events_send_the_state_at_once_then_one_event_per_telegram() {
     let m = Meter::new("main", Zone::CET);
     feed(&m, "nl_dsmr50_iskra_am550t_3phase_issue91.txt");
-    let (addr, _stop) = start(vec![m.clone()]).await;
-    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let server = start(vec![m.clone()]).await;
+    let mut s = TcpStream::connect(server.addr).await.expect("connect");
     s.write_all(b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
         .expect("send");
@@ -202,22 +162,17 @@ async fn events_send_the_state_at_once_then_one_event_per_telegram() {
 async fn an_open_event_stream_ends_at_shutdown_without_waiting_for_the_grace_period() {
     let m = Meter::new("main", Zone::CET);
     feed(&m, "nl_dsmr50_iskra_am550t_3phase_issue91.txt");
-    let (addr, stop, task) = start_task(vec![m]).await;
-    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let server = start(vec![m]).await;
+    let mut s = TcpStream::connect(server.addr).await.expect("connect");
     s.write_all(b"GET /events HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
         .expect("send");
     let mut seen = String::new();
     read_until(&mut s, &mut seen, "event: meter", 1).await;
-    let t = std::time::Instant::now();
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("serve returned")
-        .expect("no panic")
-        .expect("no error");
+    // `shutdown` checks that serve returned within 10 s, without error.
+    let took = server.shutdown().await;
     // The default grace period is 5 s; the stream ends at once instead.
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert!(took < Duration::from_secs(2), "{took:?}");
     let mut rest = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut rest)).await;
     assert!(
@@ -230,9 +185,10 @@ async fn an_open_event_stream_ends_at_shutdown_without_waiting_for_the_grace_per
 async fn the_page_inlines_the_state_safely() {
     let m = Meter::new("</script><!--", Zone::CET);
     feed(&m, "nl_dsmr50_iskra_am550t_3phase_issue91.txt");
-    let (addr, _stop) = start(vec![m]).await;
-    let (head, body) = get(addr, "/").await;
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let server = start(vec![m]).await;
+    let r = get(server.addr, "/").await;
+    assert!(r.head.starts_with("HTTP/1.1 200"), "{}", r.head);
+    let body = r.body;
     let tag = "type=\"application/json\">";
     let start = body.find(tag).expect("the state") + tag.len();
     let json = &body[start..start + body[start..].find("</script>").expect("its end")];

@@ -1,10 +1,80 @@
-//! Helpers shared by the source tests (serial, TCP, replay, HomeWizard,
-//! Smarty): waiting on a meter's state and aborting spawned tasks.
+//! Helpers shared by the integration tests: fixtures, scratch directories,
+//! waiting on a meter's state and aborting spawned tasks. `bin` runs the
+//! built binary; `http` runs the server in-process and talks to it;
+//! `smarty` seals Smarty frames.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use dsmr_exporter::state::{Meter, MeterState};
+pub mod bin;
+pub mod http;
+pub mod smarty;
+
+use dsmr_exporter::source::Retry;
+use dsmr_exporter::state::{Meter, MeterState, Pipeline};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
+
+/// Reconnects quickly, so that tests of dropped connections stay short.
+pub const FAST_RETRY: Retry = Retry {
+    initial: Duration::from_millis(20),
+    max: Duration::from_millis(200),
+};
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = fixture_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fixture written as whitespace-separated hex bytes (the Smarty vectors).
+pub fn hex_fixture(name: &str) -> Vec<u8> {
+    let text = String::from_utf8(fixture(name)).expect("hex fixture is ASCII");
+    text.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
+        .collect()
+}
+
+/// Feeds a fixture telegram to `meter` through the real pipeline.
+pub fn feed(meter: &Arc<Meter>, file: &str) {
+    let mut p = Pipeline::new(meter.clone());
+    p.feed(&fixture(file));
+    p.finish();
+}
+
+/// A scratch directory removed when the test ends.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dsmr-exporter-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("write temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// A spawned task that is aborted when the test ends, even on failure.
 pub struct Task(pub JoinHandle<()>);
