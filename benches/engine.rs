@@ -25,6 +25,14 @@ fn decode(c: &mut Criterion) {
             black_box(t.verify(false).is_ok());
         })
     });
+    // A meter's first telegram: a new Telegram (its allocations) and no
+    // cached layout, so every line takes the general path.
+    g.bench_function("dsmr-exporter, first telegram", |b| {
+        b.iter(|| {
+            let t = Telegram::decode(black_box(frame()));
+            black_box(t.map(|t| t.verify(false).is_ok()).ok());
+        })
+    });
     // dsmr5 needs its 2048-byte Readout; the copy is part of its API.
     g.bench_function("dsmr5", |b| {
         b.iter(|| {
