@@ -284,25 +284,18 @@ impl Pipeline {
     /// Feeds bytes from the source; returns how many telegrams (valid or
     /// not) they completed.
     pub fn feed(&mut self, bytes: &[u8]) -> usize {
-        let Pipeline {
-            meter,
-            framer,
-            scratch,
-            allow_missing_crc,
-            log,
-        } = self;
-        let mut n = 0;
-        framer.feed(bytes, |ev| {
-            n += 1;
-            handle(meter, scratch, *allow_missing_crc, log, ev);
-        });
-        n
+        self.drive(|framer, on| framer.feed(bytes, on))
     }
 
     /// Ends the input (EOF of a file or connection): a telegram in progress
     /// is completed if its `!` arrived, else counted as malformed. Returns
     /// how many telegrams (valid or not) that completed, 0 or 1.
     pub fn finish(&mut self) -> usize {
+        self.drive(|framer, on| framer.finish(on))
+    }
+
+    /// Runs one framer step with every event it yields handled and counted.
+    fn drive(&mut self, step: impl FnOnce(&mut Framer, &mut dyn FnMut(FrameEvent<'_>))) -> usize {
         let Pipeline {
             meter,
             framer,
@@ -311,7 +304,7 @@ impl Pipeline {
             log,
         } = self;
         let mut n = 0;
-        framer.finish(|ev| {
+        step(framer, &mut |ev| {
             n += 1;
             handle(meter, scratch, *allow_missing_crc, log, ev);
         });
