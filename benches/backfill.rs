@@ -4,8 +4,8 @@
 //! `cargo bench --bench backfill`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use dsmr_engine::crc::crc16_arc;
 use dsmr_exporter::backfill::{run, BackfillOptions};
-use dsmr_exporter::dsmr::crc::crc16_arc;
 use std::io;
 
 const N: u64 = 10_000;

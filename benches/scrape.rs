@@ -4,7 +4,7 @@
 //! `cargo bench --bench scrape`
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::Zone;
 use dsmr_exporter::metrics::{render, Format, Metrics, MetricsOptions};
 use dsmr_exporter::state::{Meter, Meters, Pipeline};
 use std::time::Duration;

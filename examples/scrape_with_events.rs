@@ -3,7 +3,7 @@
 //! DSMR 5 meter's rate). Run with `cargo run --release --example
 //! scrape_with_events`; numbers go to stdout.
 
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::Zone;
 use dsmr_exporter::server::{serve, ServerConfig};
 use dsmr_exporter::state::{Meter, Meters, Pipeline};
 use std::net::SocketAddr;

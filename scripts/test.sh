@@ -22,4 +22,4 @@ fi
 # so a Prometheus service that the package may have started does not matter.
 
 cargo build --locked --release --bin dsmr-exporter
-cargo test --locked --release --all-targets
+cargo test --locked --release --workspace --all-targets

@@ -18,9 +18,9 @@
 //! counters, `dsmr_source_up`) describe a running process and are left out.
 //! Registers stay the meter's absolute values.
 
-use crate::dsmr::telegram::Error as TelegramError;
-use crate::dsmr::{FrameEvent, Framer, Telegram, Zone};
 use crate::metrics::{self, Fam, Kind, Sample, Value};
+use dsmr_engine::telegram::Error as TelegramError;
+use dsmr_engine::{FrameEvent, Framer, Telegram, Zone};
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};

@@ -8,9 +8,7 @@
 //! as underscores), which suits containers and systemd units.
 
 use crate::config;
-use crate::dsmr::Zone;
 use crate::duration;
-use crate::smarty::{KeyError, KeyKind, SmartyKeys};
 use crate::source::{
     DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
     TcpConfig,
@@ -18,6 +16,8 @@ use crate::source::{
 use clap::builder::BoolishValueParser;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use dsmr_engine::smarty::{KeyError, KeyKind, SmartyKeys};
+use dsmr_engine::Zone;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -570,7 +570,7 @@ demo = true
         let keys = t.smarty.as_ref().unwrap();
         assert_eq!(
             keys.auth_key,
-            Some(crate::smarty::SmartyKeys::SMARTY_AUTH_KEY)
+            Some(dsmr_engine::smarty::SmartyKeys::SMARTY_AUTH_KEY)
         );
         assert_eq!(
             c.meters[0].source.to_string(),

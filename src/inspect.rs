@@ -1,8 +1,8 @@
 //! `dsmr-exporter parse`: decode a capture and show what the engine sees,
 //! so a user can check their meter before wiring Prometheus.
 
-use crate::dsmr::json::{string, telegram_to_json};
-use crate::dsmr::{FrameEvent, Framer, Telegram, Zone};
+use dsmr_engine::json::{string, telegram_to_json};
+use dsmr_engine::{FrameEvent, Framer, Telegram, Zone};
 use std::io::{Read, Write};
 use thiserror::Error;
 

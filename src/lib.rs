@@ -1,11 +1,11 @@
 //! dsmr-exporter: DSMR / e-MUCS P1 telegrams to Prometheus metrics.
 //!
+//! The telegram engine (framing, CRC, decoding, Smarty) is the `dsmr-engine`
+//! crate under crates/; this crate moves bytes to it and serves what it decodes.
+//!
 //! # Layout
 //! - [`backfill`]: a log of raw telegrams to timestamped OpenMetrics text,
 //!   for loading history into Prometheus with promtool.
-//! - [`dsmr`]: the telegram engine (framing, CRC, OBIS decoding, exact
-//!   values). No I/O, no async runtime: usable on its own.
-//! - [`smarty`]: Luxembourg (Smarty) AES-GCM encrypted P1 frames.
 //! - [`state`]: the latest telegram and counters of every meter, shared
 //!   between the sources that write it and the server that reads it.
 //! - [`source`]: the tasks that move bytes from a serial port, a TCP
@@ -29,12 +29,10 @@
 pub mod backfill;
 pub mod cli;
 pub mod config;
-pub mod dsmr;
 pub mod duration;
 pub mod inspect;
 pub mod metrics;
 pub mod server;
-pub mod smarty;
 pub mod source;
 pub mod state;
 pub mod web;

@@ -1,8 +1,8 @@
 //! The `dsmr-exporter` binary: wires the CLI, the source, the server and
 //! the signals together. Everything it wires lives in the library.
 
+use dsmr_engine::Zone;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, Mode, ServeConfig};
-use dsmr_exporter::dsmr::Zone;
 use dsmr_exporter::metrics::MetricsOptions;
 use dsmr_exporter::server::{self, ServerConfig};
 use dsmr_exporter::source::Source;

@@ -17,10 +17,10 @@
 //! `backfill` stamps its output with each telegram's time, so both write the
 //! same names.
 
-use crate::dsmr::telegram::{device_type_name, Mbus, Span, Telegram};
-use crate::dsmr::value::Dimension;
-use crate::dsmr::{Fixed, Quantity, Zone};
 use crate::state::{Meter, MeterState, Meters};
+use dsmr_engine::telegram::{device_type_name, Mbus, Span, Telegram};
+use dsmr_engine::value::Dimension;
+use dsmr_engine::{Fixed, Quantity, Zone};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeLabelSet, EncodeMetric, LabelSetEncoder, MetricEncoder,

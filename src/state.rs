@@ -12,8 +12,8 @@
 //! every change of the source's state, for `/events`. Poking it never waits
 //! for the listeners.
 
-use crate::dsmr::telegram::Error as TelegramError;
-use crate::dsmr::{FrameEvent, Framer, Quantity, Telegram, Zone};
+use dsmr_engine::telegram::Error as TelegramError;
+use dsmr_engine::{FrameEvent, Framer, Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;

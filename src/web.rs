@@ -13,11 +13,11 @@
 //! connected page costs a scrape nothing. Each stream ends by itself before
 //! the server's connection lifetime (EventSource reconnects) and at shutdown.
 
-use crate::dsmr::json::{quantity, time, Json};
-use crate::dsmr::telegram::Telegram;
-use crate::dsmr::{Fixed, Quantity, Unit, Zone};
 use crate::state::{local_day, unix_seconds, DayStart, Meter, MeterState, Meters};
 use bytes::Bytes;
+use dsmr_engine::json::{quantity, time, Json};
+use dsmr_engine::telegram::Telegram;
+use dsmr_engine::{Fixed, Quantity, Unit, Zone};
 use hyper::body::{Body, Frame, SizeHint};
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -212,7 +212,7 @@ fn telegram(w: &mut Json, t: &Telegram, zone: &Zone) {
 /// water are volumes, heat is energy; a channel without a type is gas
 /// unless its unit is an energy.
 fn mbus_kind(device_type: Option<u16>, unit: Unit) -> Option<&'static str> {
-    use crate::dsmr::value::Dimension::{Dimensionless, Energy, Volume};
+    use dsmr_engine::value::Dimension::{Dimensionless, Energy, Volume};
     match (device_type, unit.base().map(|(d, _)| d)?) {
         (Some(3) | None, Volume | Dimensionless) => Some("gas"),
         (Some(6 | 7), Volume | Dimensionless) => Some("water"),

@@ -2,9 +2,9 @@
 //! files with exact lines, loaded by the real `promtool tsdb
 //! create-blocks-from openmetrics` and queried from a real Prometheus.
 
+use dsmr_engine::crc::crc16_arc;
+use dsmr_engine::Zone;
 use dsmr_exporter::backfill::{run, BackfillOptions, BackfillStats};
-use dsmr_exporter::dsmr::crc::crc16_arc;
-use dsmr_exporter::dsmr::Zone;
 use dsmr_exporter::metrics::{render, Format, MetricsOptions};
 use dsmr_exporter::state::{Meter, Meters, Pipeline};
 use std::collections::HashMap;

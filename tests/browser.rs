@@ -14,7 +14,7 @@
 //! (`apt-get install chromium chromium-driver`). With `SCREENSHOTS=1` it
 //! also writes docs/page-light.png and docs/page-dark.png.
 
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::Zone;
 use dsmr_exporter::server::{serve, ServerConfig};
 use dsmr_exporter::state::{Meter, Meters, Pipeline};
 use std::io::{Read, Write};

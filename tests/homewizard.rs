@@ -5,7 +5,7 @@
 
 mod common;
 use common::{fixture, summary, wait_for, Task};
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::Zone;
 use dsmr_exporter::source::homewizard::{self, HomewizardConfig, TELEGRAM_PATH};
 use dsmr_exporter::source::Retry;
 use dsmr_exporter::state::Meter;

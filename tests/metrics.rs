@@ -1,8 +1,8 @@
 //! The exposition, end to end: fixture telegrams through the real
 //! `Pipeline` into a `Meter`, rendered, with values checked exactly.
 
-use dsmr_exporter::dsmr::crc::crc16_arc;
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::crc::crc16_arc;
+use dsmr_engine::Zone;
 use dsmr_exporter::metrics::{render, Format, MetricsOptions};
 use dsmr_exporter::state::{Meter, Meters, Pipeline};
 use std::io::Write as _;

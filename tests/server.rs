@@ -6,7 +6,7 @@
 mod common;
 use common::feed;
 use common::http::{get, request, Server};
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::Zone;
 use dsmr_exporter::metrics::MetricsOptions;
 use dsmr_exporter::server::{Limits, ServerConfig};
 use dsmr_exporter::state::Meter;

@@ -5,8 +5,8 @@
 
 mod common;
 use common::{fixture, hex_fixture, summary, wait_for, Task, FAST_RETRY};
-use dsmr_exporter::dsmr::Zone;
-use dsmr_exporter::smarty::SmartyKeys;
+use dsmr_engine::smarty::SmartyKeys;
+use dsmr_engine::Zone;
 use dsmr_exporter::source::{tcp, Replay, ReplayConfig, SourceError, TcpConfig};
 use dsmr_exporter::state::Meter;
 use std::path::PathBuf;
@@ -134,7 +134,7 @@ async fn telegram_without_blank_line_and_final_crlf_is_ok() {
     // Replace the CRC with the one of the shortened text.
     let bang = t.iter().rposition(|&b| b == b'!').expect("!");
     t.truncate(bang + 1);
-    let crc = dsmr_exporter::dsmr::crc::crc16_arc(&t);
+    let crc = dsmr_engine::crc::crc16_arc(&t);
     t.extend_from_slice(format!("{crc:04X}").as_bytes());
 
     let keys = smarty_keys();

@@ -4,7 +4,7 @@
 
 mod common;
 use common::{fixture, wait_for, Task, TempDir, FAST_RETRY};
-use dsmr_exporter::dsmr::{CrcStatus, Quantity, Telegram, Zone};
+use dsmr_engine::{CrcStatus, Quantity, Telegram, Zone};
 use dsmr_exporter::source::{
     serial, tcp, DemoMeter, Replay, ReplayConfig, SerialConfig, SourceError, TcpConfig,
 };

@@ -5,7 +5,7 @@
 mod common;
 use common::http::{get, Server};
 use common::{feed, fixture};
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::Zone;
 use dsmr_exporter::server::ServerConfig;
 use dsmr_exporter::state::{Meter, Pipeline};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! (rcgen), the server on 127.0.0.1:0 with TLS and basic auth, and a
 //! tokio-rustls client that trusts only that certificate.
 
-use dsmr_exporter::dsmr::Zone;
+use dsmr_engine::Zone;
 use dsmr_exporter::server::{serve, ServerConfig};
 use dsmr_exporter::state::{Meter, Meters, Pipeline};
 use dsmr_exporter::webconfig::WebConfig;

@@ -23,9 +23,9 @@
 //! passed to [`DemoMeter::next_telegram`], so tests can check a simulated day.
 
 use super::SplitMix64;
-use crate::dsmr::crc::crc16_arc;
-use crate::dsmr::value::days_from_civil;
 use crate::state::{Meter, Pipeline};
+use dsmr_engine::crc::crc16_arc;
+use dsmr_engine::value::days_from_civil;
 use std::f64::consts::PI;
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -29,8 +29,8 @@ pub mod replay;
 pub mod serial;
 pub mod tcp;
 
-use crate::smarty::{SmartyDeframer, SmartyKeys};
 use crate::state::{Meter, Pipeline};
+use dsmr_engine::smarty::{SmartyDeframer, SmartyKeys};
 use std::fmt;
 use std::future::Future;
 use std::io;

@@ -10,9 +10,9 @@
 //! kept in their place and counted as malformed on every pass.
 
 use super::{feed_plaintext, fmt_smarty, SourceError};
-use crate::dsmr::{FrameEvent, Framer};
-use crate::smarty::{SmartyDeframer, SmartyKeys};
 use crate::state::{Meter, Pipeline};
+use dsmr_engine::smarty::{SmartyDeframer, SmartyKeys};
+use dsmr_engine::{FrameEvent, Framer};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -5,8 +5,8 @@
 //! by the shared reconnect loop, so the exporter survives a replug.
 
 use super::{fmt_smarty, reconnect_loop, Retry};
-use crate::smarty::SmartyKeys;
 use crate::state::Meter;
+use dsmr_engine::smarty::SmartyKeys;
 use std::fmt;
 use std::sync::Arc;
 

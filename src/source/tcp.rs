@@ -6,8 +6,8 @@
 //! connection often leaves a socket that never reports an error.
 
 use super::{fmt_smarty, reconnect_loop, Retry};
-use crate::smarty::SmartyKeys;
 use crate::state::Meter;
+use dsmr_engine::smarty::SmartyKeys;
 use std::fmt;
 use std::io;
 use std::sync::Arc;

@@ -6,6 +6,7 @@
 
 pub mod bin;
 pub mod http;
+#[path = "../../crates/dsmr-engine/tests/common/smarty.rs"]
 pub mod smarty;
 
 use dsmr_exporter::source::Retry;

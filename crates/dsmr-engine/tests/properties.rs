@@ -1,18 +1,18 @@
 //! Properties of the framer and decoder over generated input: chunking never
 //! changes the result, and no input panics or grows memory without bound.
 
-use dsmr_exporter::dsmr::{FrameEvent, Framer, Telegram};
+use dsmr_engine::{FrameEvent, Framer, Telegram};
 use proptest::prelude::*;
 
 const CORPUS: &[&[u8]] = &[
-    include_bytes!("../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt"),
-    include_bytes!("../fixtures/be_fluvius_v171_peak_history_water.txt"),
-    include_bytes!("../fixtures/nl_dsmr22_kaifa_kfm.txt"),
-    include_bytes!("../fixtures/nl_dsmr50_iskra_overflow_garbage_stream.txt"),
-    include_bytes!("../fixtures/nl_warmtelink_heat_gj_unpadded_crc.txt"),
-    include_bytes!("../fixtures/de_easymeter_q3d_b1024_gateway_trailer.txt"),
-    include_bytes!("../fixtures/lu_smarty_spec_example_4mbus.txt"),
-    include_bytes!("../fixtures/nl_dsmr50_landisgyr_e360_corrupted_truncated_issue1408.txt"),
+    include_bytes!("../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt"),
+    include_bytes!("../../../fixtures/be_fluvius_v171_peak_history_water.txt"),
+    include_bytes!("../../../fixtures/nl_dsmr22_kaifa_kfm.txt"),
+    include_bytes!("../../../fixtures/nl_dsmr50_iskra_overflow_garbage_stream.txt"),
+    include_bytes!("../../../fixtures/nl_warmtelink_heat_gj_unpadded_crc.txt"),
+    include_bytes!("../../../fixtures/de_easymeter_q3d_b1024_gateway_trailer.txt"),
+    include_bytes!("../../../fixtures/lu_smarty_spec_example_4mbus.txt"),
+    include_bytes!("../../../fixtures/nl_dsmr50_landisgyr_e360_corrupted_truncated_issue1408.txt"),
 ];
 
 /// Everything observable: each event, and for telegrams the decoded JSON.
@@ -22,7 +22,7 @@ fn run(stream: &[u8], cuts: &[usize]) -> Vec<String> {
     let mut out = Vec::new();
     let mut h = |e: FrameEvent<'_>| match e {
         FrameEvent::Telegram(fr) => out.push(match t.decode_into(fr) {
-            Ok(()) => dsmr_exporter::dsmr::json::telegram_to_json(&t, &Default::default()),
+            Ok(()) => dsmr_engine::json::telegram_to_json(&t, &Default::default()),
             Err(e) => format!("error {e}"),
         }),
         FrameEvent::Discarded(e) => out.push(format!("discarded {e}")),
@@ -43,7 +43,7 @@ fn run(stream: &[u8], cuts: &[usize]) -> Vec<String> {
 fn observable(t: &Telegram) -> String {
     format!(
         "{}\n{:?}\n{:?}\n{:?}",
-        dsmr_exporter::dsmr::json::telegram_to_json(t, &Default::default()),
+        dsmr_engine::json::telegram_to_json(t, &Default::default()),
         t.errors,
         t.unknown,
         t.raw()
@@ -170,7 +170,7 @@ proptest! {
         }
         v.extend_from_slice(b"!");
         if let Ok(t) = Telegram::decode(&v) {
-            let _ = dsmr_exporter::dsmr::json::telegram_to_json(&t, &Default::default());
+            let _ = dsmr_engine::json::telegram_to_json(&t, &Default::default());
         }
     }
 }

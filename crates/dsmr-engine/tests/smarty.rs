@@ -5,7 +5,7 @@ mod common;
 
 use common::smarty::encrypt;
 use common::{fixture, hex_fixture};
-use dsmr_exporter::smarty::{
+use dsmr_engine::smarty::{
     Decrypted, KeyError, KeyKind, SmartyDeframer, SmartyError, SmartyKeys, DEFAULT_MAX_FRAME_LEN,
 };
 

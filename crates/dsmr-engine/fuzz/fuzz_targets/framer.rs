@@ -2,7 +2,7 @@
 //! the framer's buffer stays within its cap.
 #![no_main]
 
-use dsmr_exporter::dsmr::{json, FrameEvent, Framer, Telegram, Zone};
+use dsmr_engine::{json, FrameEvent, Framer, Telegram, Zone};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

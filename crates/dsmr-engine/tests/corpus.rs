@@ -1,19 +1,16 @@
-//! The telegram engine against the public corpus in fixtures/: golden JSON
-//! for every file, and one test per field quirk with exact values.
+//! The engine against the public corpus in the workspace's fixtures/: one
+//! test per field quirk, with exact values. (The golden JSON of every fixture
+//! is the exporter's `parse` test.)
 
-use dsmr_exporter::dsmr::telegram::{CrcStatus, FieldErrorKind, ReadingKind};
-use dsmr_exporter::dsmr::value::{Dst, Fixed};
-use dsmr_exporter::dsmr::{
+use dsmr_engine::telegram::{CrcStatus, FieldErrorKind, ReadingKind};
+use dsmr_engine::value::{Dst, Fixed};
+use dsmr_engine::{
     FrameError, FrameEvent, Framer, Obis, Quantity, Telegram, Timestamp, Unit, Zone,
 };
-use std::path::{Path, PathBuf};
 
-fn fixture(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+mod common;
+
+use common::fixture;
 
 /// Frames and decodes a whole capture: (telegrams, discarded fragments).
 fn decode_all(bytes: &[u8]) -> (Vec<Telegram>, Vec<FrameError>) {
@@ -41,49 +38,6 @@ fn q(v: i64, scale: u8, unit: Unit) -> Option<Quantity> {
         value: Fixed::new(v, scale),
         unit,
     })
-}
-
-fn fixtures() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("fixtures dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    v.sort();
-    v
-}
-
-/// Every fixture against its golden JSON (tests/golden/*.jsonl), as the
-/// `parse` command prints it. `UPDATE_GOLDEN=1` rewrites them; each golden
-/// file was checked by hand against its telegram.
-#[test]
-fn golden_json_for_every_fixture() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    let files = fixtures();
-    assert!(files.len() >= 34, "the corpus is in fixtures/");
-    let mut failures = Vec::new();
-    for path in files {
-        let input = std::fs::read(&path).expect("read fixture");
-        let mut out = Vec::new();
-        let _ = dsmr_exporter::inspect::run(&mut &input[..], &mut out, Zone::CET);
-        let name = path.file_stem().and_then(|s| s.to_str()).expect("name");
-        let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden")
-            .join(format!("{name}.jsonl"));
-        if update {
-            std::fs::write(&golden, &out).expect("write golden");
-            continue;
-        }
-        let want = std::fs::read(&golden).unwrap_or_default();
-        if want != out {
-            failures.push(name.to_owned());
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "golden mismatch (UPDATE_GOLDEN=1 to rewrite, then check by hand): {failures:?}"
-    );
 }
 
 #[test]
@@ -289,7 +243,7 @@ fn long_belgian_telegram_with_13_months() {
         text.extend_from_slice(format!("0-0:96.13.0({:040})\r\n", i).as_bytes());
     }
     text.extend_from_slice(b"1-0:1.8.1(000301.548*kWh)\r\n!");
-    let crc = dsmr_exporter::dsmr::crc::crc16_arc(&text);
+    let crc = dsmr_engine::crc::crc16_arc(&text);
     text.extend_from_slice(format!("{crc:04X}\r\n").as_bytes());
     assert!(text.len() > 3000);
     let (t, bad) = decode_all(&text);
@@ -407,7 +361,7 @@ fn corrupted_telegrams_are_rejected_cleanly() {
     let t = one("nl_dsmr50_sagemcom_t210d_corrupted_issue483.txt");
     assert!(matches!(
         t.verify(false),
-        Err(dsmr_exporter::dsmr::Error::CrcMismatch {
+        Err(dsmr_engine::Error::CrcMismatch {
             sent: 0x6D8C,
             computed: 0x8BDC
         })
@@ -468,7 +422,7 @@ fn one_bad_value_costs_only_that_field() {
 #[test]
 fn crc_case_short_and_missing_on_dsmr5() {
     let body = b"/ISK5\\2M550E\r\n\r\n1-3:0.2.8(50)\r\n!".to_vec();
-    let crc = dsmr_exporter::dsmr::crc::crc16_arc(&body);
+    let crc = dsmr_engine::crc::crc16_arc(&body);
     for digits in [format!("{crc:04X}"), format!("{crc:04x}")] {
         let mut t = body.clone();
         t.extend_from_slice(digits.as_bytes());
@@ -481,16 +435,16 @@ fn crc_case_short_and_missing_on_dsmr5() {
     let t = Telegram::decode(&body).expect("decodes");
     assert!(matches!(
         t.verify(false),
-        Err(dsmr_exporter::dsmr::Error::MissingCrc { .. })
+        Err(dsmr_engine::Error::MissingCrc { .. })
     ));
     assert_eq!(t.verify(true), Ok(()));
     assert_eq!(
         Telegram::decode(b"no header!").err(),
-        Some(dsmr_exporter::dsmr::Error::NoHeader)
+        Some(dsmr_engine::Error::NoHeader)
     );
     assert_eq!(
         Telegram::decode(b"/ISK5 x\r\n1-0:1.8.1(1)").err(),
-        Some(dsmr_exporter::dsmr::Error::NoEnd)
+        Some(dsmr_engine::Error::NoEnd)
     );
 }
 

@@ -5,10 +5,10 @@
 //! Run by hand: `cargo bench --bench engine`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use dsmr_exporter::dsmr::{FrameEvent, Framer, Telegram};
+use dsmr_engine::{FrameEvent, Framer, Telegram};
 
 /// 3-phase DSMR 5.0 with gas and a valid CRC (Iskra AM550, a real telegram).
-const DSMR5: &[u8] = include_bytes!("../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
+const DSMR5: &[u8] = include_bytes!("../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
 
 fn frame() -> &'static [u8] {
     // The framer yields '/' .. CRC digits; strip the final CRLF.
@@ -87,7 +87,7 @@ fn crc(c: &mut Criterion) {
     let mut g = c.benchmark_group("crc16_arc");
     g.throughput(Throughput::Bytes(DSMR5.len() as u64));
     g.bench_function("telegram", |b| {
-        b.iter(|| black_box(dsmr_exporter::dsmr::crc::crc16_arc(black_box(DSMR5))))
+        b.iter(|| black_box(dsmr_engine::crc::crc16_arc(black_box(DSMR5))))
     });
     g.finish();
 }

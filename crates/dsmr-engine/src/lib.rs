@@ -9,6 +9,8 @@
 //! - [`telegram`]: a framed telegram decoded into [`Telegram`], one object at a
 //!   time, so one odd line never costs the telegram.
 //! - [`json`]: a telegram as one JSON object (the `parse` command and the API).
+//! - [`smarty`] (feature `smarty`): Luxembourg AES-GCM encrypted P1 frames,
+//!   unwrapped into the plain telegrams the framer reads.
 //!
 //! Nothing here does I/O or depends on an async runtime.
 
@@ -16,6 +18,8 @@ pub mod crc;
 pub mod frame;
 pub mod json;
 pub mod obis;
+#[cfg(feature = "smarty")]
+pub mod smarty;
 pub mod telegram;
 pub mod value;
 

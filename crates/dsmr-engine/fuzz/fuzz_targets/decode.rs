@@ -4,10 +4,10 @@
 //! the result.
 #![no_main]
 
-use dsmr_exporter::dsmr::{json, Telegram, Zone};
+use dsmr_engine::{json, Telegram, Zone};
 use libfuzzer_sys::fuzz_target;
 
-const WARM: &[u8] = include_bytes!("../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
+const WARM: &[u8] = include_bytes!("../../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
 
 fn observable(t: &Telegram) -> String {
     format!(

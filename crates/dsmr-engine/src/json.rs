@@ -188,7 +188,7 @@ fn qty(w: &mut Json, key: &str, q: Option<Quantity>) {
     }
 }
 
-pub(crate) fn quantity(w: &mut Json, q: &Quantity) {
+pub fn quantity(w: &mut Json, q: &Quantity) {
     w.open('{');
     w.kv_raw("value", &q.value.to_string());
     w.kv_str("unit", q.unit.as_str());
@@ -216,7 +216,7 @@ fn base_unit(d: super::value::Dimension) -> &'static str {
     }
 }
 
-pub(crate) fn time(w: &mut Json, t: &Timestamp, zone: &Zone) {
+pub fn time(w: &mut Json, t: &Timestamp, zone: &Zone) {
     w.open('{');
     w.kv_str(
         "local",
@@ -315,50 +315,56 @@ fn mbus(w: &mut Json, t: &Telegram, channel: usize, m: &Mbus, zone: &Zone) {
 /// A minimal JSON writer that tracks where commas go (also used by the
 /// web API).
 #[derive(Debug)]
-pub(crate) struct Json {
-    pub(crate) out: String,
+pub struct Json {
+    pub out: String,
     first: bool,
 }
 
+impl Default for Json {
+    fn default() -> Json {
+        Json::new()
+    }
+}
+
 impl Json {
-    pub(crate) fn new() -> Json {
+    pub fn new() -> Json {
         Json {
             out: String::with_capacity(2048),
             first: true,
         }
     }
-    pub(crate) fn sep(&mut self) {
+    pub fn sep(&mut self) {
         if !self.first {
             self.out.push(',');
         }
         self.first = false;
     }
-    pub(crate) fn open(&mut self, c: char) {
+    pub fn open(&mut self, c: char) {
         self.sep();
         self.out.push(c);
         self.first = true;
     }
-    pub(crate) fn close(&mut self, c: char) {
+    pub fn close(&mut self, c: char) {
         self.out.push(c);
         self.first = false;
     }
-    pub(crate) fn key(&mut self, k: &str) {
+    pub fn key(&mut self, k: &str) {
         self.sep();
         string(&mut self.out, k);
         self.out.push(':');
         self.first = true; // the value follows without a comma
     }
-    pub(crate) fn kv_str(&mut self, k: &str, v: &str) {
+    pub fn kv_str(&mut self, k: &str, v: &str) {
         self.key(k);
         self.first = false;
         string(&mut self.out, v);
     }
-    pub(crate) fn kv_raw(&mut self, k: &str, v: &str) {
+    pub fn kv_raw(&mut self, k: &str, v: &str) {
         self.key(k);
         self.first = false;
         self.out.push_str(v);
     }
-    pub(crate) fn kv_num(&mut self, k: &str, v: u64) {
+    pub fn kv_num(&mut self, k: &str, v: u64) {
         self.kv_raw(k, &v.to_string());
     }
 }

@@ -2,7 +2,7 @@
 //! allocator watches framing + decoding once the buffers are warm. (Its own
 //! test binary, so no other test allocates meanwhile.)
 
-use dsmr_exporter::dsmr::{FrameEvent, Framer, Telegram};
+use dsmr_engine::{FrameEvent, Framer, Telegram};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -29,7 +29,7 @@ static A: Counting = Counting;
 
 #[test]
 fn steady_state_allocates_nothing() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
     let mut stream = Vec::new();
     for name in [
         "nl_dsmr50_iskra_am550t_3phase_issue91.txt",

@@ -246,7 +246,7 @@ pub struct SmartyStats {
 /// A streaming deframer and decryptor: bytes in, telegrams out.
 ///
 /// ```
-/// use dsmr_exporter::smarty::{SmartyDeframer, SmartyKeys};
+/// use dsmr_engine::smarty::{SmartyDeframer, SmartyKeys};
 /// let keys = SmartyKeys::from_hex("0123456789abcdef0123456789abcdef", None).unwrap();
 /// let mut deframer = SmartyDeframer::new(keys);
 /// let mut input: &[u8] = b"noise without a frame";
