@@ -22,6 +22,7 @@
 //! Needs Debian's `prometheus` package (`prometheus`, `promtool`); without it
 //! the test fails and says to run scripts/test.sh, which installs it.
 
+use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -240,213 +241,6 @@ fn percent_encode(s: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// a small JSON reader (the test uses no JSON crate)
-
-#[derive(Debug, Clone)]
-#[allow(dead_code)] // booleans and numbers are parsed, never read
-enum Json {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn parse(text: &str) -> Result<Json, String> {
-        let mut p = JsonParser {
-            b: text.as_bytes(),
-            i: 0,
-        };
-        let v = p.value()?;
-        p.ws();
-        if p.i != p.b.len() {
-            return Err(format!("trailing data at byte {}", p.i));
-        }
-        Ok(v)
-    }
-
-    fn get(&self, key: &str) -> &Json {
-        static NULL: Json = Json::Null;
-        match self {
-            Json::Obj(fields) => fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .unwrap_or(&NULL),
-            _ => &NULL,
-        }
-    }
-
-    fn str(&self) -> Option<&str> {
-        match self {
-            Json::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn arr(&self) -> &[Json] {
-        match self {
-            Json::Arr(v) => v,
-            _ => &[],
-        }
-    }
-
-    fn obj(&self) -> &[(String, Json)] {
-        match self {
-            Json::Obj(v) => v,
-            _ => &[],
-        }
-    }
-}
-
-struct JsonParser<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl JsonParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> Result<(), String> {
-        self.ws();
-        if self.b.get(self.i) == Some(&c) {
-            self.i += 1;
-            Ok(())
-        } else {
-            Err(format!("expected '{}' at byte {}", c as char, self.i))
-        }
-    }
-
-    fn value(&mut self) -> Result<Json, String> {
-        self.ws();
-        match self.b.get(self.i) {
-            Some(b'{') => {
-                self.i += 1;
-                let mut fields = Vec::new();
-                self.ws();
-                if self.b.get(self.i) == Some(&b'}') {
-                    self.i += 1;
-                    return Ok(Json::Obj(fields));
-                }
-                loop {
-                    self.ws();
-                    let k = self.string()?;
-                    self.eat(b':')?;
-                    fields.push((k, self.value()?));
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {
-                            self.i += 1;
-                            return Ok(Json::Obj(fields));
-                        }
-                        _ => return Err(format!("bad object at byte {}", self.i)),
-                    }
-                }
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.b.get(self.i) == Some(&b']') {
-                    self.i += 1;
-                    return Ok(Json::Arr(items));
-                }
-                loop {
-                    items.push(self.value()?);
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b',') => self.i += 1,
-                        Some(b']') => {
-                            self.i += 1;
-                            return Ok(Json::Arr(items));
-                        }
-                        _ => return Err(format!("bad array at byte {}", self.i)),
-                    }
-                }
-            }
-            Some(b'"') => Ok(Json::Str(self.string()?)),
-            Some(b't') if self.b[self.i..].starts_with(b"true") => {
-                self.i += 4;
-                Ok(Json::Bool(true))
-            }
-            Some(b'f') if self.b[self.i..].starts_with(b"false") => {
-                self.i += 5;
-                Ok(Json::Bool(false))
-            }
-            Some(b'n') if self.b[self.i..].starts_with(b"null") => {
-                self.i += 4;
-                Ok(Json::Null)
-            }
-            Some(_) => {
-                let start = self.i;
-                while self.i < self.b.len() && b"+-.eE0123456789".contains(&self.b[self.i]) {
-                    self.i += 1;
-                }
-                std::str::from_utf8(&self.b[start..self.i])
-                    .ok()
-                    .and_then(|t| t.parse().ok())
-                    .map(Json::Num)
-                    .ok_or_else(|| format!("bad value at byte {start}"))
-            }
-            None => Err("unexpected end".into()),
-        }
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        if self.b.get(self.i) != Some(&b'"') {
-            return Err(format!("expected a string at byte {}", self.i));
-        }
-        self.i += 1;
-        let mut out = Vec::new();
-        loop {
-            let c = *self.b.get(self.i).ok_or("unterminated string")?;
-            self.i += 1;
-            match c {
-                b'"' => return String::from_utf8(out).map_err(|e| e.to_string()),
-                b'\\' => {
-                    let e = *self.b.get(self.i).ok_or("unterminated escape")?;
-                    self.i += 1;
-                    match e {
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'u' => {
-                            let hex = |p: &mut Self| -> Result<u32, String> {
-                                let h = p.b.get(p.i..p.i + 4).ok_or("short \\u escape")?;
-                                p.i += 4;
-                                u32::from_str_radix(std::str::from_utf8(h).unwrap_or("x"), 16)
-                                    .map_err(|e| e.to_string())
-                            };
-                            let mut cp = hex(self)?;
-                            if (0xD800..0xDC00).contains(&cp)
-                                && self.b[self.i..].starts_with(b"\\u")
-                            {
-                                self.i += 2;
-                                let lo = hex(self)?;
-                                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo.wrapping_sub(0xDC00));
-                            }
-                            let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
-                            out.extend_from_slice(ch.to_string().as_bytes());
-                        }
-                        other => out.push(other),
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Prometheus API
 
 struct Prom {
@@ -460,29 +254,30 @@ impl Prom {
     /// `GET /api/v1/…`; the parsed answer, or a description of what went wrong.
     fn api(&self, path: &str) -> Result<Json, String> {
         let (code, body) = http_get(&self.addr, path)?;
-        let json = Json::parse(&body)
+        let json: Json = serde_json::from_str(&body)
             .map_err(|e| format!("GET {path}: HTTP {code}, not JSON ({e}): {body}"))?;
-        if json.get("status").str() != Some("success") {
+        if json["status"].as_str() != Some("success") {
             return Err(format!(
                 "GET {path}: HTTP {code}, status {:?}, {}: {}",
-                json.get("status").str(),
-                json.get("errorType").str().unwrap_or("?"),
-                json.get("error").str().unwrap_or(&body)
+                json["status"].as_str(),
+                json["errorType"].as_str().unwrap_or("?"),
+                json["error"].as_str().unwrap_or(&body)
             ));
         }
         Ok(json)
     }
 
     fn series(json: &Json) -> Vec<Series> {
-        json.get("data")
-            .get("result")
-            .arr()
-            .iter()
+        json["data"]["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
             .map(|r| {
-                r.get("metric")
-                    .obj()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.str().unwrap_or("").to_owned()))
+                r["metric"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
                     .collect()
             })
             .collect()
@@ -709,8 +504,9 @@ fn panel_queries(meter_regex: &str) -> Vec<PanelQuery> {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let j = Json::parse(l).unwrap_or_else(|e| panic!("dashboard-queries.py line {l}: {e}"));
-            let field = |k: &str| j.get(k).str().unwrap_or_default().to_owned();
+            let j = serde_json::from_str::<Json>(l)
+                .unwrap_or_else(|e| panic!("dashboard-queries.py line {l}: {e}"));
+            let field = |k: &str| j[k].as_str().unwrap_or_default().to_owned();
             PanelQuery {
                 dashboard: field("dashboard"),
                 panel: field("panel"),
@@ -829,19 +625,22 @@ fn dashboards_and_rules_work_on_real_prometheus() {
     });
     wait_for(within, "every exporter to be scraped up", prom_log, || {
         let json = prom.api("/api/v1/targets")?;
-        let active = json.get("data").get("activeTargets").arr();
+        let active = json["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for e in &exporters {
             let t = active
                 .iter()
-                .find(|t| t.get("labels").get("instance").str() == Some(e.addr.as_str()))
+                .find(|t| t["labels"]["instance"].as_str() == Some(e.addr.as_str()))
                 .ok_or_else(|| format!("no target {} in {active:?}", e.addr))?;
-            if t.get("health").str() != Some("up") {
+            if t["health"].as_str() != Some("up") {
                 return Err(format!(
                     "target {} ({}) health {:?}, last error {:?}",
                     e.addr,
                     e.meter,
-                    t.get("health").str(),
-                    t.get("lastError").str()
+                    t["health"].as_str(),
+                    t["lastError"].as_str()
                 ));
             }
         }
@@ -892,17 +691,20 @@ fn dashboards_and_rules_work_on_real_prometheus() {
         prom_log,
         || {
             let json = prom.api("/api/v1/rules")?;
-            let groups = json.get("data").get("groups").arr().to_vec();
+            let groups = json["data"]["groups"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             if groups.is_empty() {
                 return Err("no rule group loaded".into());
             }
             let mut all = Vec::new();
             for g in &groups {
-                let gname = g.get("name").str().unwrap_or("?").to_owned();
-                for r in g.get("rules").arr() {
-                    let name = r.get("name").str().unwrap_or("?").to_owned();
-                    let health = r.get("health").str().unwrap_or("?").to_owned();
-                    let err = r.get("lastError").str().unwrap_or("").to_owned();
+                let gname = g["name"].as_str().unwrap_or("?").to_owned();
+                for r in g["rules"].as_array().into_iter().flatten() {
+                    let name = r["name"].as_str().unwrap_or("?").to_owned();
+                    let health = r["health"].as_str().unwrap_or("?").to_owned();
+                    let err = r["lastError"].as_str().unwrap_or("").to_owned();
                     if health != "ok" || !err.is_empty() {
                         return Err(format!(
                             "group {gname}, rule {name}: health {health:?}, lastError {err:?}"
@@ -910,8 +712,8 @@ fn dashboards_and_rules_work_on_real_prometheus() {
                     }
                     all.push((
                         name,
-                        r.get("type").str().unwrap_or("?").to_owned(),
-                        r.get("query").str().unwrap_or("").to_owned(),
+                        r["type"].as_str().unwrap_or("?").to_owned(),
+                        r["query"].as_str().unwrap_or("").to_owned(),
                     ));
                 }
             }
