@@ -28,7 +28,7 @@
 
 pub mod backfill;
 pub mod cli;
-pub mod config;
+
 pub mod duration;
 pub mod inspect;
 pub mod metrics;

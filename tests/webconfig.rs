@@ -4,7 +4,8 @@
 
 use dsmr_engine::Zone;
 use dsmr_exporter::server::{serve, ServerConfig};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::source::Pipeline;
+use dsmr_exporter::state::{Meter, Meters};
 use dsmr_exporter::webconfig::WebConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};

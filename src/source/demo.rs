@@ -22,8 +22,9 @@
 //! Everything is a pure function of the seed, the start time and the times
 //! passed to [`DemoMeter::next_telegram`], so tests can check a simulated day.
 
+use super::pipeline::Pipeline;
 use super::SplitMix64;
-use crate::state::{Meter, Pipeline};
+use crate::state::Meter;
 use dsmr_engine::crc::crc16_arc;
 use dsmr_engine::value::days_from_civil;
 use std::f64::consts::PI;
