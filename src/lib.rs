@@ -30,10 +30,8 @@ pub mod backfill;
 pub mod cli;
 
 pub mod duration;
+pub mod http;
 pub mod inspect;
 pub mod metrics;
-pub mod server;
 pub mod source;
 pub mod state;
-pub mod web;
-pub mod webconfig;

@@ -3,8 +3,8 @@
 
 use dsmr_engine::Zone;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, Mode, ServeConfig};
+use dsmr_exporter::http::{self, ServerConfig};
 use dsmr_exporter::metrics::MetricsOptions;
-use dsmr_exporter::server::{self, ServerConfig};
 use dsmr_exporter::source::Source;
 use dsmr_exporter::state::{Meter, Meters};
 use std::io::IsTerminal;
@@ -71,7 +71,7 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
     // A bad web config file stops the start, naming the line.
     let web = match &cfg.web_config_file {
-        Some(path) => match dsmr_exporter::webconfig::WebConfig::load(path) {
+        Some(path) => match dsmr_exporter::http::WebConfig::load(path) {
             Ok(w) => Some(w),
             Err(e) => return fail(e),
         },
@@ -123,7 +123,7 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         },
         web,
     };
-    match server::serve(listener, meters, server_cfg, shutdown).await {
+    match http::serve(listener, meters, server_cfg, shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

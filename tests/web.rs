@@ -6,7 +6,7 @@ mod common;
 use common::http::{get, Server};
 use common::{feed, fixture};
 use dsmr_engine::Zone;
-use dsmr_exporter::server::ServerConfig;
+use dsmr_exporter::http::ServerConfig;
 use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::state::Meter;
 use serde_json::Value;
