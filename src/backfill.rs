@@ -18,7 +18,7 @@
 //! counters, `dsmr_source_up`) describe a running process and are left out.
 //! Registers stay the meter's absolute values.
 
-use crate::metrics::{self, Fam, Kind, Sample, Value};
+use crate::metrics::{self, Family, MetricKind, Sample, Value};
 use dsmr_engine::telegram::Error as TelegramError;
 use dsmr_engine::{FrameEvent, Framer, Telegram, Zone};
 use std::collections::HashMap;
@@ -514,7 +514,7 @@ fn to_crlf(frame: &[u8], out: &mut Vec<u8>) {
 /// ([`TAG_INT`]), 8 bytes of an `f64` ([`TAG_FLOAT`]), or nothing when it is
 /// the previous sample's value ([`TAG_SAME`], most registers most of the time).
 struct Series {
-    fam: Fam,
+    fam: Family,
     labels: Vec<(&'static str, Box<str>)>,
     /// `name{labels}`, written before each value.
     key: Box<str>,
@@ -532,7 +532,7 @@ const TAG_SAME: u8 = 2;
 impl Series {
     /// Whether `s` belongs to this series.
     fn is(&self, s: &Sample<'_>) -> bool {
-        self.fam == s.fam()
+        self.fam == s.family()
             && self
                 .labels
                 .iter()
@@ -779,7 +779,7 @@ impl Spool {
                 source,
             })?;
         self.series.push(Series {
-            fam: s.fam(),
+            fam: s.family(),
             labels: s.labels().iter().map(|(k, v)| (k, v.into())).collect(),
             key: key.as_str().into(),
             file: BufWriter::with_capacity(SPOOL_BUFFER, file),
@@ -848,8 +848,8 @@ fn format_all(series: &mut [Series], chunks: &mut Chunks) -> Result<(), Backfill
             current = Some(series.fam);
             let fam = series.fam;
             let kind = match fam.kind() {
-                Kind::Counter => "counter",
-                Kind::Gauge => "gauge",
+                MetricKind::Counter => "counter",
+                MetricKind::Gauge => "gauge",
             };
             let name = fam.family_name();
             let _ = write!(
@@ -874,7 +874,7 @@ impl Drop for Spool {
 
 /// `name{k="v",…}` with label values escaped as OpenMetrics wants.
 fn series_key(s: &Sample<'_>, key: &mut String) {
-    key.push_str(s.fam().name());
+    key.push_str(s.family().name());
     key.push('{');
     for (i, (k, v)) in s.labels().iter().enumerate() {
         if i > 0 {

@@ -158,9 +158,9 @@ impl Meter {
         self.changed.send_replace(());
     }
 
-    /// A meter with its own staleness limit, which wins over
-    /// [`MetricsOptions::stale_after`](crate::metrics::MetricsOptions): meters
-    /// in one config file may send at different rates.
+    /// A meter with its own staleness limit, which wins over the
+    /// exporter-wide one that readers pass to [`Meter::stale_after_or`]:
+    /// meters in one config file may send at different rates.
     pub fn with_stale_after(
         name: impl Into<String>,
         zone: Zone,
