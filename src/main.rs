@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             expose_equipment_ids,
         } => backfill(
             input.as_deref(),
-            &dsmr_exporter::backfill::BackfillOptions {
+            &dsmr_exporter::cmd::backfill::BackfillOptions {
                 meter,
                 zone: cfg.zone,
                 expose_equipment_ids,
@@ -180,10 +180,10 @@ fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
     let mut out = stdout.lock();
     let result = match input {
         Some(path) => match std::fs::File::open(path) {
-            Ok(mut f) => dsmr_exporter::inspect::run(&mut f, &mut out, zone),
+            Ok(mut f) => dsmr_exporter::cmd::parse::run(&mut f, &mut out, zone),
             Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
         },
-        None => dsmr_exporter::inspect::run(&mut std::io::stdin().lock(), &mut out, zone),
+        None => dsmr_exporter::cmd::parse::run(&mut std::io::stdin().lock(), &mut out, zone),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -193,14 +193,19 @@ fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
     }
 }
 
-fn backfill(input: Option<&Path>, opts: &dsmr_exporter::backfill::BackfillOptions) -> ExitCode {
+fn backfill(
+    input: Option<&Path>,
+    opts: &dsmr_exporter::cmd::backfill::BackfillOptions,
+) -> ExitCode {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let result = match input {
         Some(path) => match std::fs::File::open(path) {
-            Ok(f) => dsmr_exporter::backfill::run(&mut std::io::BufReader::new(f), &mut out, opts),
+            Ok(f) => {
+                dsmr_exporter::cmd::backfill::run(&mut std::io::BufReader::new(f), &mut out, opts)
+            }
             Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
         },
-        None => dsmr_exporter::backfill::run(&mut std::io::stdin().lock(), &mut out, opts),
+        None => dsmr_exporter::cmd::backfill::run(&mut std::io::stdin().lock(), &mut out, opts),
     };
     match result {
         Ok(stats) => {

@@ -4,7 +4,7 @@
 
 use dsmr_engine::crc::crc16_arc;
 use dsmr_engine::Zone;
-use dsmr_exporter::backfill::{run, BackfillOptions, BackfillStats};
+use dsmr_exporter::cmd::backfill::{run, BackfillOptions, BackfillStats};
 use dsmr_exporter::metrics::{render, Format, MetricsOptions};
 use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::state::{Meter, Meters};
