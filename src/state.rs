@@ -12,6 +12,7 @@
 //! every change of the source's state, for `/events`. Poking it never waits
 //! for the listeners.
 
+use dsmr_engine::value::Dimension;
 use dsmr_engine::{Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -83,6 +84,53 @@ pub fn unix_seconds(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs() as i64,
         Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+/// Milliseconds since the Unix epoch (negative before it).
+pub fn unix_millis(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+/// What an M-Bus channel's register counts, by the device type the channel
+/// announced (EN 13757-3 medium) and the dimension of the reading:
+/// - 3 gas and 6/7 (warm) water count volume: m³, or no unit (read as m³);
+/// - 4/12 heat count energy (GJ, MJ, kWh);
+/// - a reading on a channel that announced no type is heat when it is an
+///   energy, else gas (volume or no unit), as nearly every such device is a
+///   gas meter of an older or incomplete telegram.
+///
+/// Anything else (a cold or electricity meter, a unit that contradicts the
+/// device type) is none of the three. `/metrics` and the page both ask here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MbusKind {
+    Gas,
+    Water,
+    Heat,
+}
+
+impl MbusKind {
+    /// The kind of a reading, or `None` when it is none of the three.
+    pub fn of(device_type: Option<u16>, dim: Option<Dimension>) -> Option<MbusKind> {
+        use Dimension::{Dimensionless, Energy, Volume};
+        match (device_type, dim?) {
+            (Some(3) | None, Volume | Dimensionless) => Some(MbusKind::Gas),
+            (Some(6 | 7), Volume | Dimensionless) => Some(MbusKind::Water),
+            (Some(4 | 12) | None, Energy) => Some(MbusKind::Heat),
+            _ => None,
+        }
+    }
+
+    /// `gas`, `water` or `heat`, as the JSON API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MbusKind::Gas => "gas",
+            MbusKind::Water => "water",
+            MbusKind::Heat => "heat",
+        }
     }
 }
 

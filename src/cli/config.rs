@@ -197,14 +197,14 @@ where
 {
     let matches = Args::command().try_get_matches_from(args)?;
     let args = Args::from_arg_matches(&matches)?;
-    Config::check(args, &Given(Some(&matches)), env)
+    Config::check(args, &SetByUser(Some(&matches)), env)
 }
 
 /// Which flags the user set (on the command line or in the environment),
 /// as opposed to clap defaults.
-struct Given<'a>(Option<&'a ArgMatches>);
+struct SetByUser<'a>(Option<&'a ArgMatches>);
 
-impl Given<'_> {
+impl SetByUser<'_> {
     fn set(&self, id: &str) -> bool {
         self.0.is_some_and(|m| {
             matches!(
@@ -224,10 +224,10 @@ impl Config {
             rust_log,
             smarty_key: None,
         };
-        Config::check(a, &Given(None), env)
+        Config::check(a, &SetByUser(None), env)
     }
 
-    fn check(a: Args, given: &Given<'_>, env: Env) -> Result<Config, CliError> {
+    fn check(a: Args, given: &SetByUser<'_>, env: Env) -> Result<Config, CliError> {
         let zone =
             check_zone(&a.timezone).map_err(|reason| invalid("--timezone", &a.timezone, reason))?;
         let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
@@ -295,7 +295,7 @@ const METER_FLAGS: &[(&str, &str)] = &[
     ("smarty_auth_key_file", "--smarty-auth-key-file"),
 ];
 
-fn check_serve(a: &Args, given: &Given<'_>, env: &Env) -> Result<ServeConfig, CliError> {
+fn check_serve(a: &Args, given: &SetByUser<'_>, env: &Env) -> Result<ServeConfig, CliError> {
     if let Some(path) = &a.config {
         return check_config_file(a, path, given, env);
     }
@@ -331,7 +331,7 @@ fn check_serve(a: &Args, given: &Given<'_>, env: &Env) -> Result<ServeConfig, Cl
 fn check_config_file(
     a: &Args,
     path: &Path,
-    given: &Given<'_>,
+    given: &SetByUser<'_>,
     env: &Env,
 ) -> Result<ServeConfig, CliError> {
     let mut clash: Vec<String> = METER_FLAGS

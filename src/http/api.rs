@@ -4,11 +4,13 @@
 //! the telegram's own time and its arrival time, the source's state, and
 //! "today" (the registers now minus those of the meter's [`DayStart`]).
 
-use crate::state::{local_day, unix_seconds, DayStart, Meter, MeterState, Meters};
+use crate::state::{
+    local_day, unix_millis, unix_seconds, DayStart, MbusKind, Meter, MeterState, Meters,
+};
 use dsmr_engine::json::{quantity, time, Json};
 use dsmr_engine::telegram::Telegram;
 use dsmr_engine::{Fixed, Quantity, Unit, Zone};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 /// `/api/v1/meters`: every meter as it is now.
 pub fn meters_json(meters: &Meters, stale_after: Duration) -> String {
@@ -16,7 +18,7 @@ pub fn meters_json(meters: &Meters, stale_after: Duration) -> String {
     let mut w = Json::new();
     w.open('{');
     w.kv_str("version", env!("CARGO_PKG_VERSION"));
-    w.kv_raw("now", &unix_millis(SystemTime::now()));
+    w.kv_raw("now", &unix_millis_json(SystemTime::now()));
     w.key("meters");
     w.open('[');
     for m in meters.iter() {
@@ -40,7 +42,7 @@ pub(crate) fn meter_json(w: &mut Json, m: &Meter, now: Instant, stale_after: Dur
     );
     w.kv_num("seq", st.seq);
     match st.received_at {
-        Some(t) => w.kv_raw("received_at", &unix_millis(t)),
+        Some(t) => w.kv_raw("received_at", &unix_millis_json(t)),
         None => w.kv_raw("received_at", "null"),
     }
     match st.received_instant {
@@ -84,12 +86,8 @@ fn bool_str(b: bool) -> &'static str {
 }
 
 /// Unix time in seconds with milliseconds, as a JSON number.
-fn unix_millis(t: SystemTime) -> String {
-    let ms = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
-    };
-    Fixed::new(ms, 3).to_string()
+fn unix_millis_json(t: SystemTime) -> String {
+    Fixed::new(unix_millis(t), 3).to_string()
 }
 
 const TARIFFS: [&str; 5] = ["total", "tariff_1", "tariff_2", "tariff_3", "tariff_4"];
@@ -171,17 +169,9 @@ fn telegram(w: &mut Json, t: &Telegram, zone: &Zone) {
     w.close('}');
 }
 
-/// What an M-Bus register counts, as `/metrics` reads it: gas and (warm)
-/// water are volumes, heat is energy; a channel without a type is gas
-/// unless its unit is an energy.
+/// The kind of an M-Bus register as `/metrics` reads it ([`MbusKind::of`]).
 fn mbus_kind(device_type: Option<u16>, unit: Unit) -> Option<&'static str> {
-    use dsmr_engine::value::Dimension::{Dimensionless, Energy, Volume};
-    match (device_type, unit.base().map(|(d, _)| d)?) {
-        (Some(3) | None, Volume | Dimensionless) => Some("gas"),
-        (Some(6 | 7), Volume | Dimensionless) => Some("water"),
-        (Some(4 | 12) | None, Energy) => Some("heat"),
-        _ => None,
-    }
+    MbusKind::of(device_type, unit.base().map(|(d, _)| d)).map(MbusKind::as_str)
 }
 
 /// `a - b` exactly, when both have the same unit.
@@ -244,7 +234,7 @@ fn today(st: &MeterState, zone: Zone) -> Option<Today> {
 impl Today {
     fn write(&self, w: &mut Json) {
         w.open('{');
-        w.kv_raw("since", &unix_millis(self.since));
+        w.kv_raw("since", &unix_millis_json(self.since));
         w.kv_str("since_local", &self.since_local);
         w.kv_raw("since_midnight", bool_str(self.since_midnight));
         registers(w, "imported", &self.imported);

@@ -4,7 +4,7 @@
 //! both write these, so both write the same names.
 
 use super::families::{Family, MetricKind};
-use crate::state::MeterState;
+use crate::state::{unix_millis, MbusKind, MeterState};
 use dsmr_engine::telegram::{device_type_name, Mbus, Span, Telegram};
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{Fixed, Quantity, Zone};
@@ -13,7 +13,6 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use std::borrow::Cow;
 use std::fmt;
-use std::time::SystemTime;
 
 /// A sample value, kept exact: integers are written without a decimal point.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -204,11 +203,7 @@ impl<'a> SampleBuilder<'_, 'a> {
         ] {
             self.labelled(Family::Telegrams, "result", result, Value::count(n));
         }
-        if let Some(ms) = st
-            .received_at
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_millis()).ok())
-        {
+        if let Some(ms) = st.received_at.map(unix_millis).filter(|ms| *ms >= 0) {
             self.plain(Family::LastTelegram, Value::exact(Fixed::new(ms, 3)));
         }
         self.plain(Family::SourceUp, Value::Int(st.source_up.into()));
@@ -357,26 +352,14 @@ impl<'a> SampleBuilder<'_, 'a> {
     }
 }
 
-/// Which register an M-Bus reading is, by the device type the channel
-/// announced (EN 13757-3 medium) and the unit of the reading:
-/// - 3 gas and 6/7 (warm) water count volume: m³, or no unit (read as m³);
-/// - 4/12 heat count energy (GJ, MJ, kWh), exposed in joules;
-/// - a reading on a channel that announced no type is heat when it is an
-///   energy, else gas (volume or no unit), as nearly every such device is a
-///   gas meter of an older or incomplete telegram.
-///
-/// Anything else (a cold or electricity meter, a unit that contradicts the
-/// device type) has no register series; its device info still shows.
+/// The register family of an M-Bus reading ([`MbusKind::of`] decides which
+/// one); anything else has no register series, its device info still shows.
 fn mbus_family(device_type: Option<u16>, dim: Option<Dimension>) -> Option<Family> {
-    use Dimension::{Dimensionless, Energy, Volume};
-    match (device_type, dim?) {
-        (Some(3), Volume | Dimensionless) => Some(Family::Gas),
-        (Some(6 | 7), Volume | Dimensionless) => Some(Family::Water),
-        (Some(4 | 12), Energy) => Some(Family::Heat),
-        (None, Energy) => Some(Family::Heat),
-        (None, Volume | Dimensionless) => Some(Family::Gas),
-        _ => None,
-    }
+    MbusKind::of(device_type, dim).map(|k| match k {
+        MbusKind::Gas => Family::Gas,
+        MbusKind::Water => Family::Water,
+        MbusKind::Heat => Family::Heat,
+    })
 }
 
 /// Equipment ids (0-0:96.1.1, 0-n:96.1.0) are ASCII written as hex digits;

@@ -7,11 +7,12 @@ use super::options::{
 };
 use super::spool::Spool;
 use crate::metrics::{self, Sample};
+use crate::state::unix_seconds;
 use dsmr_engine::telegram::Error as TelegramError;
 use dsmr_engine::{FrameEvent, Framer, Telegram};
 use std::io::{self, Read, Write};
 use std::sync::mpsc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// Reads a log of raw telegrams (concatenated as a serial capture or an
 /// archive stores them, CRLF or LF line ends, noise between them allowed)
@@ -38,7 +39,7 @@ pub fn run(
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     let (front, back) = std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
-            let mut back = Back::new(opts, spool);
+            let mut back = SpoolWorker::new(opts, spool);
             for batch in full_rx {
                 match &batch {
                     Batch::Decoded(telegrams) => {
@@ -59,7 +60,7 @@ pub fn run(
             }
             Ok::<_, BackfillError>(back)
         });
-        let mut front = Front::new(full_tx, empty_rx);
+        let mut front = FrameReader::new(full_tx, empty_rx);
         let read = front.read(input);
         // Closes the queue, also after a read error, so the worker finishes.
         let counts = front.finish();
@@ -98,7 +99,7 @@ enum Batch {
 
 /// Reads, frames, restores CRLF, decodes and checks CRCs; valid telegrams
 /// go to the worker in batches.
-struct Front {
+struct FrameReader {
     framer: Framer,
     tx: Option<mpsc::SyncSender<Batch>>,
     returned: mpsc::Receiver<Batch>,
@@ -116,9 +117,9 @@ struct Front {
     malformed: u64,
 }
 
-impl Front {
-    fn new(tx: mpsc::SyncSender<Batch>, returned: mpsc::Receiver<Batch>) -> Front {
-        Front {
+impl FrameReader {
+    fn new(tx: mpsc::SyncSender<Batch>, returned: mpsc::Receiver<Batch>) -> FrameReader {
+        FrameReader {
             framer: Framer::new(),
             tx: Some(tx),
             returned,
@@ -235,7 +236,7 @@ impl Front {
 }
 
 /// The worker: valid telegrams to spooled samples.
-struct Back<'o> {
+struct SpoolWorker<'o> {
     opts: &'o BackfillOptions,
     spool: Spool,
     samples: Vec<Sample<'o>>,
@@ -253,12 +254,10 @@ struct Back<'o> {
     stats: BackfillStats,
 }
 
-impl<'o> Back<'o> {
-    fn new(opts: &'o BackfillOptions, spool: Spool) -> Back<'o> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(i64::MAX, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        Back {
+impl<'o> SpoolWorker<'o> {
+    fn new(opts: &'o BackfillOptions, spool: Spool) -> SpoolWorker<'o> {
+        let now = unix_seconds(SystemTime::now());
+        SpoolWorker {
             opts,
             spool,
             samples: Vec::new(),
