@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dsmr_engine::crc::crc16_arc;
-use dsmr_exporter::backfill::{run, BackfillOptions};
+use dsmr_exporter::cmd::backfill::{run, BackfillOptions};
 use std::io;
 
 const N: u64 = 10_000;

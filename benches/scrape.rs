@@ -6,7 +6,8 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use dsmr_engine::Zone;
 use dsmr_exporter::metrics::{render, Format, Metrics, MetricsOptions};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::source::Pipeline;
+use dsmr_exporter::state::{Meter, Meters};
 use std::time::Duration;
 
 fn meters(n: usize) -> Meters {

@@ -4,8 +4,9 @@
 //! scrape_with_events`; numbers go to stdout.
 
 use dsmr_engine::Zone;
-use dsmr_exporter::server::{serve, ServerConfig};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::http::{serve, ServerConfig};
+use dsmr_exporter::source::Pipeline;
+use dsmr_exporter::state::{Meter, Meters};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,36 +4,42 @@
 //! crate under crates/; this crate moves bytes to it and serves what it decodes.
 //!
 //! # Layout
-//! - [`backfill`]: a log of raw telegrams to timestamped OpenMetrics text,
-//!   for loading history into Prometheus with promtool.
-//! - [`state`]: the latest telegram and counters of every meter, shared
-//!   between the sources that write it and the server that reads it.
-//! - [`source`]: the tasks that move bytes from a serial port, a TCP
-//!   connection, a replay file, a HomeWizard dongle or the demo meter into a
-//!   meter's pipeline (through the Smarty decryptor when keys are set).
-//! - [`metrics`]: meter state to Prometheus text at scrape time; the only
-//!   place that knows metric names.
-//! - [`server`]: the HTTP endpoint (hyper): `/metrics`, `/healthz` and a
-//!   landing page, with timeouts and a connection cap against slow clients.
-//! - [`inspect`]: the `parse` command: a capture decoded to JSON lines.
-//! - [`cli`]: flags and environment variables into a checked `Config`; the
-//!   only module that reads argv or the environment.
-//! - [`config`]: `--config FILE` (TOML, many meters) checked into the same
-//!   meter configurations, errors as `FILE:LINE:COL`.
-//! - [`duration`]: `500ms` / `1m30s` durations as flags take them.
-//! - [`web`]: the live page at `/`, its Server-Sent Events at `/events` and
-//!   the JSON API at `/api/v1/meters`.
-//! - [`webconfig`]: `--web.config.file` (exporter-toolkit format): TLS and
-//!   basic auth in front of every route.
+//! Each folder is one job; a change goes where its job is.
+//! - `main.rs`: wires the others together (runtime, signals, logging); no
+//!   logic of its own.
+//! - [`cli`]: flags, environment variables and the `--config` TOML file,
+//!   checked into one configuration; the only place that reads argv or the
+//!   environment.
+//! - [`cmd`]: the one-shot commands, `parse` (a capture to JSON lines) and
+//!   `backfill` (a telegram log to timestamped OpenMetrics text).
+//! - [`http`]: the listener and its limits, the routes, TLS and basic auth,
+//!   the live page, its Server-Sent Events and the JSON API.
+//! - [`source`]: serial, TCP, replay, HomeWizard and demo sources, and the
+//!   pipeline that frames, decrypts and decodes their bytes into a meter.
+//! - [`metrics`]: meter state (or one telegram) to Prometheus samples and
+//!   text; the only place that knows metric names.
+//! - [`state`]: the latest telegram and counters of each meter; written by
+//!   sources, read by metrics and http.
+//! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
+//!   `cli` and `source`.
+//!
+//! Imports run down, never up and never both ways:
+//!
+//! ```text
+//! main -> cli -> source -> state -> dsmr_engine
+//!      -> cmd -> metrics -> state
+//!      -> http -> metrics, state
+//! cli, source -> duration
+//! ```
+//!
+//! `cli` builds the sources' configurations, so it sits above `source`;
+//! `cmd` and `http` sit beside each other and import neither `cli` nor
+//! `source`. `duration` imports nothing of the crate.
 
-pub mod backfill;
 pub mod cli;
-pub mod config;
+pub mod cmd;
 pub mod duration;
-pub mod inspect;
+pub mod http;
 pub mod metrics;
-pub mod server;
 pub mod source;
 pub mod state;
-pub mod web;
-pub mod webconfig;

@@ -3,8 +3,8 @@
 
 use dsmr_engine::Zone;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, Mode, ServeConfig};
+use dsmr_exporter::http::{self, ServerConfig};
 use dsmr_exporter::metrics::MetricsOptions;
-use dsmr_exporter::server::{self, ServerConfig};
 use dsmr_exporter::source::Source;
 use dsmr_exporter::state::{Meter, Meters};
 use std::io::IsTerminal;
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             expose_equipment_ids,
         } => backfill(
             input.as_deref(),
-            &dsmr_exporter::backfill::BackfillOptions {
+            &dsmr_exporter::cmd::backfill::BackfillOptions {
                 meter,
                 zone: cfg.zone,
                 expose_equipment_ids,
@@ -71,7 +71,7 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
     // A bad web config file stops the start, naming the line.
     let web = match &cfg.web_config_file {
-        Some(path) => match dsmr_exporter::webconfig::WebConfig::load(path) {
+        Some(path) => match dsmr_exporter::http::WebConfig::load(path) {
             Ok(w) => Some(w),
             Err(e) => return fail(e),
         },
@@ -123,7 +123,7 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         },
         web,
     };
-    match server::serve(listener, meters, server_cfg, shutdown).await {
+    match http::serve(listener, meters, server_cfg, shutdown).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -180,10 +180,10 @@ fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
     let mut out = stdout.lock();
     let result = match input {
         Some(path) => match std::fs::File::open(path) {
-            Ok(mut f) => dsmr_exporter::inspect::run(&mut f, &mut out, zone),
+            Ok(mut f) => dsmr_exporter::cmd::parse::run(&mut f, &mut out, zone),
             Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
         },
-        None => dsmr_exporter::inspect::run(&mut std::io::stdin().lock(), &mut out, zone),
+        None => dsmr_exporter::cmd::parse::run(&mut std::io::stdin().lock(), &mut out, zone),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -193,14 +193,19 @@ fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
     }
 }
 
-fn backfill(input: Option<&Path>, opts: &dsmr_exporter::backfill::BackfillOptions) -> ExitCode {
+fn backfill(
+    input: Option<&Path>,
+    opts: &dsmr_exporter::cmd::backfill::BackfillOptions,
+) -> ExitCode {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let result = match input {
         Some(path) => match std::fs::File::open(path) {
-            Ok(f) => dsmr_exporter::backfill::run(&mut std::io::BufReader::new(f), &mut out, opts),
+            Ok(f) => {
+                dsmr_exporter::cmd::backfill::run(&mut std::io::BufReader::new(f), &mut out, opts)
+            }
             Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
         },
-        None => dsmr_exporter::backfill::run(&mut std::io::stdin().lock(), &mut out, opts),
+        None => dsmr_exporter::cmd::backfill::run(&mut std::io::stdin().lock(), &mut out, opts),
     };
     match result {
         Ok(stats) => {

@@ -1,7 +1,7 @@
 //! The latest state of every meter: written by the sources, read at scrape time.
 //!
-//! A source owns a [`Pipeline`] (framer + decoder + a scratch telegram) and
-//! feeds it bytes. Each valid telegram is swapped into the shared [`Meter`]
+//! A source's pipeline (`source::pipeline`) frames and decodes its bytes;
+//! each valid telegram is swapped into the shared [`Meter`]
 //! under a `std::sync::Mutex` held for a pointer swap, never across an
 //! `.await`, so a scrape never waits on a read and a read never waits on a
 //! scrape. Decoding into the scratch telegram reuses its buffers.
@@ -12,8 +12,8 @@
 //! every change of the source's state, for `/events`. Poking it never waits
 //! for the listeners.
 
-use dsmr_engine::telegram::Error as TelegramError;
-use dsmr_engine::{FrameEvent, Framer, Quantity, Telegram, Zone};
+use dsmr_engine::value::Dimension;
+use dsmr_engine::{Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -84,6 +84,53 @@ pub fn unix_seconds(t: SystemTime) -> i64 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_secs() as i64,
         Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+/// Milliseconds since the Unix epoch (negative before it).
+pub fn unix_millis(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+/// What an M-Bus channel's register counts, by the device type the channel
+/// announced (EN 13757-3 medium) and the dimension of the reading:
+/// - 3 gas and 6/7 (warm) water count volume: m³, or no unit (read as m³);
+/// - 4/12 heat count energy (GJ, MJ, kWh);
+/// - a reading on a channel that announced no type is heat when it is an
+///   energy, else gas (volume or no unit), as nearly every such device is a
+///   gas meter of an older or incomplete telegram.
+///
+/// Anything else (a cold or electricity meter, a unit that contradicts the
+/// device type) is none of the three. `/metrics` and the page both ask here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MbusKind {
+    Gas,
+    Water,
+    Heat,
+}
+
+impl MbusKind {
+    /// The kind of a reading, or `None` when it is none of the three.
+    pub fn of(device_type: Option<u16>, dim: Option<Dimension>) -> Option<MbusKind> {
+        use Dimension::{Dimensionless, Energy, Volume};
+        match (device_type, dim?) {
+            (Some(3) | None, Volume | Dimensionless) => Some(MbusKind::Gas),
+            (Some(6 | 7), Volume | Dimensionless) => Some(MbusKind::Water),
+            (Some(4 | 12) | None, Energy) => Some(MbusKind::Heat),
+            _ => None,
+        }
+    }
+
+    /// `gas`, `water` or `heat`, as the JSON API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MbusKind::Gas => "gas",
+            MbusKind::Water => "water",
+            MbusKind::Heat => "heat",
+        }
     }
 }
 
@@ -159,9 +206,9 @@ impl Meter {
         self.changed.send_replace(());
     }
 
-    /// A meter with its own staleness limit, which wins over
-    /// [`MetricsOptions::stale_after`](crate::metrics::MetricsOptions): meters
-    /// in one config file may send at different rates.
+    /// A meter with its own staleness limit, which wins over the
+    /// exporter-wide one that readers pass to [`Meter::stale_after_or`]:
+    /// meters in one config file may send at different rates.
     pub fn with_stale_after(
         name: impl Into<String>,
         zone: Zone,
@@ -209,6 +256,42 @@ impl Meter {
     pub fn record_reconnect(&self) {
         self.lock().reconnects += 1;
     }
+
+    /// Records a telegram that passed its checks: swaps it in for the
+    /// previous one (whose buffers `telegram` gets back, for the next
+    /// decode), counts it and its skipped values, starts a new day when the
+    /// local date changed, and wakes the subscribers.
+    pub fn record_telegram(&self, telegram: &mut Telegram) {
+        let mut guard = self.lock();
+        let st = &mut *guard;
+        let now = SystemTime::now();
+        let previous = st.received_at.replace(now);
+        st.ok += 1;
+        st.seq += 1;
+        st.field_errors += telegram.errors.len() as u64;
+        st.received_instant = Some(Instant::now());
+        let t = match st.telegram.as_mut() {
+            Some(t) => {
+                std::mem::swap(t, telegram);
+                t
+            }
+            None => st.telegram.insert(std::mem::take(telegram)),
+        };
+        track_day_start(&mut st.day_start, t, self.zone, previous, now);
+        drop(guard);
+        self.notify();
+    }
+
+    /// Counts a telegram whose CRC did not match.
+    pub fn record_crc_mismatch(&self) {
+        self.lock().crc_mismatch += 1;
+    }
+
+    /// Counts input that never became a telegram (framing, decoding,
+    /// decryption or an HTTP body without one).
+    pub fn record_malformed(&self) {
+        self.lock().malformed += 1;
+    }
 }
 
 /// Every meter of this process, in configuration order.
@@ -239,218 +322,12 @@ impl Meters {
     }
 }
 
-/// What happened to one framed telegram.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Ok,
-    CrcMismatch,
-    Malformed,
-}
-
-/// Bytes to meter state: a framer, a decoder and the scratch telegram.
-#[derive(Debug)]
-pub struct Pipeline {
-    meter: Arc<Meter>,
-    framer: Framer,
-    scratch: Telegram,
-    allow_missing_crc: bool,
-    log: LogLimiter,
-}
-
-impl Pipeline {
-    /// A pipeline feeding `meter`.
-    pub fn new(meter: Arc<Meter>) -> Pipeline {
-        Pipeline {
-            meter,
-            framer: Framer::new(),
-            scratch: Telegram::new(),
-            allow_missing_crc: false,
-            log: LogLimiter::new(Duration::from_secs(10)),
-        }
-    }
-
-    /// Accepts DSMR 4+ telegrams without CRC (for sources such as HTTP that
-    /// guard the bytes themselves).
-    pub fn allow_missing_crc(mut self, allow: bool) -> Pipeline {
-        self.allow_missing_crc = allow;
-        self
-    }
-
-    /// The meter this pipeline feeds.
-    pub fn meter(&self) -> &Arc<Meter> {
-        &self.meter
-    }
-
-    /// Feeds bytes from the source; returns how many telegrams (valid or
-    /// not) they completed.
-    pub fn feed(&mut self, bytes: &[u8]) -> usize {
-        self.drive(|framer, on| framer.feed(bytes, on))
-    }
-
-    /// Ends the input (EOF of a file or connection): a telegram in progress
-    /// is completed if its `!` arrived, else counted as malformed. Returns
-    /// how many telegrams (valid or not) that completed, 0 or 1.
-    pub fn finish(&mut self) -> usize {
-        self.drive(|framer, on| framer.finish(on))
-    }
-
-    /// Runs one framer step with every event it yields handled and counted.
-    fn drive(&mut self, step: impl FnOnce(&mut Framer, &mut dyn FnMut(FrameEvent<'_>))) -> usize {
-        let Pipeline {
-            meter,
-            framer,
-            scratch,
-            allow_missing_crc,
-            log,
-        } = self;
-        let mut n = 0;
-        step(framer, &mut |ev| {
-            n += 1;
-            handle(meter, scratch, *allow_missing_crc, log, ev);
-        });
-        n
-    }
-
-    /// Counts input that a layer before the framer refused (a Smarty frame
-    /// that failed authentication, an HTTP body without a telegram) as
-    /// `malformed`, with the same rate-limited warning as a bad telegram.
-    pub fn reject(&mut self, reason: &str) {
-        self.meter.lock().malformed += 1;
-        self.log.warn(self.meter.name(), reason);
-    }
-}
-
-fn handle(
-    meter: &Meter,
-    scratch: &mut Telegram,
-    allow_missing_crc: bool,
-    log: &mut LogLimiter,
-    ev: FrameEvent<'_>,
-) -> Outcome {
-    let frame = match ev {
-        FrameEvent::Telegram(f) => f,
-        FrameEvent::Discarded(e) => {
-            meter.lock().malformed += 1;
-            log.warn(meter.name(), &e.to_string());
-            return Outcome::Malformed;
-        }
-    };
-    let verdict = scratch
-        .decode_into(frame)
-        .and_then(|()| scratch.verify(allow_missing_crc));
-    match verdict {
-        Ok(()) => {
-            if let Some(first) = scratch.errors.first() {
-                log.warn(
-                    meter.name(),
-                    &format!("{} value(s) skipped, first: {first}", scratch.errors.len()),
-                );
-            }
-            let mut guard = meter.lock();
-            let st = &mut *guard;
-            let now = SystemTime::now();
-            let previous = st.received_at.replace(now);
-            st.ok += 1;
-            st.seq += 1;
-            st.field_errors += scratch.errors.len() as u64;
-            st.received_instant = Some(Instant::now());
-            let t = match st.telegram.as_mut() {
-                Some(t) => {
-                    std::mem::swap(t, scratch);
-                    t
-                }
-                None => st.telegram.insert(std::mem::take(scratch)),
-            };
-            track_day_start(&mut st.day_start, t, meter.zone, previous, now);
-            drop(guard);
-            meter.notify();
-            Outcome::Ok
-        }
-        Err(e @ TelegramError::CrcMismatch { .. }) => {
-            meter.lock().crc_mismatch += 1;
-            log.warn(meter.name(), &e.to_string());
-            Outcome::CrcMismatch
-        }
-        Err(e) => {
-            meter.lock().malformed += 1;
-            log.warn(meter.name(), &e.to_string());
-            Outcome::Malformed
-        }
-    }
-}
-
-/// At most one warning per interval per meter, with a count of the rest,
-/// so a noisy line cannot flood the log.
-#[derive(Debug)]
-struct LogLimiter {
-    every: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl LogLimiter {
-    fn new(every: Duration) -> LogLimiter {
-        LogLimiter {
-            every,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    fn warn(&mut self, meter: &str, msg: &str) {
-        let now = Instant::now();
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < self.every)
-        {
-            self.suppressed += 1;
-            return;
-        }
-        self.last = Some(now);
-        let suppressed = std::mem::take(&mut self.suppressed);
-        tracing::warn!(meter, suppressed, "bad telegram: {msg}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const GOOD: &[u8] =
         b"/XMX5LGBBFFB231216240\r\n\r\n1-3:0.2.8(40)\r\n0-0:1.0.0(000101010000W)\r\n!3552\r\n";
-
-    #[test]
-    fn counts_each_result_and_keeps_the_latest() {
-        let m = Meter::new("main", Zone::CET);
-        let mut p = Pipeline::new(m.clone());
-        let mut bad = GOOD.to_vec();
-        bad[30] = b'9';
-        p.feed(&bad);
-        p.feed(b"/ISK5 cut off\r\n");
-        p.feed(b"noise");
-        p.finish();
-        let st = m.lock();
-        assert_eq!((st.ok, st.crc_mismatch, st.malformed), (0, 1, 1));
-        assert!(st.telegram.is_none());
-    }
-
-    #[test]
-    fn notifies_and_records_the_day_start() {
-        let m = Meter::new("main", Zone::CET);
-        let mut rx = m.subscribe();
-        assert!(!rx.has_changed().unwrap());
-        Pipeline::new(m.clone()).feed(GOOD);
-        assert!(rx.has_changed().unwrap());
-        rx.mark_unchanged();
-        let st = m.lock();
-        let d = st.day_start.as_ref().expect("a day start");
-        assert!(!d.since_midnight, "the first telegram after a start");
-        let (today, _) = local_day(Zone::CET, unix_seconds(SystemTime::now()));
-        assert_eq!(d.day, today);
-        drop(st);
-        m.set_source_up(true);
-        assert!(rx.has_changed().unwrap());
-    }
 
     #[test]
     fn a_new_local_day_starts_at_the_first_telegram_after_midnight() {

@@ -4,9 +4,10 @@
 
 use dsmr_engine::crc::crc16_arc;
 use dsmr_engine::Zone;
-use dsmr_exporter::backfill::{run, BackfillOptions, BackfillStats};
+use dsmr_exporter::cmd::backfill::{run, BackfillOptions, BackfillStats};
 use dsmr_exporter::metrics::{render, Format, MetricsOptions};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::source::Pipeline;
+use dsmr_exporter::state::{Meter, Meters};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -15,8 +15,9 @@
 //! also writes docs/page-light.png and docs/page-dark.png.
 
 use dsmr_engine::Zone;
-use dsmr_exporter::server::{serve, ServerConfig};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::http::{serve, ServerConfig};
+use dsmr_exporter::source::Pipeline;
+use dsmr_exporter::state::{Meter, Meters};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,8 @@
 use dsmr_engine::crc::crc16_arc;
 use dsmr_engine::Zone;
 use dsmr_exporter::metrics::{render, Format, MetricsOptions};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
+use dsmr_exporter::source::Pipeline;
+use dsmr_exporter::state::{Meter, Meters};
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -27,7 +27,7 @@ fn golden_json_for_every_fixture() {
     for path in files {
         let input = std::fs::read(&path).expect("read fixture");
         let mut out = Vec::new();
-        let _ = dsmr_exporter::inspect::run(&mut &input[..], &mut out, Zone::CET);
+        let _ = dsmr_exporter::cmd::parse::run(&mut &input[..], &mut out, Zone::CET);
         let name = path.file_stem().and_then(|s| s.to_str()).expect("name");
         let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/golden")

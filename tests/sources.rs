@@ -5,10 +5,11 @@
 mod common;
 use common::{fixture, wait_for, Task, TempDir, FAST_RETRY};
 use dsmr_engine::{CrcStatus, Quantity, Telegram, Zone};
+use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::source::{
     serial, tcp, DemoMeter, Replay, ReplayConfig, SerialConfig, SourceError, TcpConfig,
 };
-use dsmr_exporter::state::{Meter, Pipeline};
+use dsmr_exporter::state::Meter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::AsyncWriteExt;

@@ -3,9 +3,10 @@
 //! tokio-rustls client that trusts only that certificate.
 
 use dsmr_engine::Zone;
-use dsmr_exporter::server::{serve, ServerConfig};
-use dsmr_exporter::state::{Meter, Meters, Pipeline};
-use dsmr_exporter::webconfig::WebConfig;
+use dsmr_exporter::http::WebConfig;
+use dsmr_exporter::http::{serve, ServerConfig};
+use dsmr_exporter::source::Pipeline;
+use dsmr_exporter::state::{Meter, Meters};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;

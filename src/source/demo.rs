@@ -22,14 +22,15 @@
 //! Everything is a pure function of the seed, the start time and the times
 //! passed to [`DemoMeter::next_telegram`], so tests can check a simulated day.
 
+use super::pipeline::Pipeline;
 use super::SplitMix64;
-use crate::state::{Meter, Pipeline};
+use crate::state::{unix_millis, Meter};
 use dsmr_engine::crc::crc16_arc;
 use dsmr_engine::value::days_from_civil;
 use std::f64::consts::PI;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The header line: `/`, a three-letter manufacturer code, a digit.
 pub const HEADER: &str = "/XDM5DEMO-METER";
@@ -167,7 +168,7 @@ impl DemoMeter {
     /// energy; later ones add the energy since the previous call.
     pub fn new(seed: u64, start: SystemTime) -> DemoMeter {
         let mut rng = SplitMix64::new(seed);
-        let start_ms = unix_ms(start);
+        let start_ms = unix_millis(start);
         let start_s = start_ms.div_euclid(1000);
         let years = ((start_s - INSTALLED) as f64 / 31_557_600.0).max(0.0) + 0.5;
         let kwh_mj = |kwh_per_year: f64, r: &mut SplitMix64| {
@@ -216,7 +217,7 @@ impl DemoMeter {
     /// sends at that moment: `/` … `!CRC` and a final CRLF. A `now` earlier
     /// than the previous call adds nothing (registers never go backwards).
     pub fn next_telegram(&mut self, now: SystemTime) -> Vec<u8> {
-        let now_ms = unix_ms(now);
+        let now_ms = unix_millis(now);
         let dt_ms = (now_ms - self.last_ms).clamp(0, MAX_STEP_MS);
         self.last_ms = self.last_ms.max(now_ms);
         let t = LocalTime::from_unix(now_ms.div_euclid(1000));
@@ -456,13 +457,6 @@ fn nl_tariff(t: &LocalTime) -> u8 {
     }
 }
 
-fn unix_ms(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
-    }
-}
-
 /// `000123.456` (kWh with Wh resolution) from millijoules.
 fn kwh(mj: u64) -> String {
     let wh = mj / MJ_PER_WH;
@@ -576,6 +570,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn local_time_follows_eu_summer_time() {

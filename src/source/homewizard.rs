@@ -15,8 +15,9 @@
 //!   the source down and backs off like the serial and TCP sources; the
 //!   first poll that works again counts a reconnect.
 
+use super::pipeline::Pipeline;
 use super::{Backoff, Retry};
-use crate::state::{Meter, Pipeline};
+use crate::state::Meter;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;

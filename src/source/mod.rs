@@ -25,12 +25,14 @@
 
 pub mod demo;
 pub mod homewizard;
+pub mod pipeline;
 pub mod replay;
 pub mod serial;
 pub mod tcp;
 
-use crate::state::{Meter, Pipeline};
+use crate::state::Meter;
 use dsmr_engine::smarty::{SmartyDeframer, SmartyKeys};
+pub use pipeline::Pipeline;
 use std::fmt;
 use std::future::Future;
 use std::io;

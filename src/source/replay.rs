@@ -9,8 +9,9 @@
 //! port, is decrypted once when loaded; frames that fail authentication are
 //! kept in their place and counted as malformed on every pass.
 
+use super::pipeline::Pipeline;
 use super::{feed_plaintext, fmt_smarty, SourceError};
-use crate::state::{Meter, Pipeline};
+use crate::state::Meter;
 use dsmr_engine::smarty::{SmartyDeframer, SmartyKeys};
 use dsmr_engine::{FrameEvent, Framer};
 use std::fmt;

@@ -2,7 +2,7 @@
 //! lines of HTTP/1.1 over a `TcpStream`, so nothing about hyper is assumed:
 //! what tests/server.rs and tests/web.rs share.
 
-use dsmr_exporter::server::{serve, serve_with_limits, Limits, ServerConfig};
+use dsmr_exporter::http::{serve, serve_with_limits, Limits, ServerConfig};
 use dsmr_exporter::state::{Meter, Meters};
 use std::net::SocketAddr;
 use std::sync::Arc;

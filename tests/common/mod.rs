@@ -9,8 +9,9 @@ pub mod http;
 #[path = "../../crates/dsmr-engine/tests/common/smarty.rs"]
 pub mod smarty;
 
+use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::source::Retry;
-use dsmr_exporter::state::{Meter, MeterState, Pipeline};
+use dsmr_exporter::state::{Meter, MeterState};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 /// Why a capture gave no usable telegram.
 #[derive(Debug, Error)]
-pub enum InspectError {
+pub enum ParseCommandError {
     /// Reading the input or writing the output failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -23,7 +23,7 @@ pub enum InspectError {
 /// Decodes every telegram of `input`, writing one JSON object per line to
 /// `out` (fragments that never completed get `{"discarded": …}`). Fails when
 /// no telegram passed its checks.
-pub fn run(input: &mut dyn Read, out: &mut dyn Write, zone: Zone) -> Result<(), InspectError> {
+pub fn run(input: &mut dyn Read, out: &mut dyn Write, zone: Zone) -> Result<(), ParseCommandError> {
     let mut framer = Framer::new();
     let mut telegram = Telegram::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -77,10 +77,10 @@ pub fn run(input: &mut dyn Read, out: &mut dyn Write, zone: Zone) -> Result<(), 
     }
     out.flush()?;
     if found == 0 {
-        return Err(InspectError::NoHeader { bytes });
+        return Err(ParseCommandError::NoHeader { bytes });
     }
     if valid == 0 {
-        return Err(InspectError::NoValid {
+        return Err(ParseCommandError::NoValid {
             found,
             first: first_problem.unwrap_or_default(),
         });

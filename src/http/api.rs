@@ -1,51 +1,16 @@
-//! The live page at `/`, its event stream at `/events` and the JSON API at
-//! `/api/v1/meters`.
-//!
-//! All three show the same document per meter, built by [`meter_json`]: the
+//! The JSON API at `/api/v1/meters`, and the document per meter that the
+//! page and the event stream show too, built by [`meter_json`]: the
 //! latest values (each a decimal with the meter's own digits and its unit),
 //! the telegram's own time and its arrival time, the source's state, and
 //! "today" (the registers now minus those of the meter's [`DayStart`]).
-//!
-//! `/events` is Server-Sent Events: one `meter` event per meter when the
-//! client connects, then one each time that meter's watch channel is poked
-//! (every valid telegram, every change of the source's state). The document
-//! is built once per event per client, only when a telegram lands, so a
-//! connected page costs a scrape nothing. Each stream ends by itself before
-//! the server's connection lifetime (EventSource reconnects) and at shutdown.
 
-use crate::state::{local_day, unix_seconds, DayStart, Meter, MeterState, Meters};
-use bytes::Bytes;
+use crate::state::{
+    local_day, unix_millis, unix_seconds, DayStart, MbusKind, Meter, MeterState, Meters,
+};
 use dsmr_engine::json::{quantity, time, Json};
 use dsmr_engine::telegram::Telegram;
 use dsmr_engine::{Fixed, Quantity, Unit, Zone};
-use hyper::body::{Body, Frame, SizeHint};
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, watch};
-
-/// The page: one self-contained file (inline CSS and JS, nothing external).
-const PAGE: &str = include_str!("page.html");
-
-/// The page with the link to the exposition filled in; the meters'
-/// state is added per request by [`page`].
-pub fn page_template(telemetry_path: &str) -> String {
-    PAGE.replace(
-        "{{METRICS_PATH}}",
-        &crate::server::escape_html(telemetry_path),
-    )
-}
-
-/// The page with the current state of every meter inlined (the API's
-/// document), so it shows values at once, before `/events` connects.
-pub fn page(template: &str, meters: &Meters, stale_after: Duration) -> String {
-    // `<` only occurs inside JSON strings, where `\u003c` is the same
-    // character: nothing a meter name holds can end or confuse the script.
-    let state = meters_json(meters, stale_after).replace('<', "\\u003c");
-    template.replace("{{INITIAL_STATE}}", &state)
-}
+use std::time::{Duration, Instant, SystemTime};
 
 /// `/api/v1/meters`: every meter as it is now.
 pub fn meters_json(meters: &Meters, stale_after: Duration) -> String {
@@ -53,7 +18,7 @@ pub fn meters_json(meters: &Meters, stale_after: Duration) -> String {
     let mut w = Json::new();
     w.open('{');
     w.kv_str("version", env!("CARGO_PKG_VERSION"));
-    w.kv_raw("now", &unix_millis(SystemTime::now()));
+    w.kv_raw("now", &unix_millis_json(SystemTime::now()));
     w.key("meters");
     w.open('[');
     for m in meters.iter() {
@@ -77,7 +42,7 @@ pub(crate) fn meter_json(w: &mut Json, m: &Meter, now: Instant, stale_after: Dur
     );
     w.kv_num("seq", st.seq);
     match st.received_at {
-        Some(t) => w.kv_raw("received_at", &unix_millis(t)),
+        Some(t) => w.kv_raw("received_at", &unix_millis_json(t)),
         None => w.kv_raw("received_at", "null"),
     }
     match st.received_instant {
@@ -121,12 +86,8 @@ fn bool_str(b: bool) -> &'static str {
 }
 
 /// Unix time in seconds with milliseconds, as a JSON number.
-fn unix_millis(t: SystemTime) -> String {
-    let ms = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_millis() as i64,
-        Err(e) => -(e.duration().as_millis() as i64),
-    };
-    Fixed::new(ms, 3).to_string()
+fn unix_millis_json(t: SystemTime) -> String {
+    Fixed::new(unix_millis(t), 3).to_string()
 }
 
 const TARIFFS: [&str; 5] = ["total", "tariff_1", "tariff_2", "tariff_3", "tariff_4"];
@@ -208,17 +169,9 @@ fn telegram(w: &mut Json, t: &Telegram, zone: &Zone) {
     w.close('}');
 }
 
-/// What an M-Bus register counts, as `/metrics` reads it: gas and (warm)
-/// water are volumes, heat is energy; a channel without a type is gas
-/// unless its unit is an energy.
+/// The kind of an M-Bus register as `/metrics` reads it ([`MbusKind::of`]).
 fn mbus_kind(device_type: Option<u16>, unit: Unit) -> Option<&'static str> {
-    use dsmr_engine::value::Dimension::{Dimensionless, Energy, Volume};
-    match (device_type, unit.base().map(|(d, _)| d)?) {
-        (Some(3) | None, Volume | Dimensionless) => Some("gas"),
-        (Some(6 | 7), Volume | Dimensionless) => Some("water"),
-        (Some(4 | 12) | None, Energy) => Some("heat"),
-        _ => None,
-    }
+    MbusKind::of(device_type, unit.base().map(|(d, _)| d)).map(MbusKind::as_str)
 }
 
 /// `a - b` exactly, when both have the same unit.
@@ -281,7 +234,7 @@ fn today(st: &MeterState, zone: Zone) -> Option<Today> {
 impl Today {
     fn write(&self, w: &mut Json) {
         w.open('{');
-        w.kv_raw("since", &unix_millis(self.since));
+        w.kv_raw("since", &unix_millis_json(self.since));
         w.kv_str("since_local", &self.since_local);
         w.kv_raw("since_midnight", bool_str(self.since_midnight));
         registers(w, "imported", &self.imported);
@@ -295,104 +248,6 @@ impl Today {
         }
         w.close('}');
     }
-}
-
-/// The body of `/events`: frames pushed by the stream's task.
-#[derive(Debug)]
-pub struct EventBody {
-    rx: mpsc::Receiver<Bytes>,
-}
-
-impl Body for EventBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b))))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
-    }
-}
-
-/// How a client's event stream behaves.
-#[derive(Debug, Clone)]
-pub struct StreamOptions {
-    pub stale_after: Duration,
-    /// The stream ends after this; EventSource reconnects.
-    pub lifetime: Duration,
-    /// A comment is sent after this much silence, so proxies and the
-    /// browser keep the connection and a gone client is noticed.
-    pub keepalive: Duration,
-}
-
-/// Starts the tasks of one `/events` client and returns its body. Must be
-/// called inside a Tokio runtime.
-pub fn event_stream(
-    meters: &Meters,
-    opts: StreamOptions,
-    mut stop: watch::Receiver<bool>,
-) -> EventBody {
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    let (ping_tx, mut ping_rx) = mpsc::channel::<usize>(meters.len().max(1));
-    let list: Vec<Arc<Meter>> = meters.iter().cloned().collect();
-    // One small forwarder per meter turns its watch wake-ups into indices.
-    for (i, m) in list.iter().enumerate() {
-        let mut changes = m.subscribe();
-        changes.mark_changed(); // the current state is sent at once
-        let ping = ping_tx.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    r = changes.changed() => if r.is_err() { return },
-                    () = ping.closed() => return,
-                }
-                if ping.send(i).await.is_err() {
-                    return;
-                }
-            }
-        });
-    }
-    drop(ping_tx);
-    tokio::spawn(async move {
-        let end = tokio::time::sleep(opts.lifetime);
-        tokio::pin!(end);
-        // Reconnect quickly after the stream ends by itself.
-        if tx
-            .send(Bytes::from_static(b"retry: 1000\n\n"))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        loop {
-            let frame = tokio::select! {
-                biased;
-                _ = stop.wait_for(|s| *s) => return,
-                () = &mut end => return,
-                () = tx.closed() => return,
-                i = ping_rx.recv() => {
-                    let Some(i) = i else { return };
-                    let mut w = Json::new();
-                    meter_json(&mut w, &list[i], Instant::now(), opts.stale_after);
-                    let mut s = String::with_capacity(w.out.len() + 32);
-                    s.push_str("event: meter\ndata: ");
-                    s.push_str(&w.out);
-                    s.push_str("\n\n");
-                    Bytes::from(s)
-                }
-                () = tokio::time::sleep(opts.keepalive) => Bytes::from_static(b": keepalive\n\n"),
-            };
-            if tx.send(frame).await.is_err() {
-                return;
-            }
-        }
-    });
-    EventBody { rx }
 }
 
 #[cfg(test)]

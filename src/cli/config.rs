@@ -1,22 +1,27 @@
-//! The command line: flags and environment variables in, a checked [`Config`] out.
+//! Flags and environment variables in, a checked [`Config`] out.
 //!
-//! This is the only module that reads argv or the environment. [`Args`] is
+//! The only place that reads argv or the environment. [`Args`] is
 //! what clap parsed, as raw as the user wrote it; [`Config::from_args`]
 //! checks every value and turns it into what the rest of the program uses,
 //! with errors that name the flag. Every flag can also be set with an
 //! environment variable `DSMR_EXPORTER_<FLAG>` (upper case, dots and dashes
 //! as underscores), which suits containers and systemd units.
 
-use crate::config;
+use super::config_file;
+use super::flags::{Args, Command, LogFormat, ParityArg};
+use super::settings::{
+    baud_ok, check_homewizard_host, check_homewizard_interval, check_listen_address,
+    check_meter_name, check_tcp_address, check_telemetry_path, check_zone, load_smarty_keys,
+    AuthKey, KeySource, MeterConfig,
+};
 use crate::duration;
 use crate::source::{
     DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
     TcpConfig,
 };
-use clap::builder::BoolishValueParser;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use dsmr_engine::smarty::{KeyError, KeyKind, SmartyKeys};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use dsmr_engine::smarty::SmartyKeys;
 use dsmr_engine::Zone;
 use std::ffi::OsString;
 use std::fmt;
@@ -24,328 +29,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use thiserror::Error;
-
-const ABOUT: &str = "Prometheus exporter for the P1 port of DSMR / e-MUCS smart meters \
-(NL, BE, LU and others), and the gas and water meters behind them.";
-
-const AFTER_HELP: &str = "\
-Every flag can also be set with an environment variable: DSMR_EXPORTER_ and the flag \
-name in upper case with dots and dashes as underscores, e.g. DSMR_EXPORTER_SERIAL=/dev/ttyUSB0, \
-DSMR_EXPORTER_WEB_LISTEN_ADDRESS=:9947, DSMR_EXPORTER_DEMO=true. A flag on the command line wins.
-
-Examples:
-  dsmr-exporter --demo                                   simulated meter, metrics on :9947
-  dsmr-exporter --serial /dev/ttyUSB0                    DSMR 4/5 meter (115200 8N1)
-  dsmr-exporter --serial /dev/ttyUSB0 --baud 9600 --data-bits 7 --parity even   DSMR 2.2/3.0
-  dsmr-exporter --tcp 192.168.1.50:2001                  ser2net or a Wi-Fi P1 dongle
-  dsmr-exporter --homewizard 192.168.1.60                HomeWizard Wi-Fi P1 meter (HTTP API)
-  dsmr-exporter --serial /dev/ttyUSB0 --smarty-key-file /etc/dsmr/key   Luxembourg (Smarty)
-  dsmr-exporter --config /etc/dsmr-exporter.toml         several meters, see examples/dsmr-exporter.toml
-  dsmr-exporter parse telegram.txt                       decode telegrams from a file
-
-The Smarty key can also come from DSMR_EXPORTER_SMARTY_KEY (the 32 hex digits themselves); \
-there is deliberately no flag that takes the key on the command line, where other users see it.";
-
-/// The flags, as parsed by clap and not yet checked.
-#[derive(Debug, Parser)]
-#[command(
-    name = "dsmr-exporter",
-    version,
-    about = ABOUT,
-    after_help = AFTER_HELP,
-    next_line_help = true
-)]
-pub struct Args {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-
-    /// Read meters and settings from this TOML file (any number of meters;
-    /// see examples/dsmr-exporter.toml). Not combinable with source flags.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "DSMR_EXPORTER_CONFIG",
-        help_heading = "Source"
-    )]
-    pub config: Option<PathBuf>,
-
-    /// Read telegrams from this serial port (the USB P1 cable).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "DSMR_EXPORTER_SERIAL",
-        help_heading = "Source"
-    )]
-    pub serial: Option<String>,
-
-    /// Read raw telegrams from this TCP address (ser2net, Wi-Fi P1 dongles).
-    #[arg(
-        long,
-        value_name = "HOST:PORT",
-        env = "DSMR_EXPORTER_TCP",
-        help_heading = "Source"
-    )]
-    pub tcp: Option<String>,
-
-    /// Replay the telegrams in this file (concatenated raw telegrams).
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "DSMR_EXPORTER_REPLAY",
-        help_heading = "Source"
-    )]
-    pub replay: Option<PathBuf>,
-
-    /// Pause between replayed telegrams; 0 replays as fast as possible.
-    #[arg(
-        long = "replay-interval",
-        value_name = "DURATION",
-        default_value = "1s",
-        env = "DSMR_EXPORTER_REPLAY_INTERVAL",
-        help_heading = "Source"
-    )]
-    pub replay_interval: String,
-
-    /// Start the replay again after the last telegram, forever.
-    #[arg(
-        long = "replay-loop",
-        env = "DSMR_EXPORTER_REPLAY_LOOP",
-        value_parser = BoolishValueParser::new(),
-        help_heading = "Source"
-    )]
-    pub replay_loop: bool,
-
-    /// Run a built-in simulated DSMR 5.0 meter (3 phases, solar, gas, water).
-    #[arg(
-        long,
-        env = "DSMR_EXPORTER_DEMO",
-        value_parser = BoolishValueParser::new(),
-        help_heading = "Source"
-    )]
-    pub demo: bool,
-
-    /// Poll a HomeWizard Wi-Fi P1 meter's local API (http://HOST/api/v1/telegram).
-    #[arg(
-        long,
-        value_name = "HOST[:PORT]",
-        env = "DSMR_EXPORTER_HOMEWIZARD",
-        help_heading = "Source"
-    )]
-    pub homewizard: Option<String>,
-
-    /// Time between two polls of the HomeWizard meter.
-    #[arg(
-        long = "homewizard-interval",
-        value_name = "DURATION",
-        default_value = "1s",
-        env = "DSMR_EXPORTER_HOMEWIZARD_INTERVAL",
-        help_heading = "Source"
-    )]
-    pub homewizard_interval: String,
-
-    /// File holding the Luxembourg (Smarty) meter's 32-hex-digit decryption
-    /// key (from the grid operator); turns on decryption for --serial,
-    /// --tcp and --replay.
-    #[arg(
-        long = "smarty-key-file",
-        value_name = "PATH",
-        env = "DSMR_EXPORTER_SMARTY_KEY_FILE",
-        help_heading = "Smarty (Luxembourg)"
-    )]
-    pub smarty_key_file: Option<PathBuf>,
-
-    /// File holding the Smarty authentication key; `none` for meters that
-    /// seal frames without one. Default: Smarty's published key
-    /// 00112233445566778899AABBCCDDEEFF.
-    #[arg(
-        long = "smarty-auth-key-file",
-        value_name = "PATH|none",
-        env = "DSMR_EXPORTER_SMARTY_AUTH_KEY_FILE",
-        help_heading = "Smarty (Luxembourg)"
-    )]
-    pub smarty_auth_key_file: Option<String>,
-
-    /// Name of the meter (the `meter` label on every series).
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "main",
-        env = "DSMR_EXPORTER_METER",
-        global = true,
-        help_heading = "Source"
-    )]
-    pub meter: String,
-
-    /// After this long without a valid telegram a meter is stale (readings
-    /// hidden, a silent TCP connection reopened).
-    #[arg(
-        long = "stale-after",
-        value_name = "DURATION",
-        default_value = "60s",
-        env = "DSMR_EXPORTER_STALE_AFTER",
-        help_heading = "Source"
-    )]
-    pub stale_after: String,
-
-    /// Time zone of meter clocks that send no DST flag.
-    #[arg(
-        long,
-        help = "Time zone of meter clocks that send no DST flag (Europe/<city>, UTC or +01:00)",
-        value_name = "ZONE",
-        default_value = "Europe/Amsterdam",
-        env = "DSMR_EXPORTER_TIMEZONE",
-        global = true,
-        help_heading = "Source"
-    )]
-    pub timezone: String,
-
-    /// Serial speed: 115200 for DSMR 4/5, e-MUCS and Smarty; 9600 for DSMR 2.2/3.0.
-    #[arg(
-        long,
-        value_name = "BAUD",
-        default_value = "115200",
-        env = "DSMR_EXPORTER_BAUD",
-        help_heading = "Serial"
-    )]
-    pub baud: String,
-
-    /// Data bits: 8 for DSMR 4/5, 7 for DSMR 2.2/3.0.
-    #[arg(
-        long = "data-bits",
-        value_name = "7|8",
-        default_value = "8",
-        env = "DSMR_EXPORTER_DATA_BITS",
-        help_heading = "Serial"
-    )]
-    pub data_bits: String,
-
-    /// Parity: none for DSMR 4/5, even for DSMR 2.2/3.0.
-    #[arg(
-        long,
-        value_enum,
-        default_value_t = ParityArg::None,
-        env = "DSMR_EXPORTER_PARITY",
-        help_heading = "Serial"
-    )]
-    pub parity: ParityArg,
-
-    /// Stop bits.
-    #[arg(
-        long = "stop-bits",
-        value_name = "1|2",
-        default_value = "1",
-        env = "DSMR_EXPORTER_STOP_BITS",
-        help_heading = "Serial"
-    )]
-    pub stop_bits: String,
-
-    /// Address to serve metrics on (HOST:PORT, or :PORT for all IPv4 addresses).
-    #[arg(
-        long = "web.listen-address",
-        value_name = "ADDRESS",
-        default_value = "0.0.0.0:9947",
-        env = "DSMR_EXPORTER_WEB_LISTEN_ADDRESS",
-        help_heading = "Web"
-    )]
-    pub web_listen_address: String,
-
-    /// Path under which metrics are served.
-    #[arg(
-        long = "web.telemetry-path",
-        value_name = "PATH",
-        default_value = "/metrics",
-        env = "DSMR_EXPORTER_WEB_TELEMETRY_PATH",
-        help_heading = "Web"
-    )]
-    pub web_telemetry_path: String,
-
-    /// A web configuration file (exporter-toolkit format: TLS certificate
-    /// and key, basic-auth users with bcrypt hashes) guarding every route.
-    #[arg(
-        long = "web.config.file",
-        value_name = "FILE",
-        env = "DSMR_EXPORTER_WEB_CONFIG_FILE",
-        help_heading = "Web"
-    )]
-    pub web_config_file: Option<PathBuf>,
-
-    /// Publish equipment ids (serial numbers) as labels. Off by default:
-    /// they identify a household.
-    #[arg(
-        long = "metrics.expose-equipment-ids",
-        env = "DSMR_EXPORTER_METRICS_EXPOSE_EQUIPMENT_IDS",
-        value_parser = BoolishValueParser::new(),
-        global = true,
-        help_heading = "Metrics"
-    )]
-    pub metrics_expose_equipment_ids: bool,
-
-    /// Log line format.
-    #[arg(
-        long = "log-format",
-        value_name = "FORMAT",
-        value_enum,
-        default_value_t = LogFormat::Text,
-        env = "DSMR_EXPORTER_LOG_FORMAT",
-        help_heading = "Logging"
-    )]
-    pub log_format: LogFormat,
-
-    /// Log level or filter (error, warn, info, debug, trace, or e.g.
-    /// dsmr_exporter=debug). RUST_LOG, when set, wins.
-    #[arg(
-        long = "log-level",
-        value_name = "LEVEL",
-        default_value = "info",
-        env = "DSMR_EXPORTER_LOG_LEVEL",
-        help_heading = "Logging"
-    )]
-    pub log_level: String,
-
-    /// Check the flags, print the resulting configuration and exit.
-    #[arg(
-        long = "check-config",
-        env = "DSMR_EXPORTER_CHECK_CONFIG",
-        value_parser = BoolishValueParser::new()
-    )]
-    pub check_config: bool,
-}
-
-/// Subcommands; without one, the exporter runs.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Decode telegrams from a file (or standard input) and print what they hold.
-    Parse {
-        /// The file to read; `-` or nothing reads standard input.
-        #[arg(value_name = "FILE|-", default_value = "-")]
-        input: String,
-    },
-    /// Turn a log of raw telegrams into OpenMetrics text stamped with each
-    /// telegram's own time, for `promtool tsdb create-blocks-from openmetrics`.
-    /// Takes --meter, --timezone and --metrics.expose-equipment-ids.
-    Backfill {
-        /// The log to read; `-` or nothing reads standard input.
-        #[arg(value_name = "FILE|-", default_value = "-")]
-        input: String,
-    },
-}
-
-/// `--parity` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ParityArg {
-    None,
-    Even,
-    Odd,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    // One human-readable line per event.
-    Text,
-    // One JSON object per line, for log collectors.
-    Json,
-}
 
 /// The checked configuration.
 #[derive(Debug, Clone)]
@@ -396,29 +79,6 @@ pub struct ServeConfig {
     pub web_config_file: Option<PathBuf>,
 }
 
-/// One meter: its name, where its bytes come from and how it is judged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MeterConfig {
-    /// The `meter` label.
-    pub name: String,
-    pub source: SourceConfig,
-    /// When the meter's readings leave `/metrics`, and a silent TCP connection is reopened.
-    pub stale_after: Duration,
-    /// For meter clocks without a DST flag.
-    pub zone: Zone,
-    /// The zone as the user wrote it, for `--check-config`.
-    pub timezone: String,
-}
-
-impl fmt::Display for MeterConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "meter: {}", self.name)?;
-        writeln!(f, "source: {}", self.source)?;
-        writeln!(f, "stale after: {}", duration::format(self.stale_after))?;
-        writeln!(f, "timezone: {}", self.timezone)
-    }
-}
-
 impl fmt::Display for ServeConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for m in &self.meters {
@@ -463,7 +123,7 @@ pub enum CliError {
     },
     /// The config file is not valid: `FILE:LINE:COL: what`.
     #[error("{0}")]
-    ConfigFile(#[from] config::ConfigError),
+    ConfigFile(#[from] config_file::ConfigError),
     /// A Smarty key that cannot be used.
     #[error("{what}: {reason}")]
     SmartyKey { what: String, reason: String },
@@ -537,14 +197,14 @@ where
 {
     let matches = Args::command().try_get_matches_from(args)?;
     let args = Args::from_arg_matches(&matches)?;
-    Config::check(args, &Given(Some(&matches)), env)
+    Config::check(args, &SetByUser(Some(&matches)), env)
 }
 
 /// Which flags the user set (on the command line or in the environment),
 /// as opposed to clap defaults.
-struct Given<'a>(Option<&'a ArgMatches>);
+struct SetByUser<'a>(Option<&'a ArgMatches>);
 
-impl Given<'_> {
+impl SetByUser<'_> {
     fn set(&self, id: &str) -> bool {
         self.0.is_some_and(|m| {
             matches!(
@@ -564,10 +224,10 @@ impl Config {
             rust_log,
             smarty_key: None,
         };
-        Config::check(a, &Given(None), env)
+        Config::check(a, &SetByUser(None), env)
     }
 
-    fn check(a: Args, given: &Given<'_>, env: Env) -> Result<Config, CliError> {
+    fn check(a: Args, given: &SetByUser<'_>, env: Env) -> Result<Config, CliError> {
         let zone =
             check_zone(&a.timezone).map_err(|reason| invalid("--timezone", &a.timezone, reason))?;
         let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
@@ -585,11 +245,6 @@ impl Config {
         };
         Ok(Config { log, zone, mode })
     }
-}
-
-/// A time zone name, or why not.
-pub(crate) fn check_zone(s: &str) -> Result<Zone, &'static str> {
-    Zone::parse(s).ok_or("expected Europe/<city>, UTC or a fixed offset such as +01:00")
 }
 
 fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> CliError {
@@ -640,7 +295,7 @@ const METER_FLAGS: &[(&str, &str)] = &[
     ("smarty_auth_key_file", "--smarty-auth-key-file"),
 ];
 
-fn check_serve(a: &Args, given: &Given<'_>, env: &Env) -> Result<ServeConfig, CliError> {
+fn check_serve(a: &Args, given: &SetByUser<'_>, env: &Env) -> Result<ServeConfig, CliError> {
     if let Some(path) = &a.config {
         return check_config_file(a, path, given, env);
     }
@@ -676,7 +331,7 @@ fn check_serve(a: &Args, given: &Given<'_>, env: &Env) -> Result<ServeConfig, Cl
 fn check_config_file(
     a: &Args,
     path: &Path,
-    given: &Given<'_>,
+    given: &SetByUser<'_>,
     env: &Env,
 ) -> Result<ServeConfig, CliError> {
     let mut clash: Vec<String> = METER_FLAGS
@@ -694,7 +349,7 @@ fn check_config_file(
         path: path.to_owned(),
         source,
     })?;
-    let file = config::parse(&text, path)?;
+    let file = config_file::parse(&text, path)?;
     let listen_address = if given.set("web_listen_address") {
         check_listen_address(&a.web_listen_address)
             .map_err(|r| invalid("--web.listen-address", &a.web_listen_address, r))?
@@ -832,78 +487,12 @@ fn check_smarty_flags(a: &Args, env: &Env) -> Result<Option<SmartyKeys>, CliErro
         Some(s) if s.trim().eq_ignore_ascii_case("none") => AuthKey::None,
         Some(s) => AuthKey::File(PathBuf::from(s)),
     };
-    load_smarty_keys(&key, &auth, Path::new("")).map(Some)
-}
-
-/// Where a Smarty encryption key comes from.
-#[derive(Debug, Clone)]
-pub(crate) enum KeySource {
-    /// A file holding the hex digits (trailing newline allowed).
-    File(PathBuf),
-    /// The hex digits themselves, from the named environment variable.
-    Value(&'static str, String),
-}
-
-/// Which authentication key (GCM associated data) a Smarty meter uses.
-#[derive(Debug, Clone)]
-pub(crate) enum AuthKey {
-    /// Smarty's published key.
-    Default,
-    /// Frames sealed with empty associated data.
-    None,
-    /// A file holding the hex digits.
-    File(PathBuf),
-}
-
-/// Reads the key files (relative paths against `base`) and parses the keys.
-/// Errors name the file or variable, never the key's digits.
-pub(crate) fn load_smarty_keys(
-    key: &KeySource,
-    auth: &AuthKey,
-    base: &Path,
-) -> Result<SmartyKeys, CliError> {
-    let read = |file: &Path| {
-        let path = base.join(file);
-        std::fs::read_to_string(&path)
-            .map(|text| (path.display().to_string(), text))
-            .map_err(|e| CliError::SmartyKey {
-                what: format!("smarty key file {}", path.display()),
-                reason: format!("cannot read it: {e}"),
-            })
-    };
-    let (key_what, key_hex) = match key {
-        KeySource::File(f) => {
-            let (what, text) = read(f)?;
-            (format!("smarty key file {what}"), text)
-        }
-        KeySource::Value(var, v) => ((*var).to_owned(), v.clone()),
-    };
-    let (auth_what, auth_hex) = match auth {
-        AuthKey::Default | AuthKey::None => (String::new(), None),
-        AuthKey::File(f) => {
-            let (what, text) = read(f)?;
-            (format!("smarty auth key file {what}"), Some(text))
-        }
-    };
-    let mut keys =
-        SmartyKeys::from_hex(&key_hex, auth_hex.as_deref()).map_err(|e| CliError::SmartyKey {
-            what: match e {
-                KeyError::Length {
-                    key: KeyKind::Authentication,
-                    ..
-                }
-                | KeyError::NotHex {
-                    key: KeyKind::Authentication,
-                    ..
-                } => auth_what.clone(),
-                _ => key_what.clone(),
-            },
-            reason: e.to_string(),
-        })?;
-    if matches!(auth, AuthKey::Default) {
-        keys.auth_key = Some(SmartyKeys::SMARTY_AUTH_KEY);
-    }
-    Ok(keys)
+    load_smarty_keys(&key, &auth, Path::new(""))
+        .map(Some)
+        .map_err(|e| CliError::SmartyKey {
+            what: e.what,
+            reason: e.reason,
+        })
 }
 
 fn check_baud(s: &str) -> Result<u32, CliError> {
@@ -914,97 +503,6 @@ fn check_baud(s: &str) -> Result<u32, CliError> {
             s,
             "expected a speed such as 115200 or 9600",
         )),
-    }
-}
-
-/// Serial speeds that make sense.
-pub(crate) fn baud_ok(b: u32) -> bool {
-    (50..=4_000_000).contains(&b)
-}
-
-/// `HOST:PORT` (IPv6 hosts in brackets) into its parts.
-fn split_host_port(s: &str) -> Result<(&str, u16), &'static str> {
-    let s = s.trim();
-    let (host, port) = s
-        .rsplit_once(':')
-        .ok_or("expected HOST:PORT, e.g. 192.168.1.50:2001")?;
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| "the port must be a number from 0 to 65535")?;
-    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
-        return Err("write IPv6 addresses in brackets, e.g. [::1]:9947");
-    }
-    if host.contains(char::is_whitespace) {
-        return Err("the host contains spaces");
-    }
-    Ok((host, port))
-}
-
-/// A TCP source address: `HOST:PORT` with a host and a port above 0.
-pub(crate) fn check_tcp_address(s: &str) -> Result<String, &'static str> {
-    let (host, port) = split_host_port(s)?;
-    if host.is_empty() || port == 0 {
-        return Err("expected HOST:PORT with a port above 0");
-    }
-    Ok(s.trim().to_owned())
-}
-
-/// A HomeWizard host: `HOST` or `HOST:PORT` (port 80 when left out).
-pub(crate) fn check_homewizard_host(s: &str) -> Result<String, &'static str> {
-    let s = s.trim();
-    let s = s.strip_prefix("http://").unwrap_or(s).trim_end_matches('/');
-    if s.is_empty() {
-        return Err("expected HOST or HOST:PORT, e.g. 192.168.1.60");
-    }
-    if s.contains('/') {
-        return Err("give only the host (the path /api/v1/telegram is added)");
-    }
-    let bare_ipv6 = s.starts_with('[') && s.ends_with(']');
-    let has_port = !bare_ipv6 && s.contains(':');
-    if has_port {
-        check_tcp_address(s)
-    } else {
-        if s.contains(char::is_whitespace) {
-            return Err("the host contains spaces");
-        }
-        Ok(format!("{s}:80"))
-    }
-}
-
-/// Polls at most 10 times a second, at least once a minute.
-pub(crate) fn check_homewizard_interval(d: Duration) -> Result<(), &'static str> {
-    if d < Duration::from_millis(100) || d > Duration::from_secs(60) {
-        return Err("must be from 100ms to 60s");
-    }
-    Ok(())
-}
-
-pub(crate) fn check_listen_address(s: &str) -> Result<String, &'static str> {
-    let (host, port) = split_host_port(s)?;
-    // `:9947` is the Prometheus convention for all addresses.
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
-    Ok(format!("{host}:{port}"))
-}
-
-pub(crate) fn check_telemetry_path(s: &str) -> Result<String, &'static str> {
-    if !s.starts_with('/') {
-        return Err("must start with '/'");
-    }
-    if s.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
-        return Err("must not contain spaces, '?' or '#'");
-    }
-    Ok(s.to_owned())
-}
-
-pub(crate) fn check_meter_name(s: &str) -> Result<String, &'static str> {
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err("use 1 to 64 letters, digits, '_', '-', '.' or ':'")
     }
 }
 

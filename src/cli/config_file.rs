@@ -24,7 +24,7 @@
 //!
 //! `examples/dsmr-exporter.toml` documents every key.
 
-use crate::cli::{
+use super::settings::{
     baud_ok, check_homewizard_host, check_homewizard_interval, check_listen_address,
     check_meter_name, check_tcp_address, check_telemetry_path, check_zone, load_smarty_keys,
     AuthKey, KeySource, MeterConfig,

@@ -1,0 +1,330 @@
+//! The flags as clap parses them: what the user wrote, not yet checked.
+//!
+//! [`Args`] is the whole command line (and its `DSMR_EXPORTER_*`
+//! environment variables); [`super::config`] checks it.
+
+use clap::builder::BoolishValueParser;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const ABOUT: &str = "Prometheus exporter for the P1 port of DSMR / e-MUCS smart meters \
+(NL, BE, LU and others), and the gas and water meters behind them.";
+
+const AFTER_HELP: &str = "\
+Every flag can also be set with an environment variable: DSMR_EXPORTER_ and the flag \
+name in upper case with dots and dashes as underscores, e.g. DSMR_EXPORTER_SERIAL=/dev/ttyUSB0, \
+DSMR_EXPORTER_WEB_LISTEN_ADDRESS=:9947, DSMR_EXPORTER_DEMO=true. A flag on the command line wins.
+
+Examples:
+  dsmr-exporter --demo                                   simulated meter, metrics on :9947
+  dsmr-exporter --serial /dev/ttyUSB0                    DSMR 4/5 meter (115200 8N1)
+  dsmr-exporter --serial /dev/ttyUSB0 --baud 9600 --data-bits 7 --parity even   DSMR 2.2/3.0
+  dsmr-exporter --tcp 192.168.1.50:2001                  ser2net or a Wi-Fi P1 dongle
+  dsmr-exporter --homewizard 192.168.1.60                HomeWizard Wi-Fi P1 meter (HTTP API)
+  dsmr-exporter --serial /dev/ttyUSB0 --smarty-key-file /etc/dsmr/key   Luxembourg (Smarty)
+  dsmr-exporter --config /etc/dsmr-exporter.toml         several meters, see examples/dsmr-exporter.toml
+  dsmr-exporter parse telegram.txt                       decode telegrams from a file
+
+The Smarty key can also come from DSMR_EXPORTER_SMARTY_KEY (the 32 hex digits themselves); \
+there is deliberately no flag that takes the key on the command line, where other users see it.";
+
+/// The flags, as parsed by clap and not yet checked.
+#[derive(Debug, Parser)]
+#[command(
+    name = "dsmr-exporter",
+    version,
+    about = ABOUT,
+    after_help = AFTER_HELP,
+    next_line_help = true
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Read meters and settings from this TOML file (any number of meters;
+    /// see examples/dsmr-exporter.toml). Not combinable with source flags.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "DSMR_EXPORTER_CONFIG",
+        help_heading = "Source"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Read telegrams from this serial port (the USB P1 cable).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "DSMR_EXPORTER_SERIAL",
+        help_heading = "Source"
+    )]
+    pub serial: Option<String>,
+
+    /// Read raw telegrams from this TCP address (ser2net, Wi-Fi P1 dongles).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        env = "DSMR_EXPORTER_TCP",
+        help_heading = "Source"
+    )]
+    pub tcp: Option<String>,
+
+    /// Replay the telegrams in this file (concatenated raw telegrams).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "DSMR_EXPORTER_REPLAY",
+        help_heading = "Source"
+    )]
+    pub replay: Option<PathBuf>,
+
+    /// Pause between replayed telegrams; 0 replays as fast as possible.
+    #[arg(
+        long = "replay-interval",
+        value_name = "DURATION",
+        default_value = "1s",
+        env = "DSMR_EXPORTER_REPLAY_INTERVAL",
+        help_heading = "Source"
+    )]
+    pub replay_interval: String,
+
+    /// Start the replay again after the last telegram, forever.
+    #[arg(
+        long = "replay-loop",
+        env = "DSMR_EXPORTER_REPLAY_LOOP",
+        value_parser = BoolishValueParser::new(),
+        help_heading = "Source"
+    )]
+    pub replay_loop: bool,
+
+    /// Run a built-in simulated DSMR 5.0 meter (3 phases, solar, gas, water).
+    #[arg(
+        long,
+        env = "DSMR_EXPORTER_DEMO",
+        value_parser = BoolishValueParser::new(),
+        help_heading = "Source"
+    )]
+    pub demo: bool,
+
+    /// Poll a HomeWizard Wi-Fi P1 meter's local API (http://HOST/api/v1/telegram).
+    #[arg(
+        long,
+        value_name = "HOST[:PORT]",
+        env = "DSMR_EXPORTER_HOMEWIZARD",
+        help_heading = "Source"
+    )]
+    pub homewizard: Option<String>,
+
+    /// Time between two polls of the HomeWizard meter.
+    #[arg(
+        long = "homewizard-interval",
+        value_name = "DURATION",
+        default_value = "1s",
+        env = "DSMR_EXPORTER_HOMEWIZARD_INTERVAL",
+        help_heading = "Source"
+    )]
+    pub homewizard_interval: String,
+
+    /// File holding the Luxembourg (Smarty) meter's 32-hex-digit decryption
+    /// key (from the grid operator); turns on decryption for --serial,
+    /// --tcp and --replay.
+    #[arg(
+        long = "smarty-key-file",
+        value_name = "PATH",
+        env = "DSMR_EXPORTER_SMARTY_KEY_FILE",
+        help_heading = "Smarty (Luxembourg)"
+    )]
+    pub smarty_key_file: Option<PathBuf>,
+
+    /// File holding the Smarty authentication key; `none` for meters that
+    /// seal frames without one. Default: Smarty's published key
+    /// 00112233445566778899AABBCCDDEEFF.
+    #[arg(
+        long = "smarty-auth-key-file",
+        value_name = "PATH|none",
+        env = "DSMR_EXPORTER_SMARTY_AUTH_KEY_FILE",
+        help_heading = "Smarty (Luxembourg)"
+    )]
+    pub smarty_auth_key_file: Option<String>,
+
+    /// Name of the meter (the `meter` label on every series).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "main",
+        env = "DSMR_EXPORTER_METER",
+        global = true,
+        help_heading = "Source"
+    )]
+    pub meter: String,
+
+    /// After this long without a valid telegram a meter is stale (readings
+    /// hidden, a silent TCP connection reopened).
+    #[arg(
+        long = "stale-after",
+        value_name = "DURATION",
+        default_value = "60s",
+        env = "DSMR_EXPORTER_STALE_AFTER",
+        help_heading = "Source"
+    )]
+    pub stale_after: String,
+
+    /// Time zone of meter clocks that send no DST flag.
+    #[arg(
+        long,
+        help = "Time zone of meter clocks that send no DST flag (Europe/<city>, UTC or +01:00)",
+        value_name = "ZONE",
+        default_value = "Europe/Amsterdam",
+        env = "DSMR_EXPORTER_TIMEZONE",
+        global = true,
+        help_heading = "Source"
+    )]
+    pub timezone: String,
+
+    /// Serial speed: 115200 for DSMR 4/5, e-MUCS and Smarty; 9600 for DSMR 2.2/3.0.
+    #[arg(
+        long,
+        value_name = "BAUD",
+        default_value = "115200",
+        env = "DSMR_EXPORTER_BAUD",
+        help_heading = "Serial"
+    )]
+    pub baud: String,
+
+    /// Data bits: 8 for DSMR 4/5, 7 for DSMR 2.2/3.0.
+    #[arg(
+        long = "data-bits",
+        value_name = "7|8",
+        default_value = "8",
+        env = "DSMR_EXPORTER_DATA_BITS",
+        help_heading = "Serial"
+    )]
+    pub data_bits: String,
+
+    /// Parity: none for DSMR 4/5, even for DSMR 2.2/3.0.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = ParityArg::None,
+        env = "DSMR_EXPORTER_PARITY",
+        help_heading = "Serial"
+    )]
+    pub parity: ParityArg,
+
+    /// Stop bits.
+    #[arg(
+        long = "stop-bits",
+        value_name = "1|2",
+        default_value = "1",
+        env = "DSMR_EXPORTER_STOP_BITS",
+        help_heading = "Serial"
+    )]
+    pub stop_bits: String,
+
+    /// Address to serve metrics on (HOST:PORT, or :PORT for all IPv4 addresses).
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDRESS",
+        default_value = "0.0.0.0:9947",
+        env = "DSMR_EXPORTER_WEB_LISTEN_ADDRESS",
+        help_heading = "Web"
+    )]
+    pub web_listen_address: String,
+
+    /// Path under which metrics are served.
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics",
+        env = "DSMR_EXPORTER_WEB_TELEMETRY_PATH",
+        help_heading = "Web"
+    )]
+    pub web_telemetry_path: String,
+
+    /// A web configuration file (exporter-toolkit format: TLS certificate
+    /// and key, basic-auth users with bcrypt hashes) guarding every route.
+    #[arg(
+        long = "web.config.file",
+        value_name = "FILE",
+        env = "DSMR_EXPORTER_WEB_CONFIG_FILE",
+        help_heading = "Web"
+    )]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Publish equipment ids (serial numbers) as labels. Off by default:
+    /// they identify a household.
+    #[arg(
+        long = "metrics.expose-equipment-ids",
+        env = "DSMR_EXPORTER_METRICS_EXPOSE_EQUIPMENT_IDS",
+        value_parser = BoolishValueParser::new(),
+        global = true,
+        help_heading = "Metrics"
+    )]
+    pub metrics_expose_equipment_ids: bool,
+
+    /// Log line format.
+    #[arg(
+        long = "log-format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "DSMR_EXPORTER_LOG_FORMAT",
+        help_heading = "Logging"
+    )]
+    pub log_format: LogFormat,
+
+    /// Log level or filter (error, warn, info, debug, trace, or e.g.
+    /// dsmr_exporter=debug). RUST_LOG, when set, wins.
+    #[arg(
+        long = "log-level",
+        value_name = "LEVEL",
+        default_value = "info",
+        env = "DSMR_EXPORTER_LOG_LEVEL",
+        help_heading = "Logging"
+    )]
+    pub log_level: String,
+
+    /// Check the flags, print the resulting configuration and exit.
+    #[arg(
+        long = "check-config",
+        env = "DSMR_EXPORTER_CHECK_CONFIG",
+        value_parser = BoolishValueParser::new()
+    )]
+    pub check_config: bool,
+}
+
+/// Subcommands; without one, the exporter runs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode telegrams from a file (or standard input) and print what they hold.
+    Parse {
+        /// The file to read; `-` or nothing reads standard input.
+        #[arg(value_name = "FILE|-", default_value = "-")]
+        input: String,
+    },
+    /// Turn a log of raw telegrams into OpenMetrics text stamped with each
+    /// telegram's own time, for `promtool tsdb create-blocks-from openmetrics`.
+    /// Takes --meter, --timezone and --metrics.expose-equipment-ids.
+    Backfill {
+        /// The log to read; `-` or nothing reads standard input.
+        #[arg(value_name = "FILE|-", default_value = "-")]
+        input: String,
+    },
+}
+
+/// `--parity` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ParityArg {
+    None,
+    Even,
+    Odd,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    // One human-readable line per event.
+    Text,
+    // One JSON object per line, for log collectors.
+    Json,
+}

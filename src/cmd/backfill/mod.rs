@@ -1,0 +1,35 @@
+//! `backfill`: a log of raw telegrams to OpenMetrics text in which every
+//! sample carries its telegram's own time, for
+//! `promtool tsdb create-blocks-from openmetrics`.
+//!
+//! A log is in time order, but OpenMetrics wants each family's samples
+//! together, and Prometheus's block writer wants each series in time order.
+//! So samples are spooled, one temporary file per series in a compact form
+//! (2 to 10 bytes a sample, in `TMPDIR`), and written out family by family
+//! at the end. Memory is bounded by the number of series (tens per meter)
+//! and a few batches in flight, never by the length of the log.
+//!
+//! Both cores work: the caller's thread reads, frames and decodes, a worker
+//! decodes a share too and spools the samples; at the end one thread formats
+//! the text while the other writes it.
+//!
+//! The samples are those the scrape shows ([`metrics::telegram_samples`]),
+//! so names and values are the same; the exporter's own series (telegram
+//! counters, `dsmr_source_up`) describe a running process and are left out.
+//! Registers stay the meter's absolute values.
+//!
+//! # Inside
+//! - [`options`]: the options, counts, errors and limits.
+//! - [`threads`]: [`run`], the reading thread and the spooling worker.
+//! - [`spool`]: the per-series temporary files.
+//! - [`openmetrics`]: the spool read back as OpenMetrics text.
+//!
+//! Imports run threads -> openmetrics -> spool -> options.
+
+pub mod openmetrics;
+pub mod options;
+pub mod spool;
+pub mod threads;
+
+pub use options::{BackfillError, BackfillOptions, BackfillStats, MAX_SERIES, MIN_VALID_TIME};
+pub use threads::run;

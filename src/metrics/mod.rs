@@ -1,0 +1,38 @@
+//! Meter state to Prometheus exposition: the only place that knows metric names.
+//!
+//! A collector ([`exposition`]) runs on every scrape. It locks each meter just long enough
+//! to copy the values it exposes into a flat list of samples, releases the
+//! lock, then writes the samples grouped by family. Names, units and labels
+//! follow `METRICS.md`; values come from `Quantity::base`, the exact integer
+//! conversion to base units, so a register is written as the integer it is
+//! (`7668414000`, not `7668414000.0` or a product of floats).
+//!
+//! What is left out is as deliberate as what is written: a value the
+//! telegram lacks has no series (never a 0), and a meter that has been
+//! silent for longer than [`MetricsOptions::stale_after`] keeps only the
+//! exporter's own series, so Prometheus marks its measurements stale.
+//!
+//! [`telegram_samples`] gives the measurement samples of one telegram on its
+//! own, without a meter or lock: the scrape uses it for a fresh meter and
+//! `backfill` stamps its output with each telegram's time, so both write the
+//! same names.
+//!
+//! # Inside
+//! - [`families`]: every family's name, help and type ([`Family`]).
+//! - [`samples`]: state or a telegram as samples ([`Sample`]); which register
+//!   is which series.
+//! - [`exposition`]: the scrape-time registry ([`Metrics`]), its options
+//!   and the two text formats.
+//!
+//! Edges: reads [`crate::state`] and the engine's types; imported by
+//! [`crate::http`] (the scrape) and `cmd::backfill` (the same samples,
+//! stamped with each telegram's time). Inside: exposition -> samples ->
+//! families.
+
+pub mod exposition;
+pub mod families;
+pub mod samples;
+
+pub use exposition::{render, Format, Metrics, MetricsOptions};
+pub use families::{Family, MetricKind};
+pub use samples::{decode_equipment_id, telegram_samples, Labels, Sample, Value};

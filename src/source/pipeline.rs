@@ -1,0 +1,205 @@
+//! Bytes to meter state: the framer, the decoder and the scratch telegram
+//! that every source feeds.
+//!
+//! A source owns a [`Pipeline`] and gives it bytes (after Smarty decryption,
+//! when the meter has keys). Framing, CRC and decoding all happen here, so
+//! every source counts telegrams the same way; each result is recorded in
+//! the [`Meter`] (`crate::state`), the only thing this module writes.
+
+use crate::state::Meter;
+use dsmr_engine::telegram::Error as TelegramError;
+use dsmr_engine::{FrameEvent, Framer, Telegram};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes to meter state: a framer, a decoder and the scratch telegram.
+#[derive(Debug)]
+pub struct Pipeline {
+    meter: Arc<Meter>,
+    framer: Framer,
+    scratch: Telegram,
+    allow_missing_crc: bool,
+    log: LogLimiter,
+}
+
+impl Pipeline {
+    /// A pipeline feeding `meter`.
+    pub fn new(meter: Arc<Meter>) -> Pipeline {
+        Pipeline {
+            meter,
+            framer: Framer::new(),
+            scratch: Telegram::new(),
+            allow_missing_crc: false,
+            log: LogLimiter::new(Duration::from_secs(10)),
+        }
+    }
+
+    /// Accepts DSMR 4+ telegrams without CRC (for sources such as HTTP that
+    /// guard the bytes themselves).
+    pub fn allow_missing_crc(mut self, allow: bool) -> Pipeline {
+        self.allow_missing_crc = allow;
+        self
+    }
+
+    /// The meter this pipeline feeds.
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
+    }
+
+    /// Feeds bytes from the source; returns how many telegrams (valid or
+    /// not) they completed.
+    pub fn feed(&mut self, bytes: &[u8]) -> usize {
+        self.drive(|framer, on| framer.feed(bytes, on))
+    }
+
+    /// Ends the input (EOF of a file or connection): a telegram in progress
+    /// is completed if its `!` arrived, else counted as malformed. Returns
+    /// how many telegrams (valid or not) that completed, 0 or 1.
+    pub fn finish(&mut self) -> usize {
+        self.drive(|framer, on| framer.finish(on))
+    }
+
+    /// Runs one framer step with every event it yields handled and counted.
+    fn drive(&mut self, step: impl FnOnce(&mut Framer, &mut dyn FnMut(FrameEvent<'_>))) -> usize {
+        let Pipeline {
+            meter,
+            framer,
+            scratch,
+            allow_missing_crc,
+            log,
+        } = self;
+        let mut n = 0;
+        step(framer, &mut |ev| {
+            n += 1;
+            handle(meter, scratch, *allow_missing_crc, log, ev);
+        });
+        n
+    }
+
+    /// Counts input that a layer before the framer refused (a Smarty frame
+    /// that failed authentication, an HTTP body without a telegram) as
+    /// `malformed`, with the same rate-limited warning as a bad telegram.
+    pub fn reject(&mut self, reason: &str) {
+        self.meter.record_malformed();
+        self.log.warn(self.meter.name(), reason);
+    }
+}
+
+/// Decodes and checks one framed telegram and records the result in the
+/// meter: the telegram, or a count of why it was refused (with a
+/// rate-limited warning).
+fn handle(
+    meter: &Meter,
+    scratch: &mut Telegram,
+    allow_missing_crc: bool,
+    log: &mut LogLimiter,
+    ev: FrameEvent<'_>,
+) {
+    let frame = match ev {
+        FrameEvent::Telegram(f) => f,
+        FrameEvent::Discarded(e) => {
+            meter.record_malformed();
+            log.warn(meter.name(), &e.to_string());
+            return;
+        }
+    };
+    let verdict = scratch
+        .decode_into(frame)
+        .and_then(|()| scratch.verify(allow_missing_crc));
+    match verdict {
+        Ok(()) => {
+            if let Some(first) = scratch.errors.first() {
+                log.warn(
+                    meter.name(),
+                    &format!("{} value(s) skipped, first: {first}", scratch.errors.len()),
+                );
+            }
+            meter.record_telegram(scratch);
+        }
+        Err(e @ TelegramError::CrcMismatch { .. }) => {
+            meter.record_crc_mismatch();
+            log.warn(meter.name(), &e.to_string());
+        }
+        Err(e) => {
+            meter.record_malformed();
+            log.warn(meter.name(), &e.to_string());
+        }
+    }
+}
+
+/// At most one warning per interval per meter, with a count of the rest,
+/// so a noisy line cannot flood the log.
+#[derive(Debug)]
+struct LogLimiter {
+    every: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogLimiter {
+    fn new(every: Duration) -> LogLimiter {
+        LogLimiter {
+            every,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    fn warn(&mut self, meter: &str, msg: &str) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < self.every)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        self.last = Some(now);
+        let suppressed = std::mem::take(&mut self.suppressed);
+        tracing::warn!(meter, suppressed, "bad telegram: {msg}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{local_day, unix_seconds};
+    use dsmr_engine::Zone;
+    use std::time::SystemTime;
+
+    const GOOD: &[u8] =
+        b"/XMX5LGBBFFB231216240\r\n\r\n1-3:0.2.8(40)\r\n0-0:1.0.0(000101010000W)\r\n!3552\r\n";
+
+    #[test]
+    fn counts_each_result_and_keeps_the_latest() {
+        let m = Meter::new("main", Zone::CET);
+        let mut p = Pipeline::new(m.clone());
+        let mut bad = GOOD.to_vec();
+        bad[30] = b'9';
+        p.feed(&bad);
+        p.feed(b"/ISK5 cut off\r\n");
+        p.feed(b"noise");
+        p.finish();
+        let st = m.lock();
+        assert_eq!((st.ok, st.crc_mismatch, st.malformed), (0, 1, 1));
+        assert!(st.telegram.is_none());
+    }
+
+    #[test]
+    fn notifies_and_records_the_day_start() {
+        let m = Meter::new("main", Zone::CET);
+        let mut rx = m.subscribe();
+        assert!(!rx.has_changed().unwrap());
+        Pipeline::new(m.clone()).feed(GOOD);
+        assert!(rx.has_changed().unwrap());
+        rx.mark_unchanged();
+        let st = m.lock();
+        let d = st.day_start.as_ref().expect("a day start");
+        assert!(!d.since_midnight, "the first telegram after a start");
+        let (today, _) = local_day(Zone::CET, unix_seconds(SystemTime::now()));
+        assert_eq!(d.day, today);
+        drop(st);
+        m.set_source_up(true);
+        assert!(rx.has_changed().unwrap());
+    }
+}
