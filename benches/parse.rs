@@ -25,7 +25,8 @@ fn parse_capture(c: &mut Criterion) {
     g.bench_function("dsmr-exporter parse (JSON out)", |b| {
         b.iter(|| {
             let mut out = std::io::sink();
-            let r = dsmr_exporter::inspect::run(&mut black_box(&capture[..]), &mut out, Zone::CET);
+            let r =
+                dsmr_exporter::cmd::parse::run(&mut black_box(&capture[..]), &mut out, Zone::CET);
             black_box(r.is_ok());
         })
     });
