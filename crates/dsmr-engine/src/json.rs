@@ -4,7 +4,9 @@
 
 use super::telegram::{CrcStatus, Mbus, Peak, Phase, ReadingKind, Span, Telegram};
 use super::value::{Dst, Quantity, Timestamp, Zone};
-use std::fmt::Write;
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::fmt::Write;
 
 /// Writes `t` as a single-line JSON object; timestamps get their Unix time in `zone`.
 pub fn telegram_to_json(t: &Telegram, zone: &Zone) -> String {

@@ -12,7 +12,16 @@
 //! - [`smarty`] (feature `smarty`): Luxembourg AES-GCM encrypted P1 frames,
 //!   unwrapped into the plain telegrams the framer reads.
 //!
-//! Nothing here does I/O or depends on an async runtime.
+//! Nothing here does I/O or depends on an async runtime, and the crate is
+//! `no_std` (it needs `alloc`): the `std` feature only adds run-time CPU
+//! detection.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+#[macro_use]
+extern crate std;
 
 pub mod crc;
 pub mod frame;

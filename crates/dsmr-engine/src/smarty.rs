@@ -31,13 +31,13 @@
 //! maximum size, and [`SmartyDeframer::decode`] reads whole frames straight
 //! from the caller's slice, copying only a frame split across reads.
 
-use std::fmt;
+use alloc::vec::Vec;
+use core::fmt;
 
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::generic_array::GenericArray;
 use aes_gcm::aes::Aes128;
 use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
-use thiserror::Error;
 
 /// Smarty uses a 12-byte nonce and truncates the GCM tag to 12 bytes.
 type SmartyGcm = AesGcm<Aes128, U12, U12>;
@@ -138,13 +138,29 @@ impl fmt::Display for KeyKind {
 
 /// A key string that is not 16 bytes of hex. The messages never repeat the
 /// key's digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyError {
-    #[error("{key} must be 32 hex digits (16 bytes), got {chars} characters")]
+    /// Not 32 characters.
     Length { key: KeyKind, chars: usize },
-    #[error("{key}: character {position} is not a hex digit")]
+    /// A character (1-based `position`) that is not a hex digit.
     NotHex { key: KeyKind, position: usize },
 }
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::Length { key, chars } => write!(
+                f,
+                "{key} must be 32 hex digits (16 bytes), got {chars} characters"
+            ),
+            KeyError::NotHex { key, position } => {
+                write!(f, "{key}: character {position} is not a hex digit")
+            }
+        }
+    }
+}
+
+impl core::error::Error for KeyError {}
 
 fn parse_key(key: KeyKind, s: &str) -> Result<[u8; 16], KeyError> {
     let s = s.trim();
@@ -167,26 +183,64 @@ fn parse_key(key: KeyKind, s: &str) -> Result<[u8; 16], KeyError> {
 
 /// Why bytes that began like a frame yielded no telegram. `offset` is the
 /// stream offset of the frame's `0xDB` (bytes since the deframer started).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmartyError {
-    #[error("frame at stream offset {offset}: system-title length {len}, expected 8")]
+    /// The byte after `0xDB` is not 8.
     SystemTitleLength { offset: u64, len: u8 },
-    #[error("frame at stream offset {offset}: unsupported length prefix 0x{byte:02x} (expected < 0x80, 0x81 or 0x82)")]
+    /// The length field is not `n`, `0x81 n` or `0x82 hi lo`.
     LengthEncoding { offset: u64, byte: u8 },
-    #[error("frame at stream offset {offset}: length {len} exceeds the {max}-byte limit")]
+    /// The length field exceeds the deframer's cap.
     TooLong { offset: u64, len: usize, max: usize },
-    #[error("frame at stream offset {offset}: length {len} is below the 17 bytes of security byte, frame counter and tag")]
+    /// The length field cannot even hold the security byte, counter and tag.
     TooShort { offset: u64, len: usize },
-    #[error("frame at stream offset {offset}: security control byte 0x{byte:02x}, expected 0x30 (suite 0, authenticated and encrypted)")]
+    /// A security control byte other than `0x30`.
     SecurityControl { offset: u64, byte: u8 },
     /// Wrong encryption key, an auth key where none was used (or the reverse),
     /// or a corrupted frame. No plaintext is released.
-    #[error("frame at stream offset {offset} (frame counter {frame_counter}): authentication failed: wrong encryption key, wrong or missing authentication key, or corrupted frame")]
     Authentication { offset: u64, frame_counter: u32 },
     /// [`SmartyDeframer::finish`] found a frame that never completed.
-    #[error("input ended inside a frame at stream offset {offset} after {bytes} bytes")]
     Incomplete { offset: u64, bytes: usize },
 }
+
+impl fmt::Display for SmartyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SmartyError::SystemTitleLength { offset, len } => write!(
+                f,
+                "frame at stream offset {offset}: system-title length {len}, expected 8"
+            ),
+            SmartyError::LengthEncoding { offset, byte } => write!(
+                f,
+                "frame at stream offset {offset}: unsupported length prefix 0x{byte:02x} (expected < 0x80, 0x81 or 0x82)"
+            ),
+            SmartyError::TooLong { offset, len, max } => write!(
+                f,
+                "frame at stream offset {offset}: length {len} exceeds the {max}-byte limit"
+            ),
+            SmartyError::TooShort { offset, len } => write!(
+                f,
+                "frame at stream offset {offset}: length {len} is below the 17 bytes of security byte, frame counter and tag"
+            ),
+            SmartyError::SecurityControl { offset, byte } => write!(
+                f,
+                "frame at stream offset {offset}: security control byte 0x{byte:02x}, expected 0x30 (suite 0, authenticated and encrypted)"
+            ),
+            SmartyError::Authentication {
+                offset,
+                frame_counter,
+            } => write!(
+                f,
+                "frame at stream offset {offset} (frame counter {frame_counter}): authentication failed: wrong encryption key, wrong or missing authentication key, or corrupted frame"
+            ),
+            SmartyError::Incomplete { offset, bytes } => write!(
+                f,
+                "input ended inside a frame at stream offset {offset} after {bytes} bytes"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for SmartyError {}
 
 /// An authenticated, decrypted frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -568,7 +622,7 @@ impl Engine {
             system_title: header.system_title,
             frame_counter: header.frame_counter,
             offset,
-            noise_before: std::mem::take(&mut self.noise_since_event),
+            noise_before: core::mem::take(&mut self.noise_since_event),
             replay,
         };
         Outcome::Emit(header.total, Ok(meta))

@@ -12,24 +12,46 @@
 use super::crc::{crc16_arc, parse_crc_digits};
 use super::obis::Obis;
 use super::value::{trim, Dimension, Fixed, Quantity, Timestamp, Unit};
-use thiserror::Error;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 
 /// Why a telegram as a whole was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// The text does not start with `/`, three letters and a digit.
-    #[error("no telegram header: byte 0 should be '/' followed by three letters and a digit")]
     NoHeader,
     /// No `!` line (with at most four hex digits after it) ends the text.
-    #[error("no '!' line ends the telegram (it is cut off or its CRC line is damaged)")]
     NoEnd,
     /// The CRC after `!` does not match the text.
-    #[error("CRC mismatch: the telegram says {sent:04X}, its content gives {computed:04X}")]
     CrcMismatch { sent: u16, computed: u16 },
     /// A DSMR 4+ or e-MUCS telegram came without its CRC.
-    #[error("CRC missing on a telegram that declares version {version}, which requires one")]
     MissingCrc { version: String },
 }
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NoHeader => f.write_str(
+                "no telegram header: byte 0 should be '/' followed by three letters and a digit",
+            ),
+            Error::NoEnd => f.write_str(
+                "no '!' line ends the telegram (it is cut off or its CRC line is damaged)",
+            ),
+            Error::CrcMismatch { sent, computed } => write!(
+                f,
+                "CRC mismatch: the telegram says {sent:04X}, its content gives {computed:04X}"
+            ),
+            Error::MissingCrc { version } => write!(
+                f,
+                "CRC missing on a telegram that declares version {version}, which requires one"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
 
 /// What the CRC line said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,31 +82,48 @@ impl Span {
 }
 
 /// Why one field of a telegram was left out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldErrorKind {
     /// The line is not `code(value)…`, or its OBIS code is damaged.
-    #[error("malformed line (not an OBIS code followed by parenthesised values)")]
     MalformedLine,
     /// A number did not parse.
-    #[error("value {group} is not a number")]
     BadNumber { group: u8 },
     /// A timestamp is not a date.
-    #[error("value {group} is not a valid timestamp")]
     BadTimestamp { group: u8 },
     /// The unit does not fit the register (`V` on an energy register).
-    #[error("value {group} has unit {unit:?}, which does not fit this register")]
     UnexpectedUnit { group: u8, unit: Unit },
     /// A value the register needs is missing.
-    #[error("value {group} is missing")]
     MissingValue { group: u8 },
     /// A log declared a different number of entries than it holds.
-    #[error("declares {declared} entries but holds {found}")]
     CountMismatch { declared: u32, found: u32 },
 }
 
+impl fmt::Display for FieldErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldErrorKind::MalformedLine => {
+                f.write_str("malformed line (not an OBIS code followed by parenthesised values)")
+            }
+            FieldErrorKind::BadNumber { group } => write!(f, "value {group} is not a number"),
+            FieldErrorKind::BadTimestamp { group } => {
+                write!(f, "value {group} is not a valid timestamp")
+            }
+            FieldErrorKind::UnexpectedUnit { group, unit } => write!(
+                f,
+                "value {group} has unit {unit:?}, which does not fit this register"
+            ),
+            FieldErrorKind::MissingValue { group } => write!(f, "value {group} is missing"),
+            FieldErrorKind::CountMismatch { declared, found } => {
+                write!(f, "declares {declared} entries but holds {found}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for FieldErrorKind {}
+
 /// One field that was left out, and where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[error("line {line}{}: {kind}", .obis.map(|o| format!(" ({o})")).unwrap_or_default())]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldError {
     /// 1-based line number in the telegram (the header is line 1).
     pub line: u32,
@@ -92,6 +131,18 @@ pub struct FieldError {
     pub obis: Option<Obis>,
     pub kind: FieldErrorKind,
 }
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(o) = self.obis {
+            write!(f, " ({o})")?;
+        }
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl core::error::Error for FieldError {}
 
 /// A line whose OBIS code this engine does not interpret, kept as is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -534,7 +585,7 @@ fn has_byte(w: u64, b: u8) -> u64 {
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn scan(raw: &[u8], mut i: usize, a: u8, class: u8) -> usize {
-    use std::arch::x86_64::{
+    use core::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
     };
     while let Some(chunk) = raw.get(i..i + 16) {
@@ -858,17 +909,22 @@ impl Telegram {
             return true;
         }
         self.version
-            .and_then(|s| std::str::from_utf8(self.bytes(s)).ok()?.parse::<u32>().ok())
+            .and_then(|s| {
+                core::str::from_utf8(self.bytes(s))
+                    .ok()?
+                    .parse::<u32>()
+                    .ok()
+            })
             .is_some_and(|v| v >= 40)
     }
 
     fn reset(&mut self) {
-        let mut raw = std::mem::take(&mut self.raw);
-        let mut log = std::mem::take(&mut self.power_failure_log);
-        let mut hist = std::mem::take(&mut self.peak_history);
-        let mut unknown = std::mem::take(&mut self.unknown);
-        let mut errors = std::mem::take(&mut self.errors);
-        let cache = std::mem::take(&mut self.cache);
+        let mut raw = core::mem::take(&mut self.raw);
+        let mut log = core::mem::take(&mut self.power_failure_log);
+        let mut hist = core::mem::take(&mut self.peak_history);
+        let mut unknown = core::mem::take(&mut self.unknown);
+        let mut errors = core::mem::take(&mut self.errors);
+        let cache = core::mem::take(&mut self.cache);
         raw.clear();
         log.clear();
         hist.clear();
@@ -899,7 +955,7 @@ impl Telegram {
 
     /// A span as text (P1 is ASCII; anything else shows as U+FFFD).
     pub fn str(&self, s: Span) -> &str {
-        std::str::from_utf8(self.bytes(s)).unwrap_or("\u{FFFD}")
+        core::str::from_utf8(self.bytes(s)).unwrap_or("\u{FFFD}")
     }
 
     /// The header line without `/`, e.g. `ISk5\2MT382-1000`.
@@ -1063,7 +1119,7 @@ impl Telegram {
     }
 
     fn decode_body(&mut self, bang: usize) {
-        let raw = std::mem::take(&mut self.raw);
+        let raw = core::mem::take(&mut self.raw);
         let header_end = memchr::memchr(b'\n', &raw[..bang]).unwrap_or(bang);
         let mut h = header_end;
         while h > 0 && raw[h - 1] == b'\r' {
@@ -1249,7 +1305,7 @@ impl Telegram {
                 } else {
                     // Decimal as DSMR writes it ("003"); hex for "00C".
                     let dec = small::<u16>(s, 0).ok().flatten();
-                    let hex = std::str::from_utf8(s)
+                    let hex = core::str::from_utf8(s)
                         .ok()
                         .and_then(|h| u16::from_str_radix(h, 16).ok());
                     Some(dec.or(hex).ok_or(FieldErrorKind::BadNumber { group: 0 })?)
@@ -1559,6 +1615,7 @@ pub fn line_of(raw: &[u8], n: u32) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     #[test]
     fn groups_over_lines() {
@@ -1584,7 +1641,7 @@ mod tests {
             // Ends with the `!` every telegram body ends with.
             let raw: Vec<u8> = (0..len)
                 .map(|k| alphabet[((x >> (k % 50)) as usize + k * 7) % alphabet.len()])
-                .chain(std::iter::once(b'!'))
+                .chain(core::iter::once(b'!'))
                 .collect();
             let start = (x >> 20) as usize % raw.len();
             for (a, class) in [(b'(', STOP_OPEN), (b')', STOP_CLOSE)] {

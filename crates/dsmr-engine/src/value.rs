@@ -5,7 +5,7 @@
 //! Prometheus base units by integer multiplication, so `000687.138*kWh` is
 //! exactly 2 473 696 800 J. No parsed float is ever multiplied.
 
-use std::fmt;
+use core::fmt;
 
 /// A decimal `mantissa / 10^scale`, exactly as the meter wrote it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -627,6 +627,7 @@ fn last_sunday(year: i64, month: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     #[test]
     fn fixed_parses_exactly_and_converts_without_floats() {
