@@ -3,7 +3,8 @@
 //! digits (JSON numbers are decimal text, so nothing is rounded).
 
 use super::telegram::{CrcStatus, Mbus, Peak, Phase, ReadingKind, Span, Telegram};
-use super::value::{Dst, Quantity, Timestamp, Zone};
+use super::time::{Dst, Timestamp, Zone};
+use super::value::Quantity;
 use alloc::format;
 use alloc::string::{String, ToString};
 use core::fmt::Write;

@@ -2,10 +2,11 @@
 //!
 //! # Layout
 //! - [`frame`]: finds telegrams in a byte stream of any chunking; bounded memory.
-//! - [`crc`]: CRC-16/ARC, slice-by-8.
+//! - [`crc`]: CRC-16/ARC: a PCLMULQDQ fold on x86-64, slice-by-16 tables
+//!   elsewhere and for the last bytes.
 //! - [`obis`]: OBIS identifiers, tolerant of the typos meters and specs make.
-//! - [`value`]: exact decimals, units with exact conversion to base units,
-//!   meter timestamps and the time zone rules for flagless ones.
+//! - [`value`]: exact decimals and units with exact conversion to base units.
+//! - [`time`]: meter timestamps and the EU time-zone rules for flagless ones.
 //! - [`telegram`]: a framed telegram decoded into [`Telegram`], one object at a
 //!   time, so one odd line never costs the telegram.
 //! - [`json`]: a telegram as one JSON object (the `parse` command and the API).
@@ -30,9 +31,11 @@ pub mod obis;
 #[cfg(feature = "smarty")]
 pub mod smarty;
 pub mod telegram;
+pub mod time;
 pub mod value;
 
 pub use frame::{FrameError, FrameEvent, Framer};
 pub use obis::Obis;
 pub use telegram::{CrcStatus, Error, FieldError, FieldErrorKind, Telegram};
-pub use value::{Fixed, Quantity, Timestamp, Unit, Zone};
+pub use time::{Timestamp, Zone};
+pub use value::{Fixed, Quantity, Unit};

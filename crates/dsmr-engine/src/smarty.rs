@@ -323,12 +323,12 @@ pub struct SmartyDeframer {
     capacity: usize,
     /// Stream offset of the first unconsumed byte.
     offset: u64,
-    engine: Engine,
+    decryptor: Decryptor,
 }
 
 /// Everything but the input buffer, so that a frame can be decrypted while
 /// the buffer is borrowed.
-struct Engine {
+struct Decryptor {
     cipher: SmartyGcm,
     aad: Option<[u8; 17]>,
     max_len: usize,
@@ -340,7 +340,7 @@ struct Engine {
 }
 
 /// What one look at the pending bytes found.
-enum Outcome {
+enum Step {
     /// Progress needs at least this many pending bytes.
     NeedMore(usize),
     /// Noise to drop.
@@ -391,7 +391,7 @@ impl SmartyDeframer {
             start: 0,
             capacity,
             offset: 0,
-            engine: Engine {
+            decryptor: Decryptor {
                 cipher: SmartyGcm::new(&GenericArray::from(keys.encryption_key)),
                 aad,
                 max_len,
@@ -408,7 +408,7 @@ impl SmartyDeframer {
     /// next call). Whole frames are decrypted straight from `input`.
     pub fn decode(&mut self, input: &mut &[u8]) -> Option<Result<Decrypted<'_>, SmartyError>> {
         let event = self.advance(input)?;
-        Some(event.map(|meta| self.engine.decrypted(meta)))
+        Some(event.map(|meta| self.decryptor.decrypted(meta)))
     }
 
     /// Copies bytes in and returns how many were taken: fewer than offered
@@ -422,7 +422,7 @@ impl SmartyDeframer {
         let mut bytes = bytes;
         if self.pending().is_empty() {
             let noise = bytes.iter().position(|&b| b == TAG).unwrap_or(bytes.len());
-            self.engine.count_noise(noise);
+            self.decryptor.count_noise(noise);
             self.offset += noise as u64;
             taken = noise;
             bytes = bytes.get(noise..).unwrap_or_default();
@@ -453,8 +453,8 @@ impl SmartyDeframer {
         if bytes == 0 {
             return None;
         }
-        self.engine.stats.errors += 1;
-        self.engine.noise_since_event = 0;
+        self.decryptor.stats.errors += 1;
+        self.decryptor.noise_since_event = 0;
         Some(SmartyError::Incomplete { offset, bytes })
     }
 
@@ -474,7 +474,7 @@ impl SmartyDeframer {
     }
 
     pub fn stats(&self) -> SmartyStats {
-        self.engine.stats
+        self.decryptor.stats
     }
 
     fn pending(&self) -> &[u8] {
@@ -504,8 +504,8 @@ impl SmartyDeframer {
         loop {
             if self.pending().is_empty() {
                 // Nothing buffered: work on the caller's bytes in place.
-                match self.engine.step(input, self.offset) {
-                    Outcome::NeedMore(_) => {
+                match self.decryptor.step(input, self.offset) {
+                    Step::NeedMore(_) => {
                         if input.is_empty() {
                             return None;
                         }
@@ -514,11 +514,11 @@ impl SmartyDeframer {
                         let n = self.push(input);
                         *input = input.get(n..).unwrap_or_default();
                     }
-                    Outcome::Skip(n) => {
+                    Step::Skip(n) => {
                         self.offset += n as u64;
                         *input = input.get(n..).unwrap_or_default();
                     }
-                    Outcome::Emit(n, event) => {
+                    Step::Emit(n, event) => {
                         self.offset += n as u64;
                         *input = input.get(n..).unwrap_or_default();
                         return Some(event);
@@ -526,8 +526,8 @@ impl SmartyDeframer {
                 }
             } else {
                 let pending = self.buf.get(self.start..).unwrap_or_default();
-                match self.engine.step(pending, self.offset) {
-                    Outcome::NeedMore(need) => {
+                match self.decryptor.step(pending, self.offset) {
+                    Step::NeedMore(need) => {
                         if input.is_empty() {
                             return None;
                         }
@@ -542,8 +542,8 @@ impl SmartyDeframer {
                         }
                         *input = input.get(n..).unwrap_or_default();
                     }
-                    Outcome::Skip(n) => self.consume(n),
-                    Outcome::Emit(n, event) => {
+                    Step::Skip(n) => self.consume(n),
+                    Step::Emit(n, event) => {
                         self.consume(n);
                         return Some(event);
                     }
@@ -557,35 +557,35 @@ impl fmt::Debug for SmartyDeframer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmartyDeframer")
             .field("keys", &Redacted)
-            .field("with_auth_key", &self.engine.aad.is_some())
-            .field("max_len", &self.engine.max_len)
+            .field("with_auth_key", &self.decryptor.aad.is_some())
+            .field("max_len", &self.decryptor.max_len)
             .field("buffered", &self.buffered_len())
             .field("offset", &self.offset)
-            .field("stats", &self.engine.stats)
+            .field("stats", &self.decryptor.stats)
             .finish()
     }
 }
 
-impl Engine {
+impl Decryptor {
     fn count_noise(&mut self, n: usize) {
         self.noise_since_event += n as u64;
         self.stats.noise_bytes += n as u64;
     }
 
     /// Looks at `data`, the unconsumed bytes starting at stream `offset`.
-    fn step(&mut self, data: &[u8], offset: u64) -> Outcome {
+    fn step(&mut self, data: &[u8], offset: u64) -> Step {
         match data.first() {
-            None => return Outcome::NeedMore(1),
+            None => return Step::NeedMore(1),
             Some(&TAG) => {}
             Some(_) => {
                 let n = data.iter().position(|&b| b == TAG).unwrap_or(data.len());
                 self.count_noise(n);
-                return Outcome::Skip(n);
+                return Step::Skip(n);
             }
         }
         let header = match parse_header(data, offset, self.max_len) {
             Ok(Ok(header)) => header,
-            Ok(Err(need)) => return Outcome::NeedMore(need),
+            Ok(Err(need)) => return Step::NeedMore(need),
             Err(e) => return self.fail(1, e),
         };
         let mut nonce = [0u8; 12];
@@ -625,13 +625,13 @@ impl Engine {
             noise_before: core::mem::take(&mut self.noise_since_event),
             replay,
         };
-        Outcome::Emit(header.total, Ok(meta))
+        Step::Emit(header.total, Ok(meta))
     }
 
-    fn fail(&mut self, skip: usize, error: SmartyError) -> Outcome {
+    fn fail(&mut self, skip: usize, error: SmartyError) -> Step {
         self.stats.errors += 1;
         self.noise_since_event = 0;
-        Outcome::Emit(skip, Err(error))
+        Step::Emit(skip, Err(error))
     }
 
     fn decrypted(&self, meta: FrameMeta) -> Decrypted<'_> {
