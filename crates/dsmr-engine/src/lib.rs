@@ -10,6 +10,7 @@
 //! - [`telegram`]: a framed telegram decoded into [`Telegram`], one object at a
 //!   time, so one odd line never costs the telegram.
 //! - [`json`]: a telegram as one JSON object (the `parse` command and the API).
+//! - `json_view` (feature `serde`): the same JSON through serde.
 //! - [`smarty`] (feature `smarty`): Luxembourg AES-GCM encrypted P1 frames,
 //!   unwrapped into the plain telegrams the framer reads.
 //!
@@ -27,6 +28,8 @@ extern crate std;
 pub mod crc;
 pub mod frame;
 pub mod json;
+#[cfg(feature = "serde")]
+pub mod json_view;
 pub mod obis;
 #[cfg(feature = "smarty")]
 pub mod smarty;
