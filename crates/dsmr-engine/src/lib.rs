@@ -19,6 +19,8 @@
 //! detection.
 
 #![no_std]
+// The README's example runs as a doctest, so it cannot rot.
+#![doc = include_str!("../README.md")]
 
 extern crate alloc;
 #[cfg(any(feature = "std", test))]
