@@ -2,10 +2,14 @@
 //! the `dsmr5` crate on the same bytes in the same run, and framing +
 //! decoding a log of 100 000 telegrams.
 //!
-//! Run by hand: `cargo bench --bench engine`.
+//! Also: one telegram as JSON, serde_json over the `serde` view against the
+//! hand-written writer (the engine's dev-dependency on itself turns the
+//! `serde` feature on here).
+//!
+//! Run by hand: `cargo bench -p dsmr-engine --bench engine`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use dsmr_engine::{FrameEvent, Framer, Telegram};
+use dsmr_engine::{json, FrameEvent, Framer, Telegram, Zone};
 
 /// 3-phase DSMR 5.0 with gas and a valid CRC (Iskra AM550, a real telegram).
 const DSMR5: &[u8] = include_bytes!("../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
@@ -92,5 +96,18 @@ fn crc(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode, frame_and_decode_log, crc);
+fn to_json(c: &mut Criterion) {
+    let t = Telegram::decode(frame()).expect("the fixture decodes");
+    let mut g = c.benchmark_group("json_dsmr5_3phase_gas");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("serde_json", |b| {
+        b.iter(|| black_box(serde_json::to_string(&black_box(&t).json_view(Zone::CET))))
+    });
+    g.bench_function("hand-written", |b| {
+        b.iter(|| black_box(json::telegram_to_json(black_box(&t), &Zone::CET)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decode, to_json, frame_and_decode_log, crc);
 criterion_main!(benches);

@@ -12,7 +12,8 @@
 //! delivers its even-parity bit there, and P1 is a 7-bit ASCII protocol.
 //! Memory is bounded by the size cap plus one input block, whatever arrives.
 
-use thiserror::Error;
+use alloc::vec::Vec;
+use core::fmt;
 
 /// The default cap on a telegram's size: Belgian telegrams exceed 3 kB, the
 /// largest seen is under 4 kB.
@@ -22,22 +23,36 @@ pub const DEFAULT_MAX_TELEGRAM: usize = 16 * 1024;
 const BLOCK: usize = 4 * 1024;
 
 /// Why bytes that began like a telegram were dropped.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
     /// A new header arrived before the `!` line: the telegram was cut off.
-    #[error(
-        "telegram cut off after {bytes} bytes: a new header started at stream offset {offset}"
-    )]
     Truncated { bytes: usize, offset: u64 },
     /// No `!` line within the size cap.
-    #[error(
-        "telegram longer than {limit} bytes without a '!' line (started at stream offset {offset})"
-    )]
     TooLong { limit: usize, offset: u64 },
     /// The input ended inside a telegram.
-    #[error("input ended inside a telegram of {bytes} bytes (started at stream offset {offset})")]
     Incomplete { bytes: usize, offset: u64 },
 }
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::Truncated { bytes, offset } => write!(
+                f,
+                "telegram cut off after {bytes} bytes: a new header started at stream offset {offset}"
+            ),
+            FrameError::TooLong { limit, offset } => write!(
+                f,
+                "telegram longer than {limit} bytes without a '!' line (started at stream offset {offset})"
+            ),
+            FrameError::Incomplete { bytes, offset } => write!(
+                f,
+                "input ended inside a telegram of {bytes} bytes (started at stream offset {offset})"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for FrameError {}
 
 /// What the framer found.
 #[derive(Debug, PartialEq, Eq)]
@@ -314,6 +329,7 @@ fn is_header(s: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     fn frames(input: &[u8], chunk: usize) -> Vec<Result<Vec<u8>, FrameError>> {
         let mut f = Framer::new();

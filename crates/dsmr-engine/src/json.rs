@@ -3,8 +3,11 @@
 //! digits (JSON numbers are decimal text, so nothing is rounded).
 
 use super::telegram::{CrcStatus, Mbus, Peak, Phase, ReadingKind, Span, Telegram};
-use super::value::{Dst, Quantity, Timestamp, Zone};
-use std::fmt::Write;
+use super::time::{Dst, Timestamp, Zone};
+use super::value::Quantity;
+use alloc::format;
+use alloc::string::{String, ToString};
+use core::fmt::Write;
 
 /// Writes `t` as a single-line JSON object; timestamps get their Unix time in `zone`.
 pub fn telegram_to_json(t: &Telegram, zone: &Zone) -> String {
@@ -379,6 +382,9 @@ pub fn string(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            // As serde_json writes them, so both writers give the same bytes.
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }

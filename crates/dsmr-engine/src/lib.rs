@@ -2,28 +2,45 @@
 //!
 //! # Layout
 //! - [`frame`]: finds telegrams in a byte stream of any chunking; bounded memory.
-//! - [`crc`]: CRC-16/ARC, slice-by-8.
+//! - [`crc`]: CRC-16/ARC: a PCLMULQDQ fold on x86-64, slice-by-16 tables
+//!   elsewhere and for the last bytes.
 //! - [`obis`]: OBIS identifiers, tolerant of the typos meters and specs make.
-//! - [`value`]: exact decimals, units with exact conversion to base units,
-//!   meter timestamps and the time zone rules for flagless ones.
+//! - [`value`]: exact decimals and units with exact conversion to base units.
+//! - [`time`]: meter timestamps and the EU time-zone rules for flagless ones.
 //! - [`telegram`]: a framed telegram decoded into [`Telegram`], one object at a
 //!   time, so one odd line never costs the telegram.
 //! - [`json`]: a telegram as one JSON object (the `parse` command and the API).
+//! - `json_view` (feature `serde`): the same JSON through serde.
 //! - [`smarty`] (feature `smarty`): Luxembourg AES-GCM encrypted P1 frames,
 //!   unwrapped into the plain telegrams the framer reads.
 //!
-//! Nothing here does I/O or depends on an async runtime.
+//! Nothing here does I/O or depends on an async runtime, and the crate is
+//! `no_std` (it needs `alloc`): the `std` feature only adds run-time CPU
+//! detection.
+
+#![no_std]
+// The README's example runs as a doctest, so it cannot rot.
+#![doc = include_str!("../README.md")]
+
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+#[macro_use]
+extern crate std;
 
 pub mod crc;
 pub mod frame;
 pub mod json;
+#[cfg(feature = "serde")]
+pub mod json_view;
 pub mod obis;
 #[cfg(feature = "smarty")]
 pub mod smarty;
 pub mod telegram;
+pub mod time;
 pub mod value;
 
 pub use frame::{FrameError, FrameEvent, Framer};
 pub use obis::Obis;
 pub use telegram::{CrcStatus, Error, FieldError, FieldErrorKind, Telegram};
-pub use value::{Fixed, Quantity, Timestamp, Unit, Zone};
+pub use time::{Timestamp, Zone};
+pub use value::{Fixed, Quantity, Unit};

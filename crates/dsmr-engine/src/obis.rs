@@ -4,7 +4,7 @@
 //! (`1-0:99:97.0`, a `.255` or `*255` F group) and strict about digits, so
 //! a damaged code such as `1-021.7.0` is refused rather than misread.
 
-use std::fmt;
+use core::fmt;
 
 /// An OBIS code without its F group (always 255 on P1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -127,6 +127,7 @@ impl fmt::Display for Obis {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::prelude::rust_2021::*;
 
     #[test]
     fn parses_codes_and_their_typos() {

@@ -31,13 +31,13 @@
 //! maximum size, and [`SmartyDeframer::decode`] reads whole frames straight
 //! from the caller's slice, copying only a frame split across reads.
 
-use std::fmt;
+use alloc::vec::Vec;
+use core::fmt;
 
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::generic_array::GenericArray;
 use aes_gcm::aes::Aes128;
 use aes_gcm::{AeadInPlace, AesGcm, KeyInit};
-use thiserror::Error;
 
 /// Smarty uses a 12-byte nonce and truncates the GCM tag to 12 bytes.
 type SmartyGcm = AesGcm<Aes128, U12, U12>;
@@ -138,13 +138,29 @@ impl fmt::Display for KeyKind {
 
 /// A key string that is not 16 bytes of hex. The messages never repeat the
 /// key's digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyError {
-    #[error("{key} must be 32 hex digits (16 bytes), got {chars} characters")]
+    /// Not 32 characters.
     Length { key: KeyKind, chars: usize },
-    #[error("{key}: character {position} is not a hex digit")]
+    /// A character (1-based `position`) that is not a hex digit.
     NotHex { key: KeyKind, position: usize },
 }
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyError::Length { key, chars } => write!(
+                f,
+                "{key} must be 32 hex digits (16 bytes), got {chars} characters"
+            ),
+            KeyError::NotHex { key, position } => {
+                write!(f, "{key}: character {position} is not a hex digit")
+            }
+        }
+    }
+}
+
+impl core::error::Error for KeyError {}
 
 fn parse_key(key: KeyKind, s: &str) -> Result<[u8; 16], KeyError> {
     let s = s.trim();
@@ -167,26 +183,64 @@ fn parse_key(key: KeyKind, s: &str) -> Result<[u8; 16], KeyError> {
 
 /// Why bytes that began like a frame yielded no telegram. `offset` is the
 /// stream offset of the frame's `0xDB` (bytes since the deframer started).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmartyError {
-    #[error("frame at stream offset {offset}: system-title length {len}, expected 8")]
+    /// The byte after `0xDB` is not 8.
     SystemTitleLength { offset: u64, len: u8 },
-    #[error("frame at stream offset {offset}: unsupported length prefix 0x{byte:02x} (expected < 0x80, 0x81 or 0x82)")]
+    /// The length field is not `n`, `0x81 n` or `0x82 hi lo`.
     LengthEncoding { offset: u64, byte: u8 },
-    #[error("frame at stream offset {offset}: length {len} exceeds the {max}-byte limit")]
+    /// The length field exceeds the deframer's cap.
     TooLong { offset: u64, len: usize, max: usize },
-    #[error("frame at stream offset {offset}: length {len} is below the 17 bytes of security byte, frame counter and tag")]
+    /// The length field cannot even hold the security byte, counter and tag.
     TooShort { offset: u64, len: usize },
-    #[error("frame at stream offset {offset}: security control byte 0x{byte:02x}, expected 0x30 (suite 0, authenticated and encrypted)")]
+    /// A security control byte other than `0x30`.
     SecurityControl { offset: u64, byte: u8 },
     /// Wrong encryption key, an auth key where none was used (or the reverse),
     /// or a corrupted frame. No plaintext is released.
-    #[error("frame at stream offset {offset} (frame counter {frame_counter}): authentication failed: wrong encryption key, wrong or missing authentication key, or corrupted frame")]
     Authentication { offset: u64, frame_counter: u32 },
     /// [`SmartyDeframer::finish`] found a frame that never completed.
-    #[error("input ended inside a frame at stream offset {offset} after {bytes} bytes")]
     Incomplete { offset: u64, bytes: usize },
 }
+
+impl fmt::Display for SmartyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SmartyError::SystemTitleLength { offset, len } => write!(
+                f,
+                "frame at stream offset {offset}: system-title length {len}, expected 8"
+            ),
+            SmartyError::LengthEncoding { offset, byte } => write!(
+                f,
+                "frame at stream offset {offset}: unsupported length prefix 0x{byte:02x} (expected < 0x80, 0x81 or 0x82)"
+            ),
+            SmartyError::TooLong { offset, len, max } => write!(
+                f,
+                "frame at stream offset {offset}: length {len} exceeds the {max}-byte limit"
+            ),
+            SmartyError::TooShort { offset, len } => write!(
+                f,
+                "frame at stream offset {offset}: length {len} is below the 17 bytes of security byte, frame counter and tag"
+            ),
+            SmartyError::SecurityControl { offset, byte } => write!(
+                f,
+                "frame at stream offset {offset}: security control byte 0x{byte:02x}, expected 0x30 (suite 0, authenticated and encrypted)"
+            ),
+            SmartyError::Authentication {
+                offset,
+                frame_counter,
+            } => write!(
+                f,
+                "frame at stream offset {offset} (frame counter {frame_counter}): authentication failed: wrong encryption key, wrong or missing authentication key, or corrupted frame"
+            ),
+            SmartyError::Incomplete { offset, bytes } => write!(
+                f,
+                "input ended inside a frame at stream offset {offset} after {bytes} bytes"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for SmartyError {}
 
 /// An authenticated, decrypted frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,12 +323,12 @@ pub struct SmartyDeframer {
     capacity: usize,
     /// Stream offset of the first unconsumed byte.
     offset: u64,
-    engine: Engine,
+    decryptor: Decryptor,
 }
 
 /// Everything but the input buffer, so that a frame can be decrypted while
 /// the buffer is borrowed.
-struct Engine {
+struct Decryptor {
     cipher: SmartyGcm,
     aad: Option<[u8; 17]>,
     max_len: usize,
@@ -286,7 +340,7 @@ struct Engine {
 }
 
 /// What one look at the pending bytes found.
-enum Outcome {
+enum Step {
     /// Progress needs at least this many pending bytes.
     NeedMore(usize),
     /// Noise to drop.
@@ -337,7 +391,7 @@ impl SmartyDeframer {
             start: 0,
             capacity,
             offset: 0,
-            engine: Engine {
+            decryptor: Decryptor {
                 cipher: SmartyGcm::new(&GenericArray::from(keys.encryption_key)),
                 aad,
                 max_len,
@@ -354,7 +408,7 @@ impl SmartyDeframer {
     /// next call). Whole frames are decrypted straight from `input`.
     pub fn decode(&mut self, input: &mut &[u8]) -> Option<Result<Decrypted<'_>, SmartyError>> {
         let event = self.advance(input)?;
-        Some(event.map(|meta| self.engine.decrypted(meta)))
+        Some(event.map(|meta| self.decryptor.decrypted(meta)))
     }
 
     /// Copies bytes in and returns how many were taken: fewer than offered
@@ -368,7 +422,7 @@ impl SmartyDeframer {
         let mut bytes = bytes;
         if self.pending().is_empty() {
             let noise = bytes.iter().position(|&b| b == TAG).unwrap_or(bytes.len());
-            self.engine.count_noise(noise);
+            self.decryptor.count_noise(noise);
             self.offset += noise as u64;
             taken = noise;
             bytes = bytes.get(noise..).unwrap_or_default();
@@ -399,8 +453,8 @@ impl SmartyDeframer {
         if bytes == 0 {
             return None;
         }
-        self.engine.stats.errors += 1;
-        self.engine.noise_since_event = 0;
+        self.decryptor.stats.errors += 1;
+        self.decryptor.noise_since_event = 0;
         Some(SmartyError::Incomplete { offset, bytes })
     }
 
@@ -420,7 +474,7 @@ impl SmartyDeframer {
     }
 
     pub fn stats(&self) -> SmartyStats {
-        self.engine.stats
+        self.decryptor.stats
     }
 
     fn pending(&self) -> &[u8] {
@@ -450,8 +504,8 @@ impl SmartyDeframer {
         loop {
             if self.pending().is_empty() {
                 // Nothing buffered: work on the caller's bytes in place.
-                match self.engine.step(input, self.offset) {
-                    Outcome::NeedMore(_) => {
+                match self.decryptor.step(input, self.offset) {
+                    Step::NeedMore(_) => {
                         if input.is_empty() {
                             return None;
                         }
@@ -460,11 +514,11 @@ impl SmartyDeframer {
                         let n = self.push(input);
                         *input = input.get(n..).unwrap_or_default();
                     }
-                    Outcome::Skip(n) => {
+                    Step::Skip(n) => {
                         self.offset += n as u64;
                         *input = input.get(n..).unwrap_or_default();
                     }
-                    Outcome::Emit(n, event) => {
+                    Step::Emit(n, event) => {
                         self.offset += n as u64;
                         *input = input.get(n..).unwrap_or_default();
                         return Some(event);
@@ -472,8 +526,8 @@ impl SmartyDeframer {
                 }
             } else {
                 let pending = self.buf.get(self.start..).unwrap_or_default();
-                match self.engine.step(pending, self.offset) {
-                    Outcome::NeedMore(need) => {
+                match self.decryptor.step(pending, self.offset) {
+                    Step::NeedMore(need) => {
                         if input.is_empty() {
                             return None;
                         }
@@ -488,8 +542,8 @@ impl SmartyDeframer {
                         }
                         *input = input.get(n..).unwrap_or_default();
                     }
-                    Outcome::Skip(n) => self.consume(n),
-                    Outcome::Emit(n, event) => {
+                    Step::Skip(n) => self.consume(n),
+                    Step::Emit(n, event) => {
                         self.consume(n);
                         return Some(event);
                     }
@@ -503,35 +557,35 @@ impl fmt::Debug for SmartyDeframer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmartyDeframer")
             .field("keys", &Redacted)
-            .field("with_auth_key", &self.engine.aad.is_some())
-            .field("max_len", &self.engine.max_len)
+            .field("with_auth_key", &self.decryptor.aad.is_some())
+            .field("max_len", &self.decryptor.max_len)
             .field("buffered", &self.buffered_len())
             .field("offset", &self.offset)
-            .field("stats", &self.engine.stats)
+            .field("stats", &self.decryptor.stats)
             .finish()
     }
 }
 
-impl Engine {
+impl Decryptor {
     fn count_noise(&mut self, n: usize) {
         self.noise_since_event += n as u64;
         self.stats.noise_bytes += n as u64;
     }
 
     /// Looks at `data`, the unconsumed bytes starting at stream `offset`.
-    fn step(&mut self, data: &[u8], offset: u64) -> Outcome {
+    fn step(&mut self, data: &[u8], offset: u64) -> Step {
         match data.first() {
-            None => return Outcome::NeedMore(1),
+            None => return Step::NeedMore(1),
             Some(&TAG) => {}
             Some(_) => {
                 let n = data.iter().position(|&b| b == TAG).unwrap_or(data.len());
                 self.count_noise(n);
-                return Outcome::Skip(n);
+                return Step::Skip(n);
             }
         }
         let header = match parse_header(data, offset, self.max_len) {
             Ok(Ok(header)) => header,
-            Ok(Err(need)) => return Outcome::NeedMore(need),
+            Ok(Err(need)) => return Step::NeedMore(need),
             Err(e) => return self.fail(1, e),
         };
         let mut nonce = [0u8; 12];
@@ -568,16 +622,16 @@ impl Engine {
             system_title: header.system_title,
             frame_counter: header.frame_counter,
             offset,
-            noise_before: std::mem::take(&mut self.noise_since_event),
+            noise_before: core::mem::take(&mut self.noise_since_event),
             replay,
         };
-        Outcome::Emit(header.total, Ok(meta))
+        Step::Emit(header.total, Ok(meta))
     }
 
-    fn fail(&mut self, skip: usize, error: SmartyError) -> Outcome {
+    fn fail(&mut self, skip: usize, error: SmartyError) -> Step {
         self.stats.errors += 1;
         self.noise_since_event = 0;
-        Outcome::Emit(skip, Err(error))
+        Step::Emit(skip, Err(error))
     }
 
     fn decrypted(&self, meta: FrameMeta) -> Decrypted<'_> {

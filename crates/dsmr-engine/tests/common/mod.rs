@@ -2,6 +2,7 @@
 //! in fixtures/ and Smarty frames sealed independently of the deframer.
 #![allow(dead_code)] // each test binary uses its own subset
 
+#[cfg(feature = "smarty")]
 pub mod smarty;
 
 use std::path::{Path, PathBuf};
