@@ -171,7 +171,7 @@ impl Config {
         Config::check(a, &SetByUser(None), env)
     }
 
-    fn check(a: Args, given: &SetByUser<'_>, env: Env) -> Result<Config, CliError> {
+    fn check(a: Args, set_by_user: &SetByUser<'_>, env: Env) -> Result<Config, CliError> {
         let zone = a.timezone.zone;
         let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
         let mode = match &a.command {
@@ -183,8 +183,8 @@ impl Config {
                 meter: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
                 expose_equipment_ids: a.metrics_expose_equipment_ids,
             },
-            None if a.check_config => Mode::Check(check_serve(&a, given, &env)?),
-            None => Mode::Serve(check_serve(&a, given, &env)?),
+            None if a.check_config => Mode::Check(check_serve(&a, set_by_user, &env)?),
+            None => Mode::Serve(check_serve(&a, set_by_user, &env)?),
         };
         Ok(Config { log, zone, mode })
     }
@@ -234,9 +234,9 @@ const METER_FLAGS: &[(&str, &str)] = &[
     ("smarty_auth_key_file", "--smarty-auth-key-file"),
 ];
 
-fn check_serve(a: &Args, given: &SetByUser<'_>, env: &Env) -> Result<ServeConfig, CliError> {
+fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<ServeConfig, CliError> {
     if let Some(path) = &a.config {
-        return check_config_file(a, path, given, env);
+        return check_config_file(a, path, set_by_user, env);
     }
     Ok(ServeConfig {
         meters: vec![meter_from_flags(a, env)?],
@@ -262,12 +262,12 @@ fn telemetry_path_flag(a: &Args) -> Result<String, CliError> {
 fn check_config_file(
     a: &Args,
     path: &Path,
-    given: &SetByUser<'_>,
+    set_by_user: &SetByUser<'_>,
     env: &Env,
 ) -> Result<ServeConfig, CliError> {
     let mut clash: Vec<String> = METER_FLAGS
         .iter()
-        .filter(|(id, _)| given.set(id))
+        .filter(|(id, _)| set_by_user.set(id))
         .map(|(_, flag)| (*flag).to_owned())
         .collect();
     if env.smarty_key.is_some() {
@@ -281,19 +281,19 @@ fn check_config_file(
         source,
     })?;
     let file = config_file::parse(&text, path)?;
-    let listen_address = if given.set("web_listen_address") {
+    let listen_address = if set_by_user.set("web_listen_address") {
         listen_address_flag(a)?
     } else {
         file.listen_address
             .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned())
     };
-    let telemetry_path = if given.set("web_telemetry_path") {
+    let telemetry_path = if set_by_user.set("web_telemetry_path") {
         telemetry_path_flag(a)?
     } else {
         file.telemetry_path
             .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_owned())
     };
-    let expose_equipment_ids = if given.set("metrics_expose_equipment_ids") {
+    let expose_equipment_ids = if set_by_user.set("metrics_expose_equipment_ids") {
         a.metrics_expose_equipment_ids
     } else {
         file.expose_equipment_ids.unwrap_or(false)

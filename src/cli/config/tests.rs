@@ -171,3 +171,56 @@ fn smarty_keys_from_the_environment() {
         .to_string();
     assert!(e.contains("not --homewizard"), "{e}");
 }
+
+#[test]
+fn typed_flags_take_what_they_always_took() {
+    let serial = meter(&[
+        "--serial",
+        "/dev/x",
+        "--baud",
+        " +9600 ",
+        "--data-bits",
+        " 7 ",
+        "--stop-bits",
+        "2",
+        "--parity",
+        "odd",
+    ]);
+    assert_eq!(serial.source.to_string(), "serial /dev/x 9600 7O2");
+    let e = |args: &[&str]| parse(args).unwrap_err().to_string();
+    // Only the plain digits, as before the values were typed.
+    assert!(e(&["--serial", "/dev/x", "--data-bits", "07"]).contains("must be 7 or 8"));
+    assert!(e(&["--serial", "/dev/x", "--stop-bits", "+1"]).contains("must be 1 or 2"));
+    assert!(e(&["--serial", "/dev/x", "--baud", "fast"]).contains("such as 115200"));
+    let hw = meter(&["--homewizard", "h", "--homewizard-interval", "1m"]);
+    assert_eq!(
+        hw.source.to_string(),
+        "homewizard http://h:80/api/v1/telegram every 1m"
+    );
+    let c = parse(&["--demo", "--timezone", "Europe/Brussels"]).unwrap();
+    let Mode::Serve(s) = c.mode else {
+        panic!("not serve")
+    };
+    assert_eq!(s.meters[0].timezone, "Europe/Brussels");
+}
+
+#[test]
+fn clap_reports_bad_values_as_usage_errors() {
+    for args in [
+        &["--demo", "--stale-after", "0"][..],
+        &["--demo", "--timezone", "Mars/Base"],
+        &["--serial", "/dev/x", "--baud", "10"],
+        &["--homewizard", "h", "--homewizard-interval", "61s"],
+    ] {
+        let Err(CliError::Clap(e)) = parse(args) else {
+            panic!("{args:?}: not a clap error")
+        };
+        assert_eq!(
+            e.kind(),
+            clap::error::ErrorKind::ValueValidation,
+            "{args:?}"
+        );
+        assert_eq!(e.exit_code(), 2, "{args:?}");
+        assert!(e.to_string().contains(args[args.len() - 2]), "{e}");
+    }
+}
