@@ -160,7 +160,7 @@ impl SetByUser<'_> {
 }
 
 impl Config {
-    /// Checks raw flags into a configuration. Without clap's matches no
+    /// Checks parsed flags into a configuration. Without clap's matches no
     /// flag counts as set by the user, so with `--config` the file's web
     /// and metrics settings apply.
     pub fn from_args(a: Args, rust_log: Option<String>) -> Result<Config, CliError> {

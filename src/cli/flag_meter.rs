@@ -144,6 +144,7 @@ fn flag_error(e: MeterSettingsError, a: &Args, sources: &[&'static str]) -> CliE
             "--homewizard-interval",
             duration::format(a.homewizard_interval),
         ),
+        // These two fail with their own reasons, handled above.
         MeterField::Sources | MeterField::Smarty => ("--meter", a.meter.clone()),
     };
     CliError::Invalid {

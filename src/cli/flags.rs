@@ -44,7 +44,8 @@ Examples:
 The Smarty key can also come from DSMR_EXPORTER_SMARTY_KEY (the 32 hex digits themselves); \
 there is deliberately no flag that takes the key on the command line, where other users see it.";
 
-/// The flags, as parsed by clap and not yet checked.
+/// The flags as clap parses them: numbers, durations and the zone typed
+/// and checked, the rest as written (checked by [`super::config`]).
 #[derive(Debug, Parser)]
 #[command(
     name = "dsmr-exporter",
