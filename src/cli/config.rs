@@ -139,7 +139,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let matches = Args::command().try_get_matches_from(args)?;
+    let matches = Args::command()
+        .try_get_matches_from(args)
+        .map_err(CliError::from_clap)?;
     let args = Args::from_arg_matches(&matches)?;
     Config::check(args, &SetByUser(Some(&matches)), env)
 }

@@ -1,6 +1,8 @@
 //! [`CliError`]: why the command line was refused, and how that is shown.
 
 use super::config_file::ConfigError;
+use super::flags::TYPED_FLAGS;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use thiserror::Error;
@@ -55,6 +57,36 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// What clap refused. A value refused by one of the typed flags' parsers
+    /// ([`TYPED_FLAGS`]) is worded as it was before clap typed it,
+    /// `invalid value 'X' for --flag: why`, with the rule's reason; the
+    /// rest (help, version, unknown flags, `--parity`, booleans) stays
+    /// clap's own.
+    pub fn from_clap(e: clap::Error) -> CliError {
+        if e.kind() != ErrorKind::ValueValidation {
+            return CliError::Clap(e);
+        }
+        let arg = match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(arg)) => arg.as_str(),
+            _ => return CliError::Clap(e),
+        };
+        // clap names the argument as `--flag <VALUE>`.
+        let name = arg.split(' ').next().unwrap_or(arg);
+        let flag = TYPED_FLAGS.iter().find(|f| **f == name);
+        let value = match e.get(ContextKind::InvalidValue) {
+            Some(ContextValue::String(v)) => v.clone(),
+            _ => return CliError::Clap(e),
+        };
+        match (flag, std::error::Error::source(&e)) {
+            (Some(flag), Some(reason)) => CliError::Invalid {
+                flag,
+                value,
+                reason: reason.to_string(),
+            },
+            _ => CliError::Clap(e),
+        }
+    }
+
     /// Prints the message where it belongs (help and version on stdout,
     /// errors on stderr) and gives the exit code: 0 for help and version,
     /// 2 for usage errors, like clap.

@@ -337,26 +337,41 @@ pub enum Command {
     },
 }
 
-/// Serial parity, as `--parity` and the file's `serial.parity` write it.
+/// Serial parity, as `--parity` and the file's `serial.parity` write it:
+/// `none` (DSMR 4/5), `even` (DSMR 2.2/3.0) or `odd`.
+// The variants have plain comments, not doc comments: clap would turn
+// those into per-value help and switch all of --help to its long layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
 pub enum ParityArg {
-    /// No parity bit (DSMR 4/5).
     None,
-    /// Even parity (DSMR 2.2/3.0).
     Even,
-    /// Odd parity.
     Odd,
 }
 
-/// How log lines are written.
+/// How log lines are written: `text`, one human-readable line per event,
+/// or `json`, one JSON object per line for log collectors.
+// Plain variant comments for the same reason as `ParityArg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)]
 pub enum LogFormat {
-    /// One human-readable line per event.
     Text,
-    /// One JSON object per line, for log collectors.
     Json,
 }
+
+/// The flags whose values clap types with the parsers below; their
+/// refusals are worded like the checks after clap (see
+/// [`super::CliError::from_clap`]).
+pub(crate) const TYPED_FLAGS: &[&str] = &[
+    "--replay-interval",
+    "--homewizard-interval",
+    "--stale-after",
+    "--timezone",
+    "--baud",
+    "--data-bits",
+    "--stop-bits",
+];
 
 /// `--replay-interval`: any duration, 0 included.
 fn parse_duration(s: &str) -> Result<Duration, String> {

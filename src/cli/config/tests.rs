@@ -205,22 +205,30 @@ fn typed_flags_take_what_they_always_took() {
 }
 
 #[test]
-fn clap_reports_bad_values_as_usage_errors() {
-    for args in [
-        &["--demo", "--stale-after", "0"][..],
-        &["--demo", "--timezone", "Mars/Base"],
-        &["--serial", "/dev/x", "--baud", "10"],
-        &["--homewizard", "h", "--homewizard-interval", "61s"],
-    ] {
-        let Err(CliError::Clap(e)) = parse(args) else {
-            panic!("{args:?}: not a clap error")
+fn typed_flags_refuse_bad_values_in_the_old_words() {
+    let e = |args: &[&str]| parse(args).unwrap_err().to_string();
+    assert_eq!(
+        e(&["--demo", "--stale-after", "0"]),
+        "invalid value '0' for --stale-after: must be more than 0"
+    );
+    assert_eq!(
+        e(&["--demo", "--timezone", "Mars/Base"]),
+        "invalid value 'Mars/Base' for --timezone: \
+         expected Europe/<city>, UTC or a fixed offset such as +01:00"
+    );
+    assert_eq!(
+        e(&["--serial", "/dev/x", "--baud", "10"]),
+        "invalid value '10' for --baud: expected a speed such as 115200 or 9600"
+    );
+    assert_eq!(
+        e(&["--homewizard", "h", "--homewizard-interval", "61s"]),
+        "invalid value '61s' for --homewizard-interval: must be from 100ms to 60s"
+    );
+    // What clap checked before the values were typed stays clap's.
+    for args in [&["--demo", "--parity", "mark"][..], &["--demo=maybe"]] {
+        let Err(CliError::Clap(c)) = parse(args) else {
+            panic!("{args:?}: not clap's error")
         };
-        assert_eq!(
-            e.kind(),
-            clap::error::ErrorKind::ValueValidation,
-            "{args:?}"
-        );
-        assert_eq!(e.exit_code(), 2, "{args:?}");
-        assert!(e.to_string().contains(args[args.len() - 2]), "{e}");
+        assert_eq!(c.exit_code(), 2, "{args:?}");
     }
 }
