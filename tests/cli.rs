@@ -268,9 +268,8 @@ fn backfill_command_writes_timestamped_openmetrics() {
 
 #[test]
 fn bad_web_config_file_is_refused_at_start_with_its_line() {
-    let dir = std::env::temp_dir().join(format!("dsmr-cli-webcfg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("web.yml");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("web.yml");
     std::fs::write(&file, "basic_auth_users:\n  alice: not-a-bcrypt-hash\n").expect("write");
     let out = run(cmd()
         .args([
@@ -280,7 +279,6 @@ fn bad_web_config_file_is_refused_at_start_with_its_line() {
             "--web.config.file",
         ])
         .arg(&file));
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let err = text(&out.stderr);
     assert!(err.contains("web.yml") && err.contains("line 2"), "{err}");

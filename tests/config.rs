@@ -133,6 +133,89 @@ fn bad_files_are_refused_with_file_line_column_and_key() {
     );
 }
 
+/// A rule the flags and the file share refuses the same bad value for the
+/// same reason, each path wording where it was written its own way.
+#[test]
+fn flags_and_file_refuse_a_bad_value_for_the_same_reason() {
+    let dir = TempDir::new("cfg-shared");
+    let cases: &[(&[&str], &str, &str, &str)] = &[
+        (
+            &["--demo", "--stale-after", "0"],
+            "name = \"a\"\ndemo = true\nstale_after = \"0\"",
+            "meter \"a\": stale_after ",
+            "must be more than 0",
+        ),
+        (
+            &["--serial", "/dev/x", "--baud", "10"],
+            "name = \"a\"\nserial = { path = \"/dev/x\", baud = 10 }",
+            "serial.baud: ",
+            "expected a speed such as 115200 or 9600",
+        ),
+        (
+            &["--serial", "/dev/x", "--data-bits", "9"],
+            "name = \"a\"\nserial = { path = \"/dev/x\", data_bits = 9 }",
+            "serial.data_bits ",
+            "must be 7 or 8",
+        ),
+        (
+            &["--serial", "/dev/x", "--stop-bits", "3"],
+            "name = \"a\"\nserial = { path = \"/dev/x\", stop_bits = 3 }",
+            "serial.stop_bits ",
+            "must be 1 or 2",
+        ),
+        (
+            &["--homewizard", "h", "--homewizard-interval", "10ms"],
+            "name = \"a\"\nhomewizard = { host = \"h\", interval = \"10ms\" }",
+            "homewizard.interval \"10ms\": ",
+            "must be from 100ms to 60s",
+        ),
+        (
+            &["--homewizard", "h/api"],
+            "name = \"a\"\nhomewizard = { host = \"h/api\" }",
+            "homewizard.host \"h/api\": ",
+            "give only the host",
+        ),
+        (
+            &["--tcp", "dongle"],
+            "name = \"a\"\ntcp = { address = \"dongle\" }",
+            "tcp.address \"dongle\": ",
+            "expected HOST:PORT",
+        ),
+        (
+            &["--demo", "--timezone", "Mars/Base"],
+            "name = \"a\"\ndemo = true\ntimezone = \"Mars/Base\"",
+            "timezone \"Mars/Base\": ",
+            "expected Europe/<city>, UTC or a fixed offset",
+        ),
+        (
+            &["--replay", "f", "--replay-interval", "soon"],
+            "name = \"a\"\nreplay = { file = \"f\", interval = \"soon\" }",
+            "replay.interval \"soon\": ",
+            "'soon' is not a duration",
+        ),
+        (
+            &["--demo", "--meter", "a b"],
+            "name = \"a b\"\ndemo = true",
+            "meter name \"a b\": ",
+            "use 1 to 64 letters",
+        ),
+    ];
+    for (i, (flags, table, file_words, reason)) in cases.iter().enumerate() {
+        let err = refused(cmd().args(*flags));
+        assert!(
+            err.contains(reason),
+            "{flags:?}: {reason:?} missing from {err}"
+        );
+        let file = dir.write(&format!("{i}.toml"), format!("[[meter]]\n{table}\n"));
+        let err = refused(cmd().arg("--config").arg(&file).arg("--check-config"));
+        let wanted = format!("{file_words}{reason}");
+        assert!(
+            err.contains(&wanted),
+            "{table}: {wanted:?} missing from {err}"
+        );
+    }
+}
+
 #[test]
 fn config_with_meter_flags_is_refused() {
     let dir = TempDir::new("cfg-flags");

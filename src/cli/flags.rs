@@ -1,11 +1,27 @@
-//! The flags as clap parses them: what the user wrote, not yet checked.
+//! The flags as clap parses them: numbers, durations and zones typed and
+//! checked by clap's value parsers (so clap reports a bad value), the rest
+//! as the user wrote it.
 //!
 //! [`Args`] is the whole command line (and its `DSMR_EXPORTER_*`
-//! environment variables); [`super::config`] checks it.
+//! environment variables); [`super::config`] checks the rest. The value
+//! parsers call the same rules as the `--config` file
+//! ([`super::checks`]), and the defaults are the ones of
+//! [`super::settings`].
 
+use super::checks::{
+    check_baud, check_data_bits, check_homewizard_interval, check_stale_after, check_stop_bits,
+    NamedZone, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
+};
+use super::settings::{
+    DEFAULT_BAUD, DEFAULT_DATA_BITS, DEFAULT_HOMEWIZARD_INTERVAL_TEXT,
+    DEFAULT_REPLAY_INTERVAL_TEXT, DEFAULT_STALE_AFTER_TEXT, DEFAULT_STOP_BITS, DEFAULT_TIMEZONE,
+};
+use crate::duration;
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
 use std::path::PathBuf;
+use std::time::Duration;
 
 const ABOUT: &str = "Prometheus exporter for the P1 port of DSMR / e-MUCS smart meters \
 (NL, BE, LU and others), and the gas and water meters behind them.";
@@ -28,7 +44,8 @@ Examples:
 The Smarty key can also come from DSMR_EXPORTER_SMARTY_KEY (the 32 hex digits themselves); \
 there is deliberately no flag that takes the key on the command line, where other users see it.";
 
-/// The flags, as parsed by clap and not yet checked.
+/// The flags as clap parses them: numbers, durations and the zone typed
+/// and checked, the rest as written (checked by [`super::config`]).
 #[derive(Debug, Parser)]
 #[command(
     name = "dsmr-exporter",
@@ -38,6 +55,7 @@ there is deliberately no flag that takes the key on the command line, where othe
     next_line_help = true
 )]
 pub struct Args {
+    /// `parse` or `backfill`; without one, the exporter runs.
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -82,11 +100,12 @@ pub struct Args {
     #[arg(
         long = "replay-interval",
         value_name = "DURATION",
-        default_value = "1s",
+        default_value = DEFAULT_REPLAY_INTERVAL_TEXT,
+        value_parser = parse_duration,
         env = "DSMR_EXPORTER_REPLAY_INTERVAL",
         help_heading = "Source"
     )]
-    pub replay_interval: String,
+    pub replay_interval: Duration,
 
     /// Start the replay again after the last telegram, forever.
     #[arg(
@@ -119,11 +138,12 @@ pub struct Args {
     #[arg(
         long = "homewizard-interval",
         value_name = "DURATION",
-        default_value = "1s",
+        default_value = DEFAULT_HOMEWIZARD_INTERVAL_TEXT,
+        value_parser = parse_homewizard_interval,
         env = "DSMR_EXPORTER_HOMEWIZARD_INTERVAL",
         help_heading = "Source"
     )]
-    pub homewizard_interval: String,
+    pub homewizard_interval: Duration,
 
     /// File holding the Luxembourg (Smarty) meter's 32-hex-digit decryption
     /// key (from the grid operator); turns on decryption for --serial,
@@ -163,43 +183,47 @@ pub struct Args {
     #[arg(
         long = "stale-after",
         value_name = "DURATION",
-        default_value = "60s",
+        default_value = DEFAULT_STALE_AFTER_TEXT,
+        value_parser = parse_stale_after,
         env = "DSMR_EXPORTER_STALE_AFTER",
         help_heading = "Source"
     )]
-    pub stale_after: String,
+    pub stale_after: Duration,
 
     /// Time zone of meter clocks that send no DST flag.
     #[arg(
         long,
         help = "Time zone of meter clocks that send no DST flag (Europe/<city>, UTC or +01:00)",
         value_name = "ZONE",
-        default_value = "Europe/Amsterdam",
+        default_value = DEFAULT_TIMEZONE,
+        value_parser = parse_zone,
         env = "DSMR_EXPORTER_TIMEZONE",
         global = true,
         help_heading = "Source"
     )]
-    pub timezone: String,
+    pub timezone: NamedZone,
 
     /// Serial speed: 115200 for DSMR 4/5, e-MUCS and Smarty; 9600 for DSMR 2.2/3.0.
     #[arg(
         long,
         value_name = "BAUD",
-        default_value = "115200",
+        default_value_t = DEFAULT_BAUD,
+        value_parser = parse_baud,
         env = "DSMR_EXPORTER_BAUD",
         help_heading = "Serial"
     )]
-    pub baud: String,
+    pub baud: u32,
 
     /// Data bits: 8 for DSMR 4/5, 7 for DSMR 2.2/3.0.
     #[arg(
         long = "data-bits",
         value_name = "7|8",
-        default_value = "8",
+        default_value_t = DEFAULT_DATA_BITS,
+        value_parser = parse_data_bits,
         env = "DSMR_EXPORTER_DATA_BITS",
         help_heading = "Serial"
     )]
-    pub data_bits: String,
+    pub data_bits: u8,
 
     /// Parity: none for DSMR 4/5, even for DSMR 2.2/3.0.
     #[arg(
@@ -215,17 +239,18 @@ pub struct Args {
     #[arg(
         long = "stop-bits",
         value_name = "1|2",
-        default_value = "1",
+        default_value_t = DEFAULT_STOP_BITS,
+        value_parser = parse_stop_bits,
         env = "DSMR_EXPORTER_STOP_BITS",
         help_heading = "Serial"
     )]
-    pub stop_bits: String,
+    pub stop_bits: u8,
 
     /// Address to serve metrics on (HOST:PORT, or :PORT for all IPv4 addresses).
     #[arg(
         long = "web.listen-address",
         value_name = "ADDRESS",
-        default_value = "0.0.0.0:9947",
+        default_value = DEFAULT_LISTEN_ADDRESS,
         env = "DSMR_EXPORTER_WEB_LISTEN_ADDRESS",
         help_heading = "Web"
     )]
@@ -235,7 +260,7 @@ pub struct Args {
     #[arg(
         long = "web.telemetry-path",
         value_name = "PATH",
-        default_value = "/metrics",
+        default_value = DEFAULT_TELEMETRY_PATH,
         env = "DSMR_EXPORTER_WEB_TELEMETRY_PATH",
         help_heading = "Web"
     )]
@@ -312,19 +337,83 @@ pub enum Command {
     },
 }
 
-/// `--parity` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Serial parity, as `--parity` and the file's `serial.parity` write it:
+/// `none` (DSMR 4/5), `even` (DSMR 2.2/3.0) or `odd`.
+// The variants have plain comments, not doc comments: clap would turn
+// those into per-value help and switch all of --help to its long layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
 pub enum ParityArg {
     None,
     Even,
     Odd,
 }
 
-/// How log lines are written.
+/// How log lines are written: `text`, one human-readable line per event,
+/// or `json`, one JSON object per line for log collectors.
+// Plain variant comments for the same reason as `ParityArg`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[allow(missing_docs)]
 pub enum LogFormat {
-    // One human-readable line per event.
     Text,
-    // One JSON object per line, for log collectors.
     Json,
+}
+
+/// The flags whose values clap types with the parsers below; their
+/// refusals are worded like the checks after clap (see
+/// [`super::CliError::from_clap`]).
+pub(crate) const TYPED_FLAGS: &[&str] = &[
+    "--replay-interval",
+    "--homewizard-interval",
+    "--stale-after",
+    "--timezone",
+    "--baud",
+    "--data-bits",
+    "--stop-bits",
+];
+
+/// `--replay-interval`: any duration, 0 included.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    duration::parse(s).map_err(|e| e.to_string())
+}
+
+/// `--stale-after`: a duration above 0.
+fn parse_stale_after(s: &str) -> Result<Duration, String> {
+    check_stale_after(parse_duration(s)?).map_err(String::from)
+}
+
+/// `--homewizard-interval`: from 100ms to 60s.
+fn parse_homewizard_interval(s: &str) -> Result<Duration, String> {
+    check_homewizard_interval(parse_duration(s)?).map_err(String::from)
+}
+
+/// `--timezone`.
+fn parse_zone(s: &str) -> Result<NamedZone, String> {
+    NamedZone::parse(s).map_err(String::from)
+}
+
+/// `--baud`: a number, spaces around allowed, in the serial speed range.
+/// Text that is no number fails the range rule as 0 does, with its words.
+fn parse_baud(s: &str) -> Result<u32, String> {
+    check_baud(s.trim().parse::<u32>().unwrap_or(0)).map_err(String::from)
+}
+
+/// `--data-bits`: `7` or `8`, spaces around allowed.
+fn parse_data_bits(s: &str) -> Result<u8, String> {
+    check_data_bits(small_number(s).unwrap_or(0)).map_err(String::from)
+}
+
+/// `--stop-bits`: `1` or `2`, spaces around allowed.
+fn parse_stop_bits(s: &str) -> Result<u8, String> {
+    check_stop_bits(small_number(s).unwrap_or(0)).map_err(String::from)
+}
+
+/// A one-digit number written plainly (no sign, no leading zero), as the
+/// data and stop bits have always been taken.
+fn small_number(s: &str) -> Option<u8> {
+    match s.trim().as_bytes() {
+        [d @ b'1'..=b'9'] => Some(d - b'0'),
+        _ => None,
+    }
 }

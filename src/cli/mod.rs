@@ -1,25 +1,34 @@
 //! The command line and the config file, checked into what the program runs.
 //!
-//! - [`flags`]: the flags as clap parses them (raw strings, defaults, help).
-//! - [`settings`]: the checks of single settings that flags and the TOML file
-//!   share, and the [`MeterConfig`] both build.
+//! - [`flags`]: the flags as clap parses them (typed values, defaults, help).
+//! - [`checks`]: the rule of each single value, shared by both paths.
+//! - [`settings`]: a meter's settings from either path, and the one
+//!   [`MeterSettings::resolve`] that applies every meter rule and default
+//!   into the [`MeterConfig`] both build.
+//! - [`smarty_keys`]: where Smarty keys come from, and reading them.
+//! - [`flag_meter`]: the flags' one meter into [`MeterSettings`], errors
+//!   worded the flag way.
 //! - [`config_file`]: `--config FILE` (TOML, many meters), errors as
 //!   `FILE:LINE:COL`.
 //! - [`config`]: flags and environment into the checked [`Config`]; the only
 //!   module that reads argv or the environment.
+//! - [`error`]: [`CliError`], and how it is printed.
 //!
 //! Edges: this folder imports [`crate::source`] (the source configurations it
 //! builds) and [`crate::duration`]; nothing else in the crate imports it but
 //! `main`.
 
+pub mod checks;
 pub mod config;
 pub mod config_file;
+pub mod error;
+mod flag_meter;
 pub mod flags;
 pub mod settings;
+pub mod smarty_keys;
 
-pub use config::{
-    load, parse_from, parse_with_env, CliError, Config, Env, LogConfig, Mode, ServeConfig,
-};
+pub use config::{load, parse_from, parse_with_env, Config, Env, LogConfig, Mode, ServeConfig};
 pub use config_file::{ConfigError, FileConfig};
+pub use error::CliError;
 pub use flags::{Args, Command, LogFormat, ParityArg};
-pub use settings::MeterConfig;
+pub use settings::{MeterConfig, MeterSettings};

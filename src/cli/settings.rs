@@ -1,22 +1,59 @@
-//! The checks of single settings, shared by the flag path
-//! ([`super::config`]) and the file path ([`super::config_file`]): a meter's
-//! name, zone, addresses, serial speed, Smarty keys, and the checked
-//! [`MeterConfig`] both build.
+//! One meter's settings, from the flags or from the file, checked by one
+//! [`MeterSettings::resolve`] into the [`MeterConfig`] the sources run.
+//!
+//! Each path turns its text into a [`MeterSettings`] (clap's value parsers
+//! for flags, serde for the file), leaving `None` where the user gave
+//! nothing. `resolve` applies every rule and every default; its
+//! [`MeterSettingsError`] names the field and the reason, and each path
+//! words it the way its users write the setting (`--baud` or
+//! `serial.baud`).
 
+use super::checks::{
+    check_baud, check_data_bits, check_homewizard_host, check_homewizard_interval,
+    check_meter_name, check_serial_path, check_stale_after, check_stop_bits, check_tcp_address,
+    NamedZone,
+};
+use super::flags::ParityArg;
+use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
 use crate::duration;
-use crate::source::SourceConfig;
-use dsmr_engine::smarty::{KeyError, KeyKind, SmartyKeys};
+use crate::source::{
+    DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
+    TcpConfig,
+};
+use dsmr_engine::smarty::SmartyKeys;
 use dsmr_engine::Zone;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use thiserror::Error;
 
+/// How long a meter may send nothing valid before it is stale.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
+/// [`DEFAULT_STALE_AFTER`] as `--help` shows it.
+pub const DEFAULT_STALE_AFTER_TEXT: &str = "60s";
+/// The zone DSMR specifies for meter clocks without a DST flag.
+pub const DEFAULT_TIMEZONE: &str = "Europe/Amsterdam";
+/// Pause between replayed telegrams: a real meter's pace.
+pub const DEFAULT_REPLAY_INTERVAL: Duration = Duration::from_secs(1);
+/// [`DEFAULT_REPLAY_INTERVAL`] as `--help` shows it.
+pub const DEFAULT_REPLAY_INTERVAL_TEXT: &str = "1s";
+/// Time between two HomeWizard polls: the meter's own update rate.
+pub const DEFAULT_HOMEWIZARD_INTERVAL: Duration = Duration::from_secs(1);
+/// [`DEFAULT_HOMEWIZARD_INTERVAL`] as `--help` shows it.
+pub const DEFAULT_HOMEWIZARD_INTERVAL_TEXT: &str = "1s";
+/// Serial speed of DSMR 4/5, e-MUCS and Smarty meters.
+pub const DEFAULT_BAUD: u32 = 115_200;
+/// Data bits of DSMR 4/5 meters.
+pub const DEFAULT_DATA_BITS: u8 = 8;
+/// Stop bits of every P1 port.
+pub const DEFAULT_STOP_BITS: u8 = 1;
+
 /// One meter: its name, where its bytes come from and how it is judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterConfig {
     /// The `meter` label.
     pub name: String,
+    /// Where the meter's bytes come from.
     pub source: SourceConfig,
     /// When the meter's readings leave `/metrics`, and a silent TCP connection is reopened.
     pub stale_after: Duration,
@@ -35,178 +72,337 @@ impl fmt::Display for MeterConfig {
     }
 }
 
-/// A time zone name, or why not.
-pub(crate) fn check_zone(s: &str) -> Result<Zone, &'static str> {
-    Zone::parse(s).ok_or("expected Europe/<city>, UTC or a fixed offset such as +01:00")
+/// A meter as the user described it, before any rule or default: `None`
+/// (or an empty list) where nothing was given.
+#[derive(Debug, Clone, Default)]
+pub struct MeterSettings {
+    /// The `meter` label.
+    pub name: String,
+    /// Parsed by the caller with [`duration::parse`].
+    pub stale_after: Option<Duration>,
+    /// Parsed by the caller with [`NamedZone::parse`].
+    pub timezone: Option<NamedZone>,
+    /// Every source given, in the order the caller names them in errors;
+    /// exactly one is allowed.
+    pub sources: Vec<SourceSettings>,
+    /// Smarty decryption, for serial, TCP and replay sources.
+    pub smarty: Option<SmartySettings>,
+    /// The directory that relative replay and key files are taken from;
+    /// empty for the working directory.
+    pub base: PathBuf,
 }
 
-/// Where a Smarty encryption key comes from.
+/// One source of a meter, as given.
 #[derive(Debug, Clone)]
-pub(crate) enum KeySource {
-    /// A file holding the hex digits (trailing newline allowed).
-    File(PathBuf),
-    /// The hex digits themselves, from the named environment variable.
-    Value(&'static str, String),
+pub enum SourceSettings {
+    /// A serial port (the USB P1 cable).
+    Serial(SerialSettings),
+    /// Raw telegrams from `HOST:PORT`.
+    Tcp {
+        /// As written; checked by `resolve`.
+        address: String,
+    },
+    /// Telegrams from a file.
+    Replay {
+        /// Relative to [`MeterSettings::base`].
+        file: PathBuf,
+        /// Pause between telegrams.
+        interval: Option<Duration>,
+        /// Start again after the last telegram.
+        looped: bool,
+    },
+    /// A HomeWizard P1 meter's local API.
+    Homewizard {
+        /// `HOST` or `HOST:PORT`, as written.
+        host: String,
+        /// Time between two polls.
+        interval: Option<Duration>,
+    },
+    /// The built-in simulated meter.
+    Demo,
 }
 
-/// Which authentication key (GCM associated data) a Smarty meter uses.
+/// A serial port and its line settings, as given.
+#[derive(Debug, Clone, Default)]
+pub struct SerialSettings {
+    /// The device, e.g. `/dev/ttyUSB0`.
+    pub path: String,
+    /// Line speed.
+    pub baud: Option<u32>,
+    /// 7 or 8.
+    pub data_bits: Option<u8>,
+    /// None, even or odd.
+    pub parity: Option<ParityArg>,
+    /// 1 or 2.
+    pub stop_bits: Option<u8>,
+}
+
+/// A Smarty meter's keys: where to read them.
 #[derive(Debug, Clone)]
-pub(crate) enum AuthKey {
-    /// Smarty's published key.
-    Default,
-    /// Frames sealed with empty associated data.
-    None,
-    /// A file holding the hex digits.
-    File(PathBuf),
+pub struct SmartySettings {
+    /// The decryption key.
+    pub key: KeySource,
+    /// The authentication key (GCM associated data).
+    pub auth: AuthKey,
 }
 
-/// A Smarty key that cannot be used: which file or variable, and why.
-/// Never the key's digits.
+/// Which of a meter's settings a check refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeterField {
+    /// The name (the `meter` label).
+    Name,
+    /// The time after which a silent meter is stale.
+    StaleAfter,
+    /// The list of sources: none, or more than one.
+    Sources,
+    /// The Smarty keys.
+    Smarty,
+    /// The serial port's path.
+    SerialPath,
+    /// The serial speed.
+    Baud,
+    /// The serial data bits.
+    DataBits,
+    /// The serial stop bits.
+    StopBits,
+    /// The TCP source's address.
+    TcpAddress,
+    /// The HomeWizard meter's host.
+    HomewizardHost,
+    /// The time between HomeWizard polls.
+    HomewizardInterval,
+}
+
+/// Why a meter's setting was refused.
 #[derive(Debug, Error)]
-#[error("{what}: {reason}")]
-pub struct KeyFileError {
-    pub what: String,
-    pub reason: String,
+pub enum Reason {
+    /// The value breaks its field's rule, in these words.
+    #[error("{0}")]
+    Rule(&'static str),
+    /// No source at all.
+    #[error("no source")]
+    NoSource,
+    /// More than one source; the caller names them from its own list.
+    #[error("only one source per meter")]
+    SeveralSources,
+    /// Smarty keys on a demo or HomeWizard source, which is never encrypted.
+    #[error("smarty decryption applies to serial, tcp and replay sources")]
+    SmartyNotApplicable,
+    /// A key file that cannot be read or holds no valid key.
+    #[error("{0}")]
+    KeyFile(KeyFileError),
 }
 
-/// Reads the key files (relative paths against `base`) and parses the keys.
-/// Errors name the file or variable, never the key's digits.
-pub(crate) fn load_smarty_keys(
-    key: &KeySource,
-    auth: &AuthKey,
+/// A meter's settings refused by [`MeterSettings::resolve`]: which field,
+/// and why.
+#[derive(Debug, Error)]
+#[error("{field:?}: {reason}")]
+pub struct MeterSettingsError {
+    /// The field that failed.
+    pub field: MeterField,
+    /// Why it failed.
+    pub reason: Reason,
+}
+
+/// Turns a rule's reason into the error for `field`.
+fn rule(field: MeterField) -> impl Fn(&'static str) -> MeterSettingsError {
+    move |reason| MeterSettingsError {
+        field,
+        reason: Reason::Rule(reason),
+    }
+}
+
+fn refused(field: MeterField, reason: Reason) -> MeterSettingsError {
+    MeterSettingsError { field, reason }
+}
+
+impl MeterSettings {
+    /// Applies every rule and default, and reads the Smarty key files.
+    /// Checks run in a fixed order (name, stale time, sources, Smarty,
+    /// then the source's own settings), so the first problem is reported.
+    pub fn resolve(self) -> Result<MeterConfig, MeterSettingsError> {
+        let name = check_meter_name(&self.name).map_err(rule(MeterField::Name))?;
+        let stale_after = check_stale_after(self.stale_after.unwrap_or(DEFAULT_STALE_AFTER))
+            .map_err(rule(MeterField::StaleAfter))?;
+        let timezone = self.timezone.unwrap_or_else(default_zone);
+        let mut sources = self.sources.into_iter();
+        let source = match (sources.next(), sources.next()) {
+            (None, _) => return Err(refused(MeterField::Sources, Reason::NoSource)),
+            (Some(_), Some(_)) => return Err(refused(MeterField::Sources, Reason::SeveralSources)),
+            (Some(one), None) => one,
+        };
+        let smarty = match self.smarty {
+            None => None,
+            Some(_)
+                if matches!(
+                    source,
+                    SourceSettings::Demo | SourceSettings::Homewizard { .. }
+                ) =>
+            {
+                return Err(refused(MeterField::Smarty, Reason::SmartyNotApplicable))
+            }
+            Some(s) => Some(
+                load_smarty_keys(&s.key, &s.auth, &self.base)
+                    .map_err(|e| refused(MeterField::Smarty, Reason::KeyFile(e)))?,
+            ),
+        };
+        Ok(MeterConfig {
+            name,
+            source: resolve_source(source, stale_after, smarty, &self.base)?,
+            stale_after,
+            zone: timezone.zone,
+            timezone: timezone.name,
+        })
+    }
+}
+
+/// [`DEFAULT_TIMEZONE`], named.
+fn default_zone() -> NamedZone {
+    NamedZone {
+        name: DEFAULT_TIMEZONE.to_owned(),
+        zone: Zone::CET,
+    }
+}
+
+fn resolve_source(
+    source: SourceSettings,
+    stale_after: Duration,
+    smarty: Option<SmartyKeys>,
     base: &Path,
-) -> Result<SmartyKeys, KeyFileError> {
-    let read = |file: &Path| {
-        let path = base.join(file);
-        std::fs::read_to_string(&path)
-            .map(|text| (path.display().to_string(), text))
-            .map_err(|e| KeyFileError {
-                what: format!("smarty key file {}", path.display()),
-                reason: format!("cannot read it: {e}"),
+) -> Result<SourceConfig, MeterSettingsError> {
+    Ok(match source {
+        SourceSettings::Serial(s) => SourceConfig::Serial(resolve_serial(s, smarty)?),
+        SourceSettings::Tcp { address } => {
+            let address = check_tcp_address(&address).map_err(rule(MeterField::TcpAddress))?;
+            SourceConfig::Tcp(TcpConfig {
+                smarty,
+                ..TcpConfig::new(address, stale_after)
             })
-    };
-    let (key_what, key_hex) = match key {
-        KeySource::File(f) => {
-            let (what, text) = read(f)?;
-            (format!("smarty key file {what}"), text)
         }
-        KeySource::Value(var, v) => ((*var).to_owned(), v.clone()),
-    };
-    let (auth_what, auth_hex) = match auth {
-        AuthKey::Default | AuthKey::None => (String::new(), None),
-        AuthKey::File(f) => {
-            let (what, text) = read(f)?;
-            (format!("smarty auth key file {what}"), Some(text))
+        SourceSettings::Replay {
+            file,
+            interval,
+            looped,
+        } => SourceConfig::Replay(ReplayConfig {
+            path: base.join(file),
+            interval: interval.unwrap_or(DEFAULT_REPLAY_INTERVAL),
+            looped,
+            smarty,
+        }),
+        SourceSettings::Homewizard { host, interval } => {
+            let address = check_homewizard_host(&host).map_err(rule(MeterField::HomewizardHost))?;
+            let interval =
+                check_homewizard_interval(interval.unwrap_or(DEFAULT_HOMEWIZARD_INTERVAL))
+                    .map_err(rule(MeterField::HomewizardInterval))?;
+            SourceConfig::Homewizard(HomewizardConfig::new(address, interval))
         }
+        SourceSettings::Demo => SourceConfig::Demo,
+    })
+}
+
+fn resolve_serial(
+    s: SerialSettings,
+    smarty: Option<SmartyKeys>,
+) -> Result<SerialConfig, MeterSettingsError> {
+    let path = check_serial_path(&s.path).map_err(rule(MeterField::SerialPath))?;
+    let baud = check_baud(s.baud.unwrap_or(DEFAULT_BAUD)).map_err(rule(MeterField::Baud))?;
+    let data_bits = match check_data_bits(s.data_bits.unwrap_or(DEFAULT_DATA_BITS)) {
+        Ok(7) => DataBits::Seven,
+        Ok(_) => DataBits::Eight,
+        Err(r) => return Err(rule(MeterField::DataBits)(r)),
     };
-    let mut keys =
-        SmartyKeys::from_hex(&key_hex, auth_hex.as_deref()).map_err(|e| KeyFileError {
-            what: match e {
-                KeyError::Length {
-                    key: KeyKind::Authentication,
-                    ..
-                }
-                | KeyError::NotHex {
-                    key: KeyKind::Authentication,
-                    ..
-                } => auth_what.clone(),
-                _ => key_what.clone(),
-            },
-            reason: e.to_string(),
-        })?;
-    if matches!(auth, AuthKey::Default) {
-        keys.auth_key = Some(SmartyKeys::SMARTY_AUTH_KEY);
-    }
-    Ok(keys)
+    let stop_bits = match check_stop_bits(s.stop_bits.unwrap_or(DEFAULT_STOP_BITS)) {
+        Ok(2) => StopBits::Two,
+        Ok(_) => StopBits::One,
+        Err(r) => return Err(rule(MeterField::StopBits)(r)),
+    };
+    Ok(SerialConfig {
+        path,
+        baud,
+        data_bits,
+        parity: match s.parity.unwrap_or(ParityArg::None) {
+            ParityArg::None => Parity::None,
+            ParityArg::Even => Parity::Even,
+            ParityArg::Odd => Parity::Odd,
+        },
+        stop_bits,
+        retry: Retry::default(),
+        smarty,
+    })
 }
 
-/// Serial speeds that make sense.
-pub(crate) fn baud_ok(b: u32) -> bool {
-    (50..=4_000_000).contains(&b)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `HOST:PORT` (IPv6 hosts in brackets) into its parts.
-fn split_host_port(s: &str) -> Result<(&str, u16), &'static str> {
-    let s = s.trim();
-    let (host, port) = s
-        .rsplit_once(':')
-        .ok_or("expected HOST:PORT, e.g. 192.168.1.50:2001")?;
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| "the port must be a number from 0 to 65535")?;
-    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
-        return Err("write IPv6 addresses in brackets, e.g. [::1]:9947");
+    #[test]
+    fn default_texts_say_the_default_values() {
+        assert_eq!(
+            duration::parse(DEFAULT_STALE_AFTER_TEXT),
+            Ok(DEFAULT_STALE_AFTER)
+        );
+        assert_eq!(
+            duration::parse(DEFAULT_REPLAY_INTERVAL_TEXT),
+            Ok(DEFAULT_REPLAY_INTERVAL)
+        );
+        assert_eq!(
+            duration::parse(DEFAULT_HOMEWIZARD_INTERVAL_TEXT),
+            Ok(DEFAULT_HOMEWIZARD_INTERVAL)
+        );
+        assert_eq!(NamedZone::parse(DEFAULT_TIMEZONE), Ok(default_zone()));
     }
-    if host.contains(char::is_whitespace) {
-        return Err("the host contains spaces");
-    }
-    Ok((host, port))
-}
 
-/// A TCP source address: `HOST:PORT` with a host and a port above 0.
-pub(crate) fn check_tcp_address(s: &str) -> Result<String, &'static str> {
-    let (host, port) = split_host_port(s)?;
-    if host.is_empty() || port == 0 {
-        return Err("expected HOST:PORT with a port above 0");
-    }
-    Ok(s.trim().to_owned())
-}
-
-/// A HomeWizard host: `HOST` or `HOST:PORT` (port 80 when left out).
-pub(crate) fn check_homewizard_host(s: &str) -> Result<String, &'static str> {
-    let s = s.trim();
-    let s = s.strip_prefix("http://").unwrap_or(s).trim_end_matches('/');
-    if s.is_empty() {
-        return Err("expected HOST or HOST:PORT, e.g. 192.168.1.60");
-    }
-    if s.contains('/') {
-        return Err("give only the host (the path /api/v1/telegram is added)");
-    }
-    let bare_ipv6 = s.starts_with('[') && s.ends_with(']');
-    let has_port = !bare_ipv6 && s.contains(':');
-    if has_port {
-        check_tcp_address(s)
-    } else {
-        if s.contains(char::is_whitespace) {
-            return Err("the host contains spaces");
+    #[test]
+    fn resolve_fills_every_default_once() {
+        let demo = MeterSettings {
+            name: "m".into(),
+            sources: vec![SourceSettings::Demo],
+            ..MeterSettings::default()
         }
-        Ok(format!("{s}:80"))
+        .resolve()
+        .unwrap();
+        assert_eq!(demo.stale_after, DEFAULT_STALE_AFTER);
+        assert_eq!(
+            (demo.zone, demo.timezone.as_str()),
+            (Zone::CET, DEFAULT_TIMEZONE)
+        );
+        let serial = MeterSettings {
+            name: "m".into(),
+            sources: vec![SourceSettings::Serial(SerialSettings {
+                path: "/dev/x".into(),
+                ..SerialSettings::default()
+            })],
+            ..MeterSettings::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(serial.source.to_string(), "serial /dev/x 115200 8N1");
     }
-}
 
-/// Polls at most 10 times a second, at least once a minute.
-pub(crate) fn check_homewizard_interval(d: Duration) -> Result<(), &'static str> {
-    if d < Duration::from_millis(100) || d > Duration::from_secs(60) {
-        return Err("must be from 100ms to 60s");
-    }
-    Ok(())
-}
-
-pub(crate) fn check_listen_address(s: &str) -> Result<String, &'static str> {
-    let (host, port) = split_host_port(s)?;
-    // `:9947` is the Prometheus convention for all addresses.
-    let host = if host.is_empty() { "0.0.0.0" } else { host };
-    Ok(format!("{host}:{port}"))
-}
-
-pub(crate) fn check_telemetry_path(s: &str) -> Result<String, &'static str> {
-    if !s.starts_with('/') {
-        return Err("must start with '/'");
-    }
-    if s.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
-        return Err("must not contain spaces, '?' or '#'");
-    }
-    Ok(s.to_owned())
-}
-
-pub(crate) fn check_meter_name(s: &str) -> Result<String, &'static str> {
-    let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err("use 1 to 64 letters, digits, '_', '-', '.' or ':'")
+    #[test]
+    fn errors_say_which_field_and_why() {
+        let err = |sources: Vec<SourceSettings>| {
+            MeterSettings {
+                name: "m".into(),
+                sources,
+                ..MeterSettings::default()
+            }
+            .resolve()
+            .unwrap_err()
+        };
+        let e = err(vec![]);
+        assert!(matches!(
+            (e.field, e.reason),
+            (MeterField::Sources, Reason::NoSource)
+        ));
+        let e = err(vec![SourceSettings::Demo, SourceSettings::Demo]);
+        assert!(matches!(e.reason, Reason::SeveralSources));
+        let e = err(vec![SourceSettings::Serial(SerialSettings {
+            path: "/dev/x".into(),
+            data_bits: Some(6),
+            ..SerialSettings::default()
+        })]);
+        assert_eq!(e.field, MeterField::DataBits);
+        assert_eq!(e.to_string(), "DataBits: must be 7 or 8");
     }
 }

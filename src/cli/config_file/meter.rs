@@ -1,0 +1,217 @@
+//! One `[[meter]]` table into [`MeterSettings`], checked by the shared
+//! [`MeterSettings::resolve`], with errors worded the file way
+//! (`meter "x": serial.baud: …`) at the span of the refused value.
+
+use super::raw::RawMeter;
+use super::{ConfigError, FileText};
+use crate::cli::checks::NamedZone;
+use crate::cli::settings::{
+    MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason, SerialSettings,
+    SmartySettings, SourceSettings,
+};
+use crate::cli::smarty_keys::{AuthKey, KeySource};
+use crate::duration;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+use toml::Spanned;
+
+/// The meter of table `m` (at `span`), checked; its name is already.
+pub(super) fn check_meter(
+    m: &RawMeter,
+    span: Range<usize>,
+    base: &Path,
+    file: &FileText<'_>,
+) -> Result<MeterConfig, ConfigError> {
+    let name = m.name.get_ref();
+    let ctx = |what: &str| format!("meter {name:?}: {what}");
+    let stale_after = parse_duration(m.stale_after.as_ref(), "stale_after", &ctx, file)?;
+    let timezone = m
+        .timezone
+        .as_ref()
+        .map(|t| {
+            NamedZone::parse(t.get_ref()).map_err(|r| {
+                file.error_at(t.span(), ctx(&format!("timezone {:?}: {r}", t.get_ref())))
+            })
+        })
+        .transpose()?;
+    let sources = sources_in_file_order(m, &ctx, file)?;
+    let settings = MeterSettings {
+        name: name.clone(),
+        stale_after,
+        timezone,
+        sources: sources.iter().map(|s| s.settings.clone()).collect(),
+        smarty: m.smarty.as_ref().map(|s| {
+            let s = s.get_ref();
+            SmartySettings {
+                key: KeySource::File(s.key_file.get_ref().clone()),
+                auth: s.auth_key_file.as_ref().map_or(AuthKey::Default, |a| {
+                    AuthKey::from_setting(a.get_ref().trim())
+                }),
+            }
+        }),
+        base: base.to_owned(),
+    };
+    settings.resolve().map_err(|e| {
+        let (at, message) = file_error(e, m, &span, &sources);
+        file.error_at(at, ctx(&message))
+    })
+}
+
+/// A duration value, parsed; errors as `KEY "VALUE": why`.
+fn parse_duration(
+    v: Option<&Spanned<String>>,
+    key: &str,
+    ctx: &impl Fn(&str) -> String,
+    file: &FileText<'_>,
+) -> Result<Option<Duration>, ConfigError> {
+    v.map(|v| {
+        duration::parse(v.get_ref())
+            .map_err(|e| file.error_at(v.span(), ctx(&format!("{key} {:?}: {e}", v.get_ref()))))
+    })
+    .transpose()
+}
+
+/// A source table of a meter: its key, where it is written, and what it says.
+struct WrittenSource {
+    key: &'static str,
+    span: Range<usize>,
+    settings: SourceSettings,
+}
+
+/// The sources of `m` with their keys and spans, in the order they are
+/// written, so that an error points at the second one.
+fn sources_in_file_order(
+    m: &RawMeter,
+    ctx: &impl Fn(&str) -> String,
+    file: &FileText<'_>,
+) -> Result<Vec<WrittenSource>, ConfigError> {
+    let mut sources = Vec::new();
+    if let Some(s) = &m.serial {
+        let r = s.get_ref();
+        let serial = SerialSettings {
+            path: r.path.clone(),
+            baud: r.baud.as_ref().map(|b| *b.get_ref()),
+            data_bits: r.data_bits.as_ref().map(|d| *d.get_ref()),
+            parity: r.parity,
+            stop_bits: r.stop_bits.as_ref().map(|d| *d.get_ref()),
+        };
+        sources.push(WrittenSource {
+            key: "serial",
+            span: s.span(),
+            settings: SourceSettings::Serial(serial),
+        });
+    }
+    if let Some(t) = &m.tcp {
+        let address = t.get_ref().address.get_ref().clone();
+        sources.push(WrittenSource {
+            key: "tcp",
+            span: t.span(),
+            settings: SourceSettings::Tcp { address },
+        });
+    }
+    if let Some(r) = &m.replay {
+        let raw = r.get_ref();
+        let replay = SourceSettings::Replay {
+            file: raw.file.clone(),
+            interval: parse_duration(raw.interval.as_ref(), "replay.interval", ctx, file)?,
+            looped: raw.looped.unwrap_or(false),
+        };
+        sources.push(WrittenSource {
+            key: "replay",
+            span: r.span(),
+            settings: replay,
+        });
+    }
+    if let Some(d) = m.demo.as_ref().filter(|d| *d.get_ref()) {
+        sources.push(WrittenSource {
+            key: "demo",
+            span: d.span(),
+            settings: SourceSettings::Demo,
+        });
+    }
+    if let Some(h) = &m.homewizard {
+        let raw = h.get_ref();
+        let homewizard = SourceSettings::Homewizard {
+            host: raw.host.get_ref().clone(),
+            interval: parse_duration(raw.interval.as_ref(), "homewizard.interval", ctx, file)?,
+        };
+        sources.push(WrittenSource {
+            key: "homewizard",
+            span: h.span(),
+            settings: homewizard,
+        });
+    }
+    sources.sort_by_key(|s| s.span.start);
+    Ok(sources)
+}
+
+/// Where and how the file words a refused setting (without the
+/// `meter "x": ` prefix). `sources` are the source keys written, in order.
+fn file_error(
+    e: MeterSettingsError,
+    m: &RawMeter,
+    meter: &Range<usize>,
+    sources: &[WrittenSource],
+) -> (Range<usize>, String) {
+    let span_of = |s: Option<Range<usize>>| s.unwrap_or_else(|| meter.clone());
+    let serial = m.serial.as_ref().map(Spanned::get_ref);
+    let smarty = span_of(m.smarty.as_ref().map(Spanned::span));
+    let reason = match e.reason {
+        Reason::NoSource => {
+            let what = "no source: give one of serial, tcp, replay, homewizard or demo = true";
+            return (meter.clone(), what.to_owned());
+        }
+        Reason::SeveralSources => {
+            let keys: Vec<&str> = sources.iter().map(|s| s.key).collect();
+            let second = span_of(sources.get(1).map(|s| s.span.clone()));
+            let what = format!("only one source per meter, but got {}", keys.join(" and "));
+            return (second, what);
+        }
+        Reason::SmartyNotApplicable => return (smarty, e.reason.to_string()),
+        Reason::KeyFile(k) => return (smarty, k.to_string()),
+        Reason::Rule(r) => r,
+    };
+    let quoted = |v: Option<&Spanned<String>>, key: &str| {
+        let span = span_of(v.map(Spanned::span));
+        let value = v.map_or("", |v| v.get_ref().as_str());
+        (span, format!("{key} {value:?}: {reason}"))
+    };
+    match e.field {
+        MeterField::Name => quoted(Some(&m.name), "name"),
+        MeterField::StaleAfter => (
+            span_of(m.stale_after.as_ref().map(Spanned::span)),
+            format!("stale_after {reason}"),
+        ),
+        MeterField::SerialPath => (
+            span_of(m.serial.as_ref().map(Spanned::span)),
+            "serial.path is empty".to_owned(),
+        ),
+        MeterField::Baud => (
+            span_of(serial.and_then(|s| s.baud.as_ref()).map(Spanned::span)),
+            format!("serial.baud: {reason}"),
+        ),
+        MeterField::DataBits => (
+            span_of(serial.and_then(|s| s.data_bits.as_ref()).map(Spanned::span)),
+            format!("serial.data_bits {reason}"),
+        ),
+        MeterField::StopBits => (
+            span_of(serial.and_then(|s| s.stop_bits.as_ref()).map(Spanned::span)),
+            format!("serial.stop_bits {reason}"),
+        ),
+        MeterField::TcpAddress => {
+            quoted(m.tcp.as_ref().map(|t| &t.get_ref().address), "tcp.address")
+        }
+        MeterField::HomewizardHost => quoted(
+            m.homewizard.as_ref().map(|h| &h.get_ref().host),
+            "homewizard.host",
+        ),
+        MeterField::HomewizardInterval => quoted(
+            m.homewizard
+                .as_ref()
+                .and_then(|h| h.get_ref().interval.as_ref()),
+            "homewizard.interval",
+        ),
+        MeterField::Sources | MeterField::Smarty => (meter.clone(), reason.to_owned()),
+    }
+}

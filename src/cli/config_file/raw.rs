@@ -1,0 +1,84 @@
+//! The file's tables as serde reads them: unknown keys refused, every
+//! value that a later check may refuse kept with its span.
+
+use crate::cli::flags::ParityArg;
+use serde::Deserialize;
+use std::path::PathBuf;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    #[serde(default)]
+    pub(super) web: RawWeb,
+    #[serde(default)]
+    pub(super) metrics: RawMetrics,
+    #[serde(default)]
+    pub(super) meter: Vec<Spanned<RawMeter>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWeb {
+    pub(super) listen_address: Option<Spanned<String>>,
+    pub(super) telemetry_path: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub(super) expose_equipment_ids: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMeter {
+    pub(super) name: Spanned<String>,
+    pub(super) stale_after: Option<Spanned<String>>,
+    pub(super) timezone: Option<Spanned<String>>,
+    pub(super) serial: Option<Spanned<RawSerial>>,
+    pub(super) tcp: Option<Spanned<RawTcp>>,
+    pub(super) replay: Option<Spanned<RawReplay>>,
+    pub(super) demo: Option<Spanned<bool>>,
+    pub(super) homewizard: Option<Spanned<RawHomewizard>>,
+    pub(super) smarty: Option<Spanned<RawSmarty>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSerial {
+    pub(super) path: String,
+    pub(super) baud: Option<Spanned<u32>>,
+    pub(super) data_bits: Option<Spanned<u8>>,
+    pub(super) parity: Option<ParityArg>,
+    pub(super) stop_bits: Option<Spanned<u8>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTcp {
+    pub(super) address: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReplay {
+    pub(super) file: PathBuf,
+    pub(super) interval: Option<Spanned<String>>,
+    #[serde(rename = "loop")]
+    pub(super) looped: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHomewizard {
+    pub(super) host: Spanned<String>,
+    pub(super) interval: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmarty {
+    pub(super) key_file: Spanned<PathBuf>,
+    pub(super) auth_key_file: Option<Spanned<String>>,
+}

@@ -1,0 +1,160 @@
+//! The file path: TOML text to [`FileConfig`], and where errors point.
+
+use super::*;
+use crate::source::SourceConfig;
+use std::time::Duration;
+
+fn err(text: &str) -> String {
+    parse(text, Path::new("m.toml")).unwrap_err().to_string()
+}
+
+#[test]
+fn meters_of_every_kind() {
+    let c = parse(
+        r#"
+[web]
+listen_address = ":9100"
+telemetry_path = "/p1"
+
+[metrics]
+expose_equipment_ids = true
+
+[[meter]]
+name = "house"
+stale_after = "2m"
+timezone = "UTC"
+serial = { path = "/dev/ttyUSB0", baud = 9600, data_bits = 7, parity = "even", stop_bits = 1 }
+
+[[meter]]
+name = "dongle"
+[meter.tcp]
+address = "p1.local:2001"
+
+[[meter]]
+name = "file"
+replay = { file = "t.txt", interval = "0s", loop = true }
+
+[[meter]]
+name = "hw"
+homewizard = { host = "192.168.1.60" }
+
+[[meter]]
+name = "sim"
+demo = true
+"#,
+        Path::new("/etc/dsmr/m.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.listen_address.as_deref(), Some("0.0.0.0:9100"));
+    assert_eq!(c.telemetry_path.as_deref(), Some("/p1"));
+    assert_eq!(c.expose_equipment_ids, Some(true));
+    let names: Vec<&str> = c.meters.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["house", "dongle", "file", "hw", "sim"]);
+    let src: Vec<String> = c.meters.iter().map(|m| m.source.to_string()).collect();
+    assert_eq!(src[0], "serial /dev/ttyUSB0 9600 7E1");
+    assert_eq!(src[1], "tcp p1.local:2001");
+    assert_eq!(src[2], "replay /etc/dsmr/t.txt every 0, looped");
+    assert_eq!(
+        src[3],
+        "homewizard http://192.168.1.60:80/api/v1/telegram every 1s"
+    );
+    assert_eq!(c.meters[4].source, SourceConfig::Demo);
+    assert_eq!(c.meters[0].stale_after, Duration::from_secs(120));
+    assert_eq!(c.meters[1].stale_after, Duration::from_secs(60));
+}
+
+#[test]
+fn errors_name_line_column_and_key() {
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\nbaudrate = 9600\n");
+    assert!(e.starts_with("m.toml:4:1: "), "{e}");
+    assert!(e.contains("baudrate"), "{e}");
+    let e = err("[[meter]]\nname = \"a\"\nserial = { path = \"/dev/x\", bauds = 1 }\n");
+    assert!(e.starts_with("m.toml:3:"), "{e}");
+    assert!(e.contains("bauds"), "{e}");
+    let e = err("[web]\nlisten = \":1\"\n");
+    assert!(e.starts_with("m.toml:2:1: ") && e.contains("listen"), "{e}");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\nstale_after = \"5x\"\n");
+    assert!(
+        e.starts_with("m.toml:4:15: meter \"a\": stale_after"),
+        "{e}"
+    );
+    let e = err("[[meter]]\nname = \"a\"\ntcp = { address = \"dongle\" }\n");
+    assert!(
+        e.starts_with("m.toml:3:19: ") && e.contains("tcp.address"),
+        "{e}"
+    );
+    let e = err("[[meter]]\nname = \"a\"\nserial = { path = \"/dev/x\", parity = \"mark\" }\n");
+    assert!(e.starts_with("m.toml:3:") && e.contains("mark"), "{e}");
+    let e = err("[[meter]]\nname = \"a\"\n");
+    assert!(e.contains("no source"), "{e}");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\ntcp = { address = \"h:1\" }\n");
+    assert!(
+        e.starts_with("m.toml:4:") && e.contains("demo and tcp"),
+        "{e}"
+    );
+    let e = err("");
+    assert!(e.contains("no meter"), "{e}");
+    let e = err("[[meter]]\nname = \"a b\"\ndemo = true\n");
+    assert!(e.starts_with("m.toml:2:8: meter name"), "{e}");
+    let e = err("[[meter]\n");
+    assert!(e.starts_with("m.toml:1:"), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+}
+
+#[test]
+fn duplicate_names_are_refused() {
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\n\n[[meter]]\nname = \"a\"\ndemo = true\n");
+    assert!(
+        e.starts_with("m.toml:6:8: duplicate meter name \"a\" (first used on line 2)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn smarty_key_files_are_read_relative_to_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("k"), "0123456789abcdef0123456789abcdef\n").unwrap();
+    std::fs::write(dir.join("bad"), "0123").unwrap();
+    let cfg = dir.join("m.toml");
+    let text = "[[meter]]\nname = \"lu\"\ntcp = { address = \"h:1\" }\nsmarty = { key_file = \"k\" }\n\
+                [[meter]]\nname = \"lu2\"\ntcp = { address = \"h:2\" }\nsmarty = { key_file = \"k\", auth_key_file = \"none\" }\n";
+    let c = parse(text, &cfg).unwrap();
+    let SourceConfig::Tcp(t) = &c.meters[0].source else {
+        panic!("tcp")
+    };
+    let keys = t.smarty.as_ref().unwrap();
+    assert_eq!(
+        keys.auth_key,
+        Some(dsmr_engine::smarty::SmartyKeys::SMARTY_AUTH_KEY)
+    );
+    assert_eq!(
+        c.meters[0].source.to_string(),
+        "tcp h:1, smarty-encrypted (default auth key)"
+    );
+    assert_eq!(
+        c.meters[1].source.to_string(),
+        "tcp h:2, smarty-encrypted (no auth key)"
+    );
+    let e = parse(
+        "[[meter]]\nname = \"lu\"\ntcp = { address = \"h:1\" }\nsmarty = { key_file = \"bad\" }\n",
+        &cfg,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(":4:10: meter \"lu\": smarty key file") && e.contains("32 hex digits"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("0123"),
+        "the key's digits stay out of errors: {e}"
+    );
+    let e = parse(
+        "[[meter]]\nname = \"lu\"\ntcp = { address = \"h:1\" }\nsmarty = { key_file = \"missing\" }\n",
+        &cfg,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("missing") && e.contains("cannot read"), "{e}");
+}
