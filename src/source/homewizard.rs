@@ -16,7 +16,7 @@
 //!   first poll that works again counts a reconnect.
 
 use super::pipeline::Pipeline;
-use super::{Backoff, Retry};
+use super::reconnect::{Backoff, Retry};
 use crate::state::Meter;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
