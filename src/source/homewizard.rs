@@ -96,13 +96,14 @@ fn status_hint(status: hyper::StatusCode) -> &'static str {
 
 /// Fetches the telegram once: a new connection, one GET, the whole body.
 pub async fn poll(cfg: &HomewizardConfig) -> Result<Bytes, PollError> {
-    match tokio::time::timeout(cfg.timeout, poll_inner(&cfg.address)).await {
+    match tokio::time::timeout(cfg.timeout, get_telegram(&cfg.address)).await {
         Ok(r) => r,
         Err(_) => Err(PollError::Timeout(cfg.timeout)),
     }
 }
 
-async fn poll_inner(address: &str) -> Result<Bytes, PollError> {
+/// One GET of the telegram path on a new connection, without the timeout.
+async fn get_telegram(address: &str) -> Result<Bytes, PollError> {
     let stream = tokio::net::TcpStream::connect(address)
         .await
         .map_err(PollError::Connect)?;
