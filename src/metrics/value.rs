@@ -11,7 +11,9 @@ use std::fmt;
 /// so a register reads as the integer it is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {
+    /// Written as the integer it is (`7668414000`).
     Int(i64),
+    /// A value with a fraction, written as its nearest double.
     Float(f64),
 }
 

@@ -72,20 +72,27 @@ impl fmt::Display for HomewizardConfig {
 /// Why one poll got no body.
 #[derive(Debug, Error)]
 pub enum PollError {
+    /// The dongle is unreachable (off, wrong address, another network).
     #[error("cannot connect: {0}")]
     Connect(std::io::Error),
+    /// The HTTP exchange broke off.
     #[error("HTTP: {0}")]
     Http(#[from] hyper::Error),
+    /// The address does not make a valid request (a bad `Host`).
     #[error("cannot build the request: {0}")]
     Request(#[from] hyper::http::Error),
+    /// The dongle answered with an error, e.g. its local API is off.
     #[error("HTTP status {0}{hint}", hint = status_hint(*.0))]
     Status(hyper::StatusCode),
+    /// The body broke off or is larger than a telegram can be.
     #[error("reading the body: {0}")]
     Body(String),
+    /// The whole poll took longer than its timeout.
     #[error("no answer within {}", crate::duration::format(*.0))]
     Timeout(Duration),
 }
 
+/// The usual fix for a status a dongle with its local API off answers.
 fn status_hint(status: hyper::StatusCode) -> &'static str {
     if status == hyper::StatusCode::FORBIDDEN || status == hyper::StatusCode::NOT_FOUND {
         " (is the local API switched on in the HomeWizard app?)"

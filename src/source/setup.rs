@@ -43,10 +43,15 @@ impl fmt::Display for SourceConfig {
 /// what can fail has failed before the server starts.
 #[derive(Debug)]
 pub enum Source {
+    /// A port, opened (and reopened) by its task.
     Serial(SerialConfig),
+    /// A host, connected (and reconnected) by its task.
     Tcp(TcpConfig),
+    /// The file's telegrams, already loaded and split.
     Replay(Replay, ReplayConfig),
+    /// The simulated meter.
     Demo,
+    /// A dongle, polled by its task.
     Homewizard(HomewizardConfig),
 }
 
