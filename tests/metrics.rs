@@ -121,83 +121,65 @@ fn dsmr50_two_mbus_values_are_exact() {
         &opts(),
     );
     let m = "meter=\"main\"";
-    // 002130.115 kWh and 000245.467 kWh, converted exactly.
-    assert_series(
-        &out,
-        &format!("dsmr_electricity_imported_joules_total{{{m},tariff=\"1\"}}"),
-        "7668414000",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_electricity_imported_joules_total{{{m},tariff=\"2\"}}"),
-        "883681200",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_electricity_exported_joules_total{{{m},tariff=\"1\"}}"),
-        "0",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_electricity_import_watts{{{m}}}"),
-        "111",
-    );
-    assert_series(&out, &format!("dsmr_electricity_export_watts{{{m}}}"), "0");
-    assert_series(&out, &format!("dsmr_electricity_tariff{{{m}}}"), "1");
-    assert_series(
-        &out,
-        &format!("dsmr_phase_voltage_volts{{{m},phase=\"l1\"}}"),
-        "229.9",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_phase_voltage_volts{{{m},phase=\"l3\"}}"),
-        "222.9",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_phase_current_amperes{{{m},phase=\"l3\"}}"),
-        "1",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_phase_import_watts{{{m},phase=\"l1\"}}"),
-        "56",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_phase_voltage_sags_total{{{m},phase=\"l3\"}}"),
-        "192",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_phase_voltage_swells_total{{{m},phase=\"l2\"}}"),
-        "1",
-    );
-    assert_series(&out, &format!("dsmr_power_failures_total{{{m}}}"), "5");
-    assert_series(&out, &format!("dsmr_long_power_failures_total{{{m}}}"), "3");
-    // 190326095015W: 2019-03-26 09:50:15 UTC+1.
-    assert_series(
-        &out,
-        &format!("dsmr_long_power_failure_last_end_timestamp_seconds{{{m}}}"),
-        "1553590215",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_long_power_failure_last_duration_seconds{{{m}}}"),
-        "2014",
-    );
-    // 200426223325S: 2020-04-26 22:33:25 UTC+2.
-    assert_series(
-        &out,
-        &format!("dsmr_meter_timestamp_seconds{{{m}}}"),
-        "1587933205",
-    );
-    assert_series(
-        &out,
-        &format!("dsmr_meter_info{{{m},version=\"50\",manufacturer=\"ISK\"}}"),
-        "1",
-    );
+    // Each series with the value it must have, written exactly.
+    for (series, expected) in [
+        // 002130.115 kWh and 000245.467 kWh, converted exactly.
+        (
+            "dsmr_electricity_imported_joules_total{meter=\"main\",tariff=\"1\"}",
+            "7668414000",
+        ),
+        (
+            "dsmr_electricity_imported_joules_total{meter=\"main\",tariff=\"2\"}",
+            "883681200",
+        ),
+        (
+            "dsmr_electricity_exported_joules_total{meter=\"main\",tariff=\"1\"}",
+            "0",
+        ),
+        ("dsmr_electricity_import_watts{meter=\"main\"}", "111"),
+        ("dsmr_electricity_export_watts{meter=\"main\"}", "0"),
+        ("dsmr_electricity_tariff{meter=\"main\"}", "1"),
+        (
+            "dsmr_phase_voltage_volts{meter=\"main\",phase=\"l1\"}",
+            "229.9",
+        ),
+        (
+            "dsmr_phase_voltage_volts{meter=\"main\",phase=\"l3\"}",
+            "222.9",
+        ),
+        (
+            "dsmr_phase_current_amperes{meter=\"main\",phase=\"l3\"}",
+            "1",
+        ),
+        ("dsmr_phase_import_watts{meter=\"main\",phase=\"l1\"}", "56"),
+        (
+            "dsmr_phase_voltage_sags_total{meter=\"main\",phase=\"l3\"}",
+            "192",
+        ),
+        (
+            "dsmr_phase_voltage_swells_total{meter=\"main\",phase=\"l2\"}",
+            "1",
+        ),
+        ("dsmr_power_failures_total{meter=\"main\"}", "5"),
+        ("dsmr_long_power_failures_total{meter=\"main\"}", "3"),
+        // 190326095015W: 2019-03-26 09:50:15 UTC+1.
+        (
+            "dsmr_long_power_failure_last_end_timestamp_seconds{meter=\"main\"}",
+            "1553590215",
+        ),
+        (
+            "dsmr_long_power_failure_last_duration_seconds{meter=\"main\"}",
+            "2014",
+        ),
+        // 200426223325S: 2020-04-26 22:33:25 UTC+2.
+        ("dsmr_meter_timestamp_seconds{meter=\"main\"}", "1587933205"),
+        (
+            "dsmr_meter_info{meter=\"main\",version=\"50\",manufacturer=\"ISK\"}",
+            "1",
+        ),
+    ] {
+        assert_series(&out, series, expected);
+    }
     // Channel 1 is a dead placeholder: announced, but no reading.
     assert_series(
         &out,

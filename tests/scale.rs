@@ -21,7 +21,6 @@
 use dsmr_exporter::source::DemoMeter;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::AsyncWriteExt;
@@ -141,14 +140,16 @@ fn clock_ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "by hand: scripts/scale.sh (about 2 minutes)"]
-async fn one_exporter_reads_1000_tcp_meters() {
-    let meters = env_or("SCALE_METERS", 1000) as usize;
-    let seconds = env_or("SCALE_SECONDS", 60);
-    // Two sockets per meter in this process (listener + accepted).
-    let _ = rlimit::increase_nofile_limit(2 * meters as u64 + 256);
+/// A running exporter with a generated config of `meters` simulated TCP
+/// meters; the scratch folder with its config and log goes with it.
+struct Exporter {
+    child: Running,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
 
+/// Starts `meters` simulated meters and one exporter reading them all.
+async fn start(meters: usize) -> Exporter {
     let mut config = String::from("[web]\n");
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -165,12 +166,13 @@ async fn one_exporter_reads_1000_tcp_meters() {
             "\n[[meter]]\nname = \"m{i:04}\"\ntcp = {{ address = \"{meter_addr}\" }}\n"
         ));
     }
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("dsmr-exporter-scale-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let cfg_path = dir.join("scale.toml");
+    let dir = tempfile::Builder::new()
+        .prefix("dsmr-exporter-scale-")
+        .tempdir()
+        .expect("temp dir");
+    let cfg_path = dir.path().join("scale.toml");
     std::fs::write(&cfg_path, &config).expect("write config");
-    let log = std::fs::File::create(dir.join("exporter.log")).expect("log file");
+    let log = std::fs::File::create(dir.path().join("exporter.log")).expect("log file");
 
     let child = Command::new(BIN)
         .arg("--config")
@@ -182,12 +184,17 @@ async fn one_exporter_reads_1000_tcp_meters() {
         .stderr(log)
         .spawn()
         .expect("spawn exporter");
-    let child = Running(child);
-    let pid = child.0.id();
+    Exporter {
+        child: Running(child),
+        addr,
+        _dir: dir,
+    }
+}
 
-    // Every meter connected and delivering.
+/// Waits (at most 60 s) until every meter has delivered; how long it took.
+async fn wait_until_all_deliver(addr: &str, meters: usize) -> Duration {
     let started = Instant::now();
-    let a = addr.clone();
+    let a = addr.to_owned();
     let ready = tokio::task::spawn_blocking(move || loop {
         if let Some((_, body)) = scrape(&a) {
             let n = meters_with_telegrams(&body);
@@ -202,18 +209,19 @@ async fn one_exporter_reads_1000_tcp_meters() {
     })
     .await
     .expect("join");
-    let ready = ready.unwrap_or_else(|e| panic!("{e}"));
-    // Let start-up allocations and connection bursts settle.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    ready.unwrap_or_else(|e| panic!("{e}"))
+}
 
+/// The exporter's CPU over `seconds`, in % of one core, with a scrape every
+/// 15 s as Prometheus would; also how many scrapes were answered.
+async fn cpu_under_scrapes(addr: &str, pid: u32, seconds: u64) -> (f64, Duration, usize) {
     let hz = clock_ticks_per_second();
     let ticks0 = cpu_ticks(pid);
     let t0 = Instant::now();
-    let a = addr.clone();
+    let a = addr.to_owned();
     let scrapes = tokio::task::spawn_blocking(move || {
         let mut n = 0;
         while t0.elapsed() < Duration::from_secs(seconds) {
-            // As Prometheus would: one scrape every 15 s.
             if scrape(&a).is_some() {
                 n += 1;
             }
@@ -227,11 +235,12 @@ async fn one_exporter_reads_1000_tcp_meters() {
     let ticks1 = cpu_ticks(pid);
     let elapsed = t0.elapsed();
     let cpu_pct = (ticks1 - ticks0) as f64 / hz as f64 / elapsed.as_secs_f64() * 100.0;
-    let rss_mib = status_kib(pid, "VmRSS") as f64 / 1024.0;
-    let hwm_mib = status_kib(pid, "VmHWM") as f64 / 1024.0;
-    let threads = status_kib(pid, "Threads");
+    (cpu_pct, elapsed, scrapes)
+}
 
-    let a = addr.clone();
+/// Twenty scrapes back to back: their times, sorted, and the last body.
+async fn timed_scrapes(addr: &str) -> (Vec<Duration>, String) {
+    let a = addr.to_owned();
     let (mut times, body) = tokio::task::spawn_blocking(move || {
         let mut times = Vec::new();
         let mut last = String::new();
@@ -246,6 +255,29 @@ async fn one_exporter_reads_1000_tcp_meters() {
     .await
     .expect("join");
     times.sort();
+    (times, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "by hand: scripts/scale.sh (about 2 minutes)"]
+async fn one_exporter_reads_1000_tcp_meters() {
+    let meters = env_or("SCALE_METERS", 1000) as usize;
+    let seconds = env_or("SCALE_SECONDS", 60);
+    // Two sockets per meter in this process (listener + accepted).
+    let _ = rlimit::increase_nofile_limit(2 * meters as u64 + 256);
+
+    let exporter = start(meters).await;
+    let (addr, pid) = (exporter.addr.as_str(), exporter.child.0.id());
+    let ready = wait_until_all_deliver(addr, meters).await;
+    // Let start-up allocations and connection bursts settle.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    let (cpu_pct, elapsed, scrapes) = cpu_under_scrapes(addr, pid, seconds).await;
+    let rss_mib = status_kib(pid, "VmRSS") as f64 / 1024.0;
+    let hwm_mib = status_kib(pid, "VmHWM") as f64 / 1024.0;
+    let threads = status_kib(pid, "Threads");
+
+    let (times, body) = timed_scrapes(addr).await;
     let median = times.get(times.len() / 2).copied().unwrap_or_default();
     let max = times.last().copied().unwrap_or_default();
     let series = body.lines().filter(|l| !l.starts_with('#')).count();
@@ -267,7 +299,6 @@ async fn one_exporter_reads_1000_tcp_meters() {
         max.as_secs_f64() * 1000.0
     );
     println!("  telegrams: {ok} ok, {bad} bad; meters with a telegram: {fresh}");
-    let _ = std::fs::remove_dir_all(&dir);
 
     assert_eq!(times.len(), 20, "every scrape answered");
     assert_eq!(fresh, meters, "every meter delivered");

@@ -9,7 +9,6 @@ use dsmr_engine::smarty::SmartyKeys;
 use dsmr_engine::Zone;
 use dsmr_exporter::source::{tcp, Replay, ReplayConfig, SourceError, TcpConfig};
 use dsmr_exporter::state::Meter;
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -182,24 +181,6 @@ async fn published_vector_decrypts_and_is_a_crc_mismatch() {
     assert_eq!(meter.lock().crc_mismatch, 0);
 }
 
-/// A scratch file removed when the test ends.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(tag: &str, bytes: &[u8]) -> TempFile {
-        let path =
-            std::env::temp_dir().join(format!("dsmr-exporter-{tag}-{}.bin", std::process::id()));
-        std::fs::write(&path, bytes).expect("write temp file");
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 #[tokio::test]
 async fn encrypted_replay_file_is_decrypted_and_bad_frames_counted() {
     let keys = smarty_keys();
@@ -208,13 +189,16 @@ async fn encrypted_replay_file_is_decrypted_and_bad_frames_counted() {
     bad[100] ^= 0x80;
     capture.extend_from_slice(&bad);
     capture.extend_from_slice(&encrypt(&keys, 12, &plaintext()));
-    let file = TempFile::new("smarty-replay", &capture);
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), &capture).expect("write temp file");
 
-    let replay = Replay::load_with(&file.0, Some(&keys)).await.expect("load");
+    let replay = Replay::load_with(file.path(), Some(&keys))
+        .await
+        .expect("load");
     assert_eq!(replay.len(), 2);
     let meter = Meter::new("lu", Zone::CET);
     let cfg = ReplayConfig {
-        path: file.0.clone(),
+        path: file.path().to_owned(),
         interval: Duration::ZERO,
         looped: false,
         smarty: Some(keys),
@@ -234,7 +218,7 @@ async fn encrypted_replay_file_is_decrypted_and_bad_frames_counted() {
 
     // With the wrong key nothing decrypts: the source refuses to start.
     let wrong = SmartyKeys::from_hex("ffffffffffffffffffffffffffffffff", keys_auth()).expect("k");
-    let err = Replay::load_with(&file.0, Some(&wrong))
+    let err = Replay::load_with(file.path(), Some(&wrong))
         .await
         .expect_err("undecryptable");
     assert!(

@@ -8,7 +8,9 @@
 //! Prometheus marks its measurements stale.
 
 use super::families::{Family, MetricKind};
-use super::samples::{Labels, Sample, SampleBuilder, Value};
+use super::labels::Labels;
+use super::samples::{Sample, SampleBuilder};
+use super::value::Value;
 use crate::state::{Meter, Meters};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
@@ -147,18 +149,18 @@ fn collect_meter<'a>(
     now: Instant,
     out: &mut Vec<Sample<'a>>,
 ) {
-    let mut w = SampleBuilder {
+    let mut builder = SampleBuilder {
         out,
         meter: meter.name(),
         zone: meter.zone(),
         expose_equipment_ids: opts.expose_equipment_ids,
     };
     let st = meter.lock();
-    w.exporter(&st);
+    builder.exporter(&st);
     if !st.is_fresh(now, meter.stale_after_or(opts.stale_after)) {
         return;
     }
     if let Some(t) = &st.telegram {
-        w.telegram(t);
+        builder.telegram(t);
     }
 }

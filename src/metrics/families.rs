@@ -63,7 +63,9 @@ pub enum Family {
 /// The two metric types this exporter writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
+    /// A register that only grows (`_total`).
     Counter,
+    /// A reading that goes up and down.
     Gauge,
 }
 

@@ -21,18 +21,24 @@
 //! - [`families`]: every family's name, help and type ([`Family`]).
 //! - [`samples`]: state or a telegram as samples ([`Sample`]); which register
 //!   is which series.
+//! - [`labels`]: a sample's [`Labels`], and the decoder of hex equipment ids.
+//! - [`value`]: a sample's exact [`Value`].
 //! - [`exposition`]: the scrape-time registry ([`Metrics`]), its options
 //!   and the two text formats.
 //!
 //! Edges: reads [`crate::state`] and the engine's types; imported by
 //! [`crate::http`] (the scrape) and `cmd::backfill` (the same samples,
 //! stamped with each telegram's time). Inside: exposition -> samples ->
-//! families.
+//! labels, value -> families. This file only declares and re-exports.
 
 pub mod exposition;
 pub mod families;
+pub mod labels;
 pub mod samples;
+pub mod value;
 
 pub use exposition::{render, Format, Metrics, MetricsOptions};
 pub use families::{Family, MetricKind};
-pub use samples::{decode_equipment_id, telegram_samples, Labels, Sample, Value};
+pub use labels::{decode_equipment_id, Labels};
+pub use samples::{telegram_samples, Sample};
+pub use value::Value;

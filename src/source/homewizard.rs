@@ -16,7 +16,7 @@
 //!   first poll that works again counts a reconnect.
 
 use super::pipeline::Pipeline;
-use super::{Backoff, Retry};
+use super::reconnect::{Backoff, Retry};
 use crate::state::Meter;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -72,20 +72,27 @@ impl fmt::Display for HomewizardConfig {
 /// Why one poll got no body.
 #[derive(Debug, Error)]
 pub enum PollError {
+    /// The dongle is unreachable (off, wrong address, another network).
     #[error("cannot connect: {0}")]
     Connect(std::io::Error),
+    /// The HTTP exchange broke off.
     #[error("HTTP: {0}")]
     Http(#[from] hyper::Error),
+    /// The address does not make a valid request (a bad `Host`).
     #[error("cannot build the request: {0}")]
     Request(#[from] hyper::http::Error),
+    /// The dongle answered with an error, e.g. its local API is off.
     #[error("HTTP status {0}{hint}", hint = status_hint(*.0))]
     Status(hyper::StatusCode),
+    /// The body broke off or is larger than a telegram can be.
     #[error("reading the body: {0}")]
     Body(String),
+    /// The whole poll took longer than its timeout.
     #[error("no answer within {}", crate::duration::format(*.0))]
     Timeout(Duration),
 }
 
+/// The usual fix for a status a dongle with its local API off answers.
 fn status_hint(status: hyper::StatusCode) -> &'static str {
     if status == hyper::StatusCode::FORBIDDEN || status == hyper::StatusCode::NOT_FOUND {
         " (is the local API switched on in the HomeWizard app?)"
@@ -96,13 +103,14 @@ fn status_hint(status: hyper::StatusCode) -> &'static str {
 
 /// Fetches the telegram once: a new connection, one GET, the whole body.
 pub async fn poll(cfg: &HomewizardConfig) -> Result<Bytes, PollError> {
-    match tokio::time::timeout(cfg.timeout, poll_inner(&cfg.address)).await {
+    match tokio::time::timeout(cfg.timeout, get_telegram(&cfg.address)).await {
         Ok(r) => r,
         Err(_) => Err(PollError::Timeout(cfg.timeout)),
     }
 }
 
-async fn poll_inner(address: &str) -> Result<Bytes, PollError> {
+/// One GET of the telegram path on a new connection, without the timeout.
+async fn get_telegram(address: &str) -> Result<Bytes, PollError> {
     let stream = tokio::net::TcpStream::connect(address)
         .await
         .map_err(PollError::Connect)?;

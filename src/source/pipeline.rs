@@ -71,7 +71,7 @@ impl Pipeline {
         let mut n = 0;
         step(framer, &mut |ev| {
             n += 1;
-            handle(meter, scratch, *allow_missing_crc, log, ev);
+            record_frame(meter, scratch, *allow_missing_crc, log, ev);
         });
         n
     }
@@ -88,7 +88,7 @@ impl Pipeline {
 /// Decodes and checks one framed telegram and records the result in the
 /// meter: the telegram, or a count of why it was refused (with a
 /// rate-limited warning).
-fn handle(
+fn record_frame(
     meter: &Meter,
     scratch: &mut Telegram,
     allow_missing_crc: bool,

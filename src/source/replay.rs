@@ -9,8 +9,9 @@
 //! port, is decrypted once when loaded; frames that fail authentication are
 //! kept in their place and counted as malformed on every pass.
 
+use super::error::SourceError;
+use super::feed::{feed_plaintext, fmt_smarty, smarty_plaintext, smarty_reason};
 use super::pipeline::Pipeline;
-use super::{feed_plaintext, fmt_smarty, SourceError};
 use crate::state::Meter;
 use dsmr_engine::smarty::{SmartyDeframer, SmartyKeys};
 use dsmr_engine::{FrameEvent, Framer};
@@ -89,17 +90,13 @@ impl Replay {
         };
         let mut input = bytes;
         while let Some(result) = deframer.decode(&mut input) {
-            r.entries.push(match result {
-                Ok(frame) if frame.is_replay() => Entry::Rejected(format!(
-                    "smarty frame counter {} did not increase: replayed frame dropped",
-                    frame.frame_counter()
-                )),
-                Ok(frame) => Entry::Telegram(frame.plaintext().to_vec()),
-                Err(e) => Entry::Rejected(format!("smarty: {e}")),
+            r.entries.push(match smarty_plaintext(result) {
+                Ok(plaintext) => Entry::Telegram(plaintext.to_vec()),
+                Err(why) => Entry::Rejected(why),
             });
         }
         if let Some(e) = deframer.finish() {
-            r.entries.push(Entry::Rejected(format!("smarty: {e}")));
+            r.entries.push(Entry::Rejected(smarty_reason(&e)));
         }
         r
     }

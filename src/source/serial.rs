@@ -4,7 +4,8 @@
 //! 7E1. A port that vanishes (cable unplugged), fails or hangs up is reopened
 //! by the shared reconnect loop, so the exporter survives a replug.
 
-use super::{fmt_smarty, reconnect_loop, Retry};
+use super::feed::fmt_smarty;
+use super::reconnect::{reconnect_loop, Retry};
 use crate::state::Meter;
 use dsmr_engine::smarty::SmartyKeys;
 use std::fmt;

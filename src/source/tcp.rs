@@ -5,7 +5,8 @@
 //! as dead and reopened: a dongle that rebooted or a NAT that forgot the
 //! connection often leaves a socket that never reports an error.
 
-use super::{fmt_smarty, reconnect_loop, Retry};
+use super::feed::fmt_smarty;
+use super::reconnect::{reconnect_loop, Retry};
 use crate::state::Meter;
 use dsmr_engine::smarty::SmartyKeys;
 use std::fmt;

@@ -1,0 +1,84 @@
+//! Which source a meter reads: [`SourceConfig`] as the CLI checked it, and
+//! [`Source`], the same made ready to run (a replay file loaded), which
+//! starts the right task.
+
+use super::demo;
+use super::error::SourceError;
+use super::homewizard::{self, HomewizardConfig};
+use super::replay::{Replay, ReplayConfig};
+use super::serial::{self, SerialConfig};
+use super::tcp::{self, TcpConfig};
+use crate::state::Meter;
+use std::fmt;
+use std::sync::Arc;
+
+/// The one source a meter reads, as checked by the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceConfig {
+    /// `--serial`: a USB P1 cable or other tty.
+    Serial(SerialConfig),
+    /// `--tcp`: ser2net or a Wi-Fi dongle.
+    Tcp(TcpConfig),
+    /// `--replay`: telegrams from a file.
+    Replay(ReplayConfig),
+    /// The built-in simulated meter.
+    Demo,
+    /// `--homewizard`: a HomeWizard P1 meter's HTTP API.
+    Homewizard(HomewizardConfig),
+}
+
+impl fmt::Display for SourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceConfig::Serial(c) => c.fmt(f),
+            SourceConfig::Tcp(c) => c.fmt(f),
+            SourceConfig::Replay(c) => c.fmt(f),
+            SourceConfig::Demo => f.write_str("demo (simulated DSMR 5.0 meter)"),
+            SourceConfig::Homewizard(c) => c.fmt(f),
+        }
+    }
+}
+
+/// A source ready to run: configuration checked, replay file loaded, so
+/// what can fail has failed before the server starts.
+#[derive(Debug)]
+pub enum Source {
+    /// A port, opened (and reopened) by its task.
+    Serial(SerialConfig),
+    /// A host, connected (and reconnected) by its task.
+    Tcp(TcpConfig),
+    /// The file's telegrams, already loaded and split.
+    Replay(Replay, ReplayConfig),
+    /// The simulated meter.
+    Demo,
+    /// A dongle, polled by its task.
+    Homewizard(HomewizardConfig),
+}
+
+impl Source {
+    /// Does what can fail before the server starts (reading a replay file),
+    /// so such a mistake stops the process with a clear message.
+    pub async fn prepare(cfg: SourceConfig) -> Result<Source, SourceError> {
+        Ok(match cfg {
+            SourceConfig::Serial(c) => Source::Serial(c),
+            SourceConfig::Tcp(c) => Source::Tcp(c),
+            SourceConfig::Replay(c) => {
+                Source::Replay(Replay::load_with(&c.path, c.smarty.as_ref()).await?, c)
+            }
+            SourceConfig::Demo => Source::Demo,
+            SourceConfig::Homewizard(c) => Source::Homewizard(c),
+        })
+    }
+
+    /// Feeds `meter` until the source is done: never for serial, TCP, demo
+    /// and looping replays; after the last telegram for a single replay.
+    pub async fn run(self, meter: Arc<Meter>) {
+        match self {
+            Source::Serial(c) => serial::run(c, meter).await,
+            Source::Tcp(c) => tcp::run(c, meter).await,
+            Source::Replay(r, c) => r.run(&c, meter).await,
+            Source::Demo => demo::run(meter).await,
+            Source::Homewizard(c) => homewizard::run(c, meter).await,
+        }
+    }
+}
