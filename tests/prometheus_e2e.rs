@@ -354,7 +354,7 @@ fn split_top_level_or(expr: &str) -> Vec<&str> {
                 b'o' if depth == 0
                     && b[i..].starts_with(b"or")
                     && (i == 0 || !ident(b[i - 1]))
-                    && b.get(i + 2).map_or(true, |&n| !ident(n)) =>
+                    && b.get(i + 2).is_none_or(|&n| !ident(n)) =>
                 {
                     parts.push(&expr[start..i]);
                     start = i + 2;
