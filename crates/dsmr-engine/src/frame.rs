@@ -25,12 +25,29 @@ const BLOCK: usize = 4 * 1024;
 /// Why bytes that began like a telegram were dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
-    /// A new header arrived before the `!` line: the telegram was cut off.
-    Truncated { bytes: usize, offset: u64 },
+    /// A new header arrived before the `!` line: the telegram was cut off
+    /// (a cable pulled mid-line, a meter restarting).
+    Truncated {
+        /// Bytes of the cut-off telegram that were dropped.
+        bytes: usize,
+        /// Stream offset of the header that cut it off, where framing
+        /// resumed.
+        offset: u64,
+    },
     /// No `!` line within the size cap.
-    TooLong { limit: usize, offset: u64 },
+    TooLong {
+        /// The cap in force, for the message.
+        limit: usize,
+        /// Stream offset of the telegram's `/`.
+        offset: u64,
+    },
     /// The input ended inside a telegram.
-    Incomplete { bytes: usize, offset: u64 },
+    Incomplete {
+        /// Bytes of the telegram received before the end.
+        bytes: usize,
+        /// Stream offset of the telegram's `/`.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for FrameError {
