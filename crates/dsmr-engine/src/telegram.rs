@@ -27,7 +27,8 @@ use core::fmt;
 /// Why a telegram as a whole was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
-    /// The text does not start with `/`, three letters and a digit.
+    /// The text does not start with `/`, three letters and a digit (or the
+    /// Warmtelink's `-`).
     NoHeader,
     /// No `!` line (with at most four hex digits after it) ends the text.
     NoEnd,

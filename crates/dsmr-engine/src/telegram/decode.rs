@@ -242,51 +242,39 @@ impl Telegram {
         // the first group, as `g.nth_span(0)` would find it again.
         debug_assert_eq!(g.nth_span(0), Some((open + 1, first_close)));
         let first = raw.get(open + 1..first_close).unwrap_or_default();
+        // Most objects are one value in one field: three lookups by slot.
         if let Some((field, (dims, unit))) = self.quantity_field(slot) {
             *field = quantity(first, 0, dims, unit)?;
             return Ok(());
         }
-        let first_span = || (first_close > open + 1).then(|| Span::new(open + 1, first_close));
+        if let Some(field) = self.span_field(slot) {
+            *field = (first_close > open + 1).then(|| Span::new(open + 1, first_close));
+            return Ok(());
+        }
+        if let Some(field) = self.count_field(slot) {
+            *field = integer(first, 0)?;
+            return Ok(());
+        }
         use Slot::*;
         match slot {
-            Version => self.version = first_span(),
-            EmucsVersion => self.emucs_version = first_span(),
             Timestamp => self.timestamp = timestamp(first, 0)?,
-            EquipmentId => self.equipment_id = first_span(),
-            Serial => self.serial = first_span(),
-            Ean => self.ean = first_span(),
-            LogicalName => self.logical_name = first_span(),
-            DeviceId => self.device_id = first_span(),
             Tariff => self.tariff = small(first, 0)?,
             Breaker => self.breaker = small(first, 0)?,
-            PowerFailures => self.power_failures = integer(first, 0)?,
-            LongPowerFailures => self.long_power_failures = integer(first, 0)?,
-            TextMessage => self.text_message = first_span(),
-            TextCode => self.text_code = first_span(),
             PeakHistory => {
                 if !self.peak_history_line(g)? {
                     self.keep_unknown(line, o, code, open, g.end);
                 }
             }
-            MonthPeak => {
-                let mut g = g;
-                let time = self::timestamp(g.next().unwrap_or_default(), 0)
-                    .ok()
-                    .flatten();
-                let v = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
-                self.month_peak = quantity(v, 1, POWER, Unit::KW)?.map(|value| Peak {
-                    period_start: None,
-                    time,
-                    value,
-                });
-            }
+            MonthPeak => self.month_peak_line(g)?,
             PowerFailureLog => self.power_failure_log_line(g)?,
-            PhaseSags(p) => self.phases[p as usize].voltage_sags = integer(first, 0)?,
-            PhaseSwells(p) => self.phases[p as usize].voltage_swells = integer(first, 0)?,
-            MbusDeviceType(_) | MbusEquipmentId(_) | MbusEan(_) | MbusValve(_) | MbusBreaker(_)
-            | MbusReading(..) | MbusProfile(_) => self.mbus_object(slot, g, first, first_span())?,
+            MbusDeviceType(_) | MbusValve(_) | MbusBreaker(_) | MbusReading(..)
+            | MbusProfile(_) => self.mbus_object(slot, g, first)?,
             Unknown => self.keep_unknown(line, o, code, open, g.end),
-            // Quantities, handled above.
+            // Filled above by `span_field`, `count_field` or
+            // `quantity_field`; listed so a new slot cannot be forgotten.
+            Version | EmucsVersion | EquipmentId | Serial | Ean | LogicalName | DeviceId
+            | TextMessage | TextCode | MbusEquipmentId(_) | MbusEan(_) => {}
+            PowerFailures | LongPowerFailures | PhaseSags(_) | PhaseSwells(_) => {}
             Threshold
             | Imported(_)
             | Exported(_)
@@ -316,15 +304,22 @@ impl Telegram {
         Ok(())
     }
 
-    /// An object of an M-Bus channel; `first` is its first group and
-    /// `first_span` where that group is, when it is not empty.
-    fn mbus_object(
-        &mut self,
-        slot: Slot,
-        g: Groups<'_>,
-        first: &[u8],
-        first_span: Option<Span>,
-    ) -> FieldResult<()> {
+    /// `1-0:1.6.0(time)(value*kW)`: this month's peak. A placeholder time
+    /// keeps the value (`time` is then `None`).
+    fn month_peak_line(&mut self, mut g: Groups<'_>) -> FieldResult<()> {
+        let time = timestamp(g.next().unwrap_or_default(), 0).ok().flatten();
+        let v = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
+        self.month_peak = quantity(v, 1, POWER, Unit::KW)?.map(|value| Peak {
+            period_start: None,
+            time,
+            value,
+        });
+        Ok(())
+    }
+
+    /// An object of an M-Bus channel other than its ids (those are spans,
+    /// filled by [`object`](Telegram::object)); `first` is its first group.
+    fn mbus_object(&mut self, slot: Slot, g: Groups<'_>, first: &[u8]) -> FieldResult<()> {
         use Slot::*;
         match slot {
             MbusDeviceType(ch) => {
@@ -340,8 +335,6 @@ impl Telegram {
                     Some(dec.or(hex).ok_or(FieldErrorKind::BadNumber { group: 0 })?)
                 };
             }
-            MbusEquipmentId(ch) => self.mbus[ch as usize].equipment_id = first_span,
-            MbusEan(ch) => self.mbus[ch as usize].ean = first_span,
             MbusValve(ch) => self.mbus[ch as usize].valve = small(first, 0)?,
             MbusBreaker(ch) => self.mbus[ch as usize].breaker = small(first, 0)?,
             MbusReading(ch, kind) => {
