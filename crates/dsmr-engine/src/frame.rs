@@ -1,8 +1,9 @@
 //! Finding telegrams in a byte stream.
 //!
-//! A telegram runs from a header `/XXXn` (slash, three letters, a digit) to a
-//! `!` at the start of a line, followed by up to four hex CRC digits (DSMR 4
-//! and later) or by nothing (DSMR 2.2/3.0). The framer accepts chunks of any
+//! A telegram runs from a header `/XXXn` (slash, three letters, a digit, or
+//! `-` for the Warmtelink heat meter) to a `!` at the start of a line,
+//! followed by up to four hex CRC digits (DSMR 4 and later) or by nothing
+//! (DSMR 2.2/3.0). The framer accepts chunks of any
 //! size, skips noise between telegrams, caps a telegram's size, and restarts
 //! at a header that appears inside an unfinished telegram (a cable pulled
 //! mid-line) so the next telegram still counts. A `/` that is not followed by
@@ -25,12 +26,29 @@ const BLOCK: usize = 4 * 1024;
 /// Why bytes that began like a telegram were dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameError {
-    /// A new header arrived before the `!` line: the telegram was cut off.
-    Truncated { bytes: usize, offset: u64 },
+    /// A new header arrived before the `!` line: the telegram was cut off
+    /// (a cable pulled mid-line, a meter restarting).
+    Truncated {
+        /// Bytes of the cut-off telegram that were dropped.
+        bytes: usize,
+        /// Stream offset of the header that cut it off, where framing
+        /// resumed.
+        offset: u64,
+    },
     /// No `!` line within the size cap.
-    TooLong { limit: usize, offset: u64 },
+    TooLong {
+        /// The cap in force, for the message.
+        limit: usize,
+        /// Stream offset of the telegram's `/`.
+        offset: u64,
+    },
     /// The input ended inside a telegram.
-    Incomplete { bytes: usize, offset: u64 },
+    Incomplete {
+        /// Bytes of the telegram received before the end.
+        bytes: usize,
+        /// Stream offset of the telegram's `/`.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for FrameError {
@@ -184,87 +202,112 @@ impl Framer {
         Some((bang, bang + 1 + digits))
     }
 
+    /// Runs over the new bytes until they are used up or a telegram's end
+    /// (a header, a CRC digit) is still to come.
     fn scan(&mut self, on: &mut impl FnMut(FrameEvent<'_>)) {
         loop {
-            let Some(s) = self.start else {
-                // Between telegrams: look for a header.
-                match memchr::memchr(b'/', &self.buf[self.pos..]) {
-                    None => {
-                        self.stats.noise_bytes += (self.buf.len() - self.pos) as u64;
-                        self.pos = self.buf.len();
-                        return;
-                    }
-                    Some(rel) => {
-                        let at = self.pos + rel;
-                        self.stats.noise_bytes += rel as u64;
-                        match is_header(&self.buf[at..]) {
-                            None => {
-                                self.pos = at;
-                                return; // wait for the header's bytes
-                            }
-                            Some(true) => {
-                                self.start = Some(at);
-                                self.pos = at + 1;
-                            }
-                            Some(false) => {
-                                self.stats.noise_bytes += 1;
-                                self.pos = at + 1;
-                            }
-                        }
-                    }
-                }
-                continue;
+            let go_on = match self.start {
+                None => self.seek_header(),
+                Some(s) => self.seek_end(s, on),
             };
-            // Inside a telegram: the interesting bytes are '/' and '!'.
-            let Some(rel) = memchr::memchr2(b'/', b'!', &self.buf[self.pos..]) else {
-                self.pos = self.buf.len();
-                self.check_size(s, on);
+            if !go_on {
                 return;
-            };
-            let at = self.pos + rel;
-            if self.buf[at] == b'/' {
-                match is_header(&self.buf[at..]) {
-                    None => {
-                        self.pos = at;
-                        self.check_size(s, on);
-                        return;
-                    }
-                    Some(true) => {
-                        self.stats.discarded += 1;
-                        on(FrameEvent::Discarded(FrameError::Truncated {
-                            bytes: at - s,
-                            offset: self.base + at as u64,
-                        }));
-                        self.start = Some(at);
-                        self.pos = at + 1;
-                    }
-                    Some(false) => self.pos = at + 1,
-                }
-                continue;
             }
-            // '!': a terminator only at the start of a line.
-            if self.buf[at - 1] != b'\n' {
-                self.pos = at + 1;
-                continue;
+        }
+    }
+
+    /// Between telegrams: skips noise up to the next header. `false` when
+    /// the bytes are used up or a possible header is still arriving.
+    #[inline]
+    fn seek_header(&mut self) -> bool {
+        let Some(rel) = memchr::memchr(b'/', &self.buf[self.pos..]) else {
+            self.stats.noise_bytes += (self.buf.len() - self.pos) as u64;
+            self.pos = self.buf.len();
+            return false;
+        };
+        let at = self.pos + rel;
+        self.stats.noise_bytes += rel as u64;
+        match is_header(&self.buf[at..]) {
+            None => {
+                self.pos = at;
+                return false; // wait for the header's bytes
             }
-            let after = &self.buf[at + 1..];
-            let digits = after
-                .iter()
-                .take(4)
-                .take_while(|b| b.is_ascii_hexdigit())
-                .count();
-            if digits < 4 && digits == after.len() {
-                // The CRC may still be arriving.
+            Some(true) => self.start = Some(at),
+            Some(false) => self.stats.noise_bytes += 1,
+        }
+        self.pos = at + 1;
+        true
+    }
+
+    /// Inside the telegram that starts at `s`: only '/' (a header that cuts
+    /// it off) and '!' (its end) matter. `false` when the bytes are used up
+    /// or the end is still arriving.
+    #[inline]
+    fn seek_end(&mut self, s: usize, on: &mut impl FnMut(FrameEvent<'_>)) -> bool {
+        let Some(rel) = memchr::memchr2(b'/', b'!', &self.buf[self.pos..]) else {
+            self.pos = self.buf.len();
+            self.check_size(s, on);
+            return false;
+        };
+        let at = self.pos + rel;
+        if self.buf[at] == b'/' {
+            self.slash_inside(s, at, on)
+        } else {
+            self.bang_inside(s, at, on)
+        }
+    }
+
+    /// A '/' at `at` inside the telegram from `s`: a header there means the
+    /// telegram was cut off (a cable pulled mid-line), and the new one
+    /// counts; any other '/' is text (`test-/-test`).
+    #[inline]
+    fn slash_inside(&mut self, s: usize, at: usize, on: &mut impl FnMut(FrameEvent<'_>)) -> bool {
+        match is_header(&self.buf[at..]) {
+            None => {
                 self.pos = at;
                 self.check_size(s, on);
-                return;
+                return false;
             }
-            let end = at + 1 + digits;
-            self.stats.telegrams += 1;
-            on(FrameEvent::Telegram(&self.buf[s..end]));
-            self.start = None;
-            self.pos = end;
+            Some(true) => {
+                self.stats.discarded += 1;
+                on(FrameEvent::Discarded(FrameError::Truncated {
+                    bytes: at - s,
+                    offset: self.base + at as u64,
+                }));
+                self.start = Some(at);
+            }
+            Some(false) => {}
         }
+        self.pos = at + 1;
+        true
+    }
+
+    /// A '!' at `at` inside the telegram from `s`: its end only at the start
+    /// of a line (a '!' in a value is text), once the CRC digits are in.
+    #[inline]
+    fn bang_inside(&mut self, s: usize, at: usize, on: &mut impl FnMut(FrameEvent<'_>)) -> bool {
+        if self.buf[at - 1] != b'\n' {
+            self.pos = at + 1;
+            return true;
+        }
+        let after = &self.buf[at + 1..];
+        let digits = after
+            .iter()
+            .take(4)
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        if digits < 4 && digits == after.len() {
+            // The CRC may still be arriving.
+            self.pos = at;
+            self.check_size(s, on);
+            return false;
+        }
+        let end = at + 1 + digits;
+        self.stats.telegrams += 1;
+        on(FrameEvent::Telegram(&self.buf[s..end]));
+        self.start = None;
+        self.pos = end;
+        true
     }
 
     fn check_size(&mut self, s: usize, on: &mut impl FnMut(FrameEvent<'_>)) {
@@ -298,13 +341,14 @@ fn is_header_fifth(c: u8) -> bool {
     c.is_ascii_digit() || c == b'-'
 }
 
-/// True if `s` starts with a telegram header: `/`, three letters, a digit.
+/// True if `s` starts with a telegram header: `/`, three letters, then a
+/// digit or `-` (see [`is_header_fifth`]).
 pub(crate) fn starts_with_header(s: &[u8]) -> bool {
     is_header(s) == Some(true)
 }
 
-/// `Some(true)` if `s` starts with `/` + three letters + a digit, `None` if
-/// there are not yet enough bytes to tell.
+/// `Some(true)` if `s` starts with `/` + three letters + a digit or `-`,
+/// `None` if there are not yet enough bytes to tell.
 fn is_header(s: &[u8]) -> Option<bool> {
     if s.first() != Some(&b'/') {
         return Some(false);

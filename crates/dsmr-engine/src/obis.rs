@@ -9,10 +9,16 @@ use core::fmt;
 /// An OBIS code without its F group (always 255 on P1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Obis {
+    /// Medium: 0 for abstract objects (clock, ids, M-Bus), 1 for electricity.
     pub a: u8,
+    /// Channel: 0 for the meter itself, 1–4 for M-Bus devices (gas, water,
+    /// heat); Luxembourg writes 1 for some electricity objects.
     pub b: u8,
+    /// The quantity: 1 active import, 2 active export, 32 L1 voltage, …
     pub c: u8,
+    /// How it is processed: 7 instantaneous, 8 cumulative, 6 maximum, …
     pub d: u8,
+    /// Tariff (1.8.1, 1.8.2) or a further distinction within the quantity.
     pub e: u8,
 }
 

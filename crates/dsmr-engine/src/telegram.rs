@@ -10,55 +10,22 @@
 //! into the same value again allocates nothing once the buffers are warm.
 
 mod decode;
+mod error;
 mod fast;
 mod field;
+mod logs;
+mod mbus;
 mod meaning;
 mod scan;
 
 use crate::crc::{crc16_arc, parse_crc_digits};
 use crate::obis::Obis;
 use crate::time::Timestamp;
-use crate::value::{Quantity, Unit};
+use crate::value::Quantity;
 use alloc::borrow::ToOwned;
-use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
-/// Why a telegram as a whole was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    /// The text does not start with `/`, three letters and a digit.
-    NoHeader,
-    /// No `!` line (with at most four hex digits after it) ends the text.
-    NoEnd,
-    /// The CRC after `!` does not match the text.
-    CrcMismatch { sent: u16, computed: u16 },
-    /// A DSMR 4+ or e-MUCS telegram came without its CRC.
-    MissingCrc { version: String },
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::NoHeader => f.write_str(
-                "no telegram header: byte 0 should be '/' followed by three letters and a digit",
-            ),
-            Error::NoEnd => f.write_str(
-                "no '!' line ends the telegram (it is cut off or its CRC line is damaged)",
-            ),
-            Error::CrcMismatch { sent, computed } => write!(
-                f,
-                "CRC mismatch: the telegram says {sent:04X}, its content gives {computed:04X}"
-            ),
-            Error::MissingCrc { version } => write!(
-                f,
-                "CRC missing on a telegram that declares version {version}, which requires one"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for Error {}
+pub use error::{Error, FieldError, FieldErrorKind};
 
 /// What the CRC line said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -68,14 +35,25 @@ pub enum CrcStatus {
     Missing,
     /// The CRC matches.
     Valid(u16),
-    /// The CRC does not match.
-    Mismatch { sent: u16, computed: u16 },
+    /// The CRC does not match. The fields are still decoded, so a caller
+    /// can inspect a damaged telegram; [`Telegram::verify`] refuses it.
+    Mismatch {
+        /// The CRC the meter wrote after `!`.
+        sent: u16,
+        /// The CRC of the text as it arrived.
+        computed: u16,
+    },
 }
 
-/// A byte range of the telegram's own text.
+/// A byte range of the telegram's own text: text fields point into
+/// [`Telegram::raw`] instead of owning a `String`, so decoding again into the
+/// same [`Telegram`] allocates nothing. Read one with [`Telegram::str`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
+    /// Offset of the first byte; `u32` keeps a span at 8 bytes, and a
+    /// telegram is far below 4 GiB (the framer caps it at 16 KiB by default).
     pub start: u32,
+    /// Offset just past the last byte.
     pub end: u32,
 }
 
@@ -88,73 +66,12 @@ impl Span {
     }
 }
 
-/// Why one field of a telegram was left out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldErrorKind {
-    /// The line is not `code(value)…`, or its OBIS code is damaged.
-    MalformedLine,
-    /// A number did not parse.
-    BadNumber { group: u8 },
-    /// A timestamp is not a date.
-    BadTimestamp { group: u8 },
-    /// The unit does not fit the register (`V` on an energy register).
-    UnexpectedUnit { group: u8, unit: Unit },
-    /// A value the register needs is missing.
-    MissingValue { group: u8 },
-    /// A log declared a different number of entries than it holds.
-    CountMismatch { declared: u32, found: u32 },
-}
-
-impl fmt::Display for FieldErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FieldErrorKind::MalformedLine => {
-                f.write_str("malformed line (not an OBIS code followed by parenthesised values)")
-            }
-            FieldErrorKind::BadNumber { group } => write!(f, "value {group} is not a number"),
-            FieldErrorKind::BadTimestamp { group } => {
-                write!(f, "value {group} is not a valid timestamp")
-            }
-            FieldErrorKind::UnexpectedUnit { group, unit } => write!(
-                f,
-                "value {group} has unit {unit:?}, which does not fit this register"
-            ),
-            FieldErrorKind::MissingValue { group } => write!(f, "value {group} is missing"),
-            FieldErrorKind::CountMismatch { declared, found } => {
-                write!(f, "declares {declared} entries but holds {found}")
-            }
-        }
-    }
-}
-
-impl core::error::Error for FieldErrorKind {}
-
-/// One field that was left out, and where.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FieldError {
-    /// 1-based line number in the telegram (the header is line 1).
-    pub line: u32,
-    /// The OBIS code, when it could be read.
-    pub obis: Option<Obis>,
-    pub kind: FieldErrorKind,
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}", self.line)?;
-        if let Some(o) = self.obis {
-            write!(f, " ({o})")?;
-        }
-        write!(f, ": {}", self.kind)
-    }
-}
-
-impl core::error::Error for FieldError {}
-
 /// A line whose OBIS code this engine does not interpret, kept as is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnknownLine {
+    /// 1-based line number in the telegram (the header is line 1).
     pub line: u32,
+    /// The parsed code, so callers can match it without reparsing.
     pub obis: Obis,
     /// The code as written.
     pub code: Span,
@@ -162,19 +79,33 @@ pub struct UnknownLine {
     pub value: Span,
 }
 
-/// Per-phase values (index 0 = L1).
+/// Per-phase values (index 0 = L1). The OBIS C group names the phase:
+/// 21–33 for L1, 41–53 for L2, 61–73 for L3; below, the L1 codes. A
+/// single-phase meter fills L1 only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Phase {
+    /// `1-0:21.7.0`: active power drawn from the grid on this phase, kW.
     pub power_import: Option<Quantity>,
+    /// `1-0:22.7.0`: active power fed into the grid on this phase, kW.
     pub power_export: Option<Quantity>,
+    /// `1-0:23.7.0`: reactive power import, kvar; Belgian, Luxembourg and
+    /// e-MUCS meters send it, Dutch ones do not.
     pub reactive_power_import: Option<Quantity>,
+    /// `1-0:24.7.0`: reactive power export, kvar; as for the import.
     pub reactive_power_export: Option<Quantity>,
+    /// `1-0:32.7.0`: voltage, V. DSMR 5 and later; DSMR 4 meters omit it.
     pub voltage: Option<Quantity>,
+    /// `1-0:31.7.0`: current, A. DSMR 5 writes whole amperes and no sign,
+    /// so it is coarse and never tells import from export.
     pub current: Option<Quantity>,
     /// Fuse supervision threshold (BE/HU `1-0:31.4.0`, LU `1-1:31.4.0`).
     pub current_limit: Option<Quantity>,
+    /// `1-0:33.7.0`: power factor, no unit; Hungarian meters send it.
     pub power_factor: Option<Quantity>,
+    /// `1-0:32.32.0`: voltage sags on this phase since installation; a
+    /// counter the meter never resets.
     pub voltage_sags: Option<u64>,
+    /// `1-0:32.36.0`: voltage swells on this phase; a counter, like sags.
     pub voltage_swells: Option<u64>,
 }
 
@@ -194,6 +125,8 @@ pub struct Peak {
     pub period_start: Option<Timestamp>,
     /// When the peak occurred; `None` for the placeholder `632525252525W`.
     pub time: Option<Timestamp>,
+    /// The 15-minute average demand, kW; an entry without one is dropped,
+    /// so this is not an `Option`.
     pub value: Quantity,
 }
 
@@ -211,8 +144,14 @@ pub enum ReadingKind {
 /// An M-Bus device's last reading and its own capture time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MbusReading {
+    /// When the device captured the value (hourly on DSMR 4 gas meters,
+    /// every 5 minutes on DSMR 5): older than the telegram, and the time a
+    /// sample of it belongs to.
     pub time: Timestamp,
+    /// m³ for gas and water, GJ or kWh for heat, as the device wrote it.
     pub value: Quantity,
+    /// Which object it came from: a corrected and an uncorrected gas volume
+    /// are different quantities.
     pub kind: ReadingKind,
 }
 
@@ -221,14 +160,20 @@ pub struct MbusReading {
 pub struct Mbus {
     /// EN 13757-3 medium: 3 gas, 4 heat, 6 warm water, 7 water, 12 heat (inlet).
     pub device_type: Option<u16>,
+    /// `0-n:96.1.0` / `0-n:96.1.1`: the device's serial, hex-encoded ASCII
+    /// on DSMR 4+.
     pub equipment_id: Option<Span>,
+    /// `0-n:96.1.2`: the device's EAN code, where the meter sends one.
     pub ean: Option<Span>,
     /// `None` when the device sent nothing or only a placeholder.
     pub reading: Option<MbusReading>,
     /// True when a placeholder reading (impossible time, or zero at the
     /// epoch) was seen and dropped: the device is announced but silent.
     pub placeholder: bool,
+    /// `0-n:24.4.0`: the gas valve position, as written (DSMR 4 gas meters).
     pub valve: Option<u8>,
+    /// `0-n:96.3.10`: the device's breaker state (Belgian gas and water
+    /// meters), coded like [`Telegram::breaker`].
     pub breaker: Option<u8>,
 }
 
@@ -270,6 +215,8 @@ pub struct Telegram {
     raw: Vec<u8>,
     /// Length of the text in `raw`.
     len: usize,
+    /// What the CRC line said. A mismatch still decodes, so the caller can
+    /// look at a damaged telegram; [`Telegram::verify`] decides.
     pub crc: CrcStatus,
     header: Span,
     /// `1-3:0.2.8`, e.g. `50`.
@@ -300,16 +247,27 @@ pub struct Telegram {
     pub reactive_quadrants: [Option<Quantity>; 4],
     /// `1-0:15.8.0`: absolute active energy.
     pub absolute_energy: Option<Quantity>,
+    /// `1-0:1.7.0`: active power drawn from the grid now, all phases, kW.
     pub power_import: Option<Quantity>,
+    /// `1-0:2.7.0`: active power fed into the grid now (solar), kW. Meters
+    /// send both directions; at most one is non-zero.
     pub power_export: Option<Quantity>,
+    /// `1-0:3.7.0`: reactive power import, kvar (BE, LU, e-MUCS).
     pub reactive_power_import: Option<Quantity>,
+    /// `1-0:4.7.0`: reactive power export, kvar (BE, LU, e-MUCS).
     pub reactive_power_export: Option<Quantity>,
-    /// `1-0:5.7.0` … `8.7.0`.
+    /// `1-0:5.7.0` … `8.7.0`: reactive power per quadrant (index 0 is
+    /// Q1), kvar.
     pub reactive_power_quadrants: [Option<Quantity>; 4],
+    /// `1-0:9.7.0`: apparent power import, kVA.
     pub apparent_power_import: Option<Quantity>,
+    /// `1-0:10.7.0`: apparent power export, kVA.
     pub apparent_power_export: Option<Quantity>,
+    /// `1-0:13.7.0`: total power factor, no unit (Hungarian meters).
     pub power_factor: Option<Quantity>,
+    /// `1-0:14.7.0`: grid frequency, Hz (Hungarian meters).
     pub frequency: Option<Quantity>,
+    /// L1, L2, L3; a single-phase meter fills index 0 only.
     pub phases: [Phase; 3],
     /// `0-0:96.14.0`: the active tariff.
     pub tariff: Option<u16>,
@@ -317,13 +275,20 @@ pub struct Telegram {
     pub breaker: Option<u8>,
     /// `0-0:17.0.0`: in kW, A (DSMR 3) or kVA (LU).
     pub threshold: Option<Quantity>,
+    /// `0-0:96.7.21`: power failures in any phase since installation; a
+    /// counter the meter never resets.
     pub power_failures: Option<u64>,
+    /// `0-0:96.7.9`: long power failures (longer than the meter's
+    /// threshold, 3 minutes by default) in any phase; a counter.
     pub long_power_failures: Option<u64>,
     /// `1-0:99.97.0`, as the meter lists it.
     pub power_failure_log: Vec<PowerFailure>,
     /// Whether a `1-0:99.97.0` line was present (an empty log is still a log).
     pub has_power_failure_log: bool,
+    /// `0-0:96.13.0`: the grid operator's text message as written (DSMR 4+
+    /// hex-encodes it); `None` when empty, as it nearly always is.
     pub text_message: Option<Span>,
+    /// `0-0:96.13.1`: the numeric message code of DSMR 2.2–4 meters.
     pub text_code: Option<Span>,
     /// `1-0:1.4.0`: running 15-minute average demand.
     pub demand: Option<Quantity>,
@@ -333,7 +298,11 @@ pub struct Telegram {
     pub peak_history: Vec<Peak>,
     /// Channels 1 to 4 (index 0 is channel 1).
     pub mbus: [Mbus; 4],
+    /// Lines whose codes this engine does not interpret, kept rather than
+    /// dropped so a new meter's objects can be seen; at most 512.
     pub unknown: Vec<UnknownLine>,
+    /// Fields left out, with their line and code; at most 512, so a
+    /// telegram of garbage cannot grow memory.
     pub errors: Vec<FieldError>,
     /// The codes of the previous telegram by position: a meter sends the
     /// same lines every time, so most lines are recognised by one compare.
@@ -501,7 +470,8 @@ impl Telegram {
     }
 }
 
-/// Splits a telegram's text into lines with their numbers, for reports.
+/// Line `n` (1-based, the header is line 1) of a telegram's text without
+/// its line end: what a [`FieldError`] report quotes.
 pub fn line_of(raw: &[u8], n: u32) -> &[u8] {
     raw.split(|&b| b == b'\n')
         .nth(n.saturating_sub(1) as usize)

@@ -21,12 +21,20 @@ pub enum Dst {
 /// dates), but a clock that is merely wrong (2000-01-01) decodes as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timestamp {
+    /// Four digits: `YY` is read as 20YY, or 19YY for 70–99, which only
+    /// placeholders such as the Unix epoch use.
     pub year: u16,
+    /// 1–12.
     pub month: u8,
+    /// 1 to the month's length (leap years checked).
     pub day: u8,
+    /// 0–23, local wall time of the meter.
     pub hour: u8,
+    /// 0–59.
     pub minute: u8,
+    /// 0–59: meters never write a leap second.
     pub second: u8,
+    /// The flag that says which offset the wall time is in, if any.
     pub dst: Dst,
 }
 

@@ -154,25 +154,44 @@ impl fmt::Display for Fixed {
 /// (`kWh`, `kwh`, `kVArh`, `kvarh` are all seen).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Unit {
-    /// No `*unit` at all.
+    /// No `*unit` at all: counts, power factors, and registers the decoder
+    /// gives their default unit instead.
     None,
+    /// Watt-hours: Austrian and German meters count energy in Wh.
     Wh,
+    /// Kilowatt-hours: the energy registers `1-0:1.8.x` / `2.8.x`.
     KWh,
+    /// Megawatt-hours, for heat meters that count in them.
     MWh,
+    /// Megajoules, for heat meters that count in them.
     MJ,
+    /// Gigajoules: district heating on M-Bus.
     GJ,
+    /// Watts: Austrian and German meters; NL/BE/LU write kW.
     W,
+    /// Kilowatts: the power registers `1-0:1.7.0`, `21.7.0`, …
     KW,
+    /// Volt-ampere reactive.
     Var,
+    /// Kilovar: reactive power (BE, LU, e-MUCS).
     KVar,
+    /// Var-hours.
     Varh,
+    /// Kilovar-hours: reactive energy registers `1-0:3.8.x` / `4.8.x`.
     KVarh,
+    /// Volt-amperes.
     VA,
+    /// Kilovolt-amperes: apparent power, and the Luxembourg threshold.
     KVA,
+    /// Volts: phase voltages `1-0:32.7.0`, …
     V,
+    /// Amperes: phase currents, fuse limits, the DSMR 3 threshold.
     A,
+    /// Cubic metres: gas and water on M-Bus.
     M3,
+    /// Hertz: grid frequency `1-0:14.7.0`.
     Hz,
+    /// Seconds: durations in the power failure log `1-0:99.97.0`.
     Seconds,
     /// A unit this engine does not know; the value is still decoded.
     Other,
@@ -181,16 +200,28 @@ pub enum Unit {
 /// What a unit measures, so a value in the wrong dimension is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dimension {
+    /// Base unit J (Prometheus' unit for energy, not kWh).
     Energy,
+    /// Base unit W.
     Power,
+    /// Base unit var; kept apart from W so reactive power is never summed
+    /// with active power.
     ReactivePower,
+    /// Base unit varh: no joule equivalent, so it stays in var-hours.
     ReactiveEnergy,
+    /// Base unit VA.
     ApparentPower,
+    /// Base unit V.
     Voltage,
+    /// Base unit A.
     Current,
+    /// Base unit m³.
     Volume,
+    /// Base unit Hz.
     Frequency,
+    /// Base unit s.
     Time,
+    /// No unit: counts and power factors.
     Dimensionless,
 }
 
@@ -298,7 +329,10 @@ impl Unit {
 /// A decimal with the unit the meter gave it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quantity {
+    /// The decimal exactly as written, digits and scale.
     pub value: Fixed,
+    /// The unit written after `*`, or the register's usual unit when the
+    /// meter wrote none (older meters often omit it).
     pub unit: Unit,
 }
 

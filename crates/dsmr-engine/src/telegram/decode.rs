@@ -1,17 +1,14 @@
 //! The general decoder: one pass over the body, line by line, each object's
 //! values handed to the field its OBIS code means. Lines the per-position
-//! cache recognises take the fast path in [`super::fast`] instead.
+//! cache recognises take the fast path in [`super::fast`] instead; objects of
+//! several entries are read in [`super::logs`] and [`super::mbus`].
 
 use super::field::{find, integer, quantity, small, timestamp, FieldResult};
-use super::meaning::{Slot, MBUS, POWER};
+use super::meaning::Slot;
 use super::scan::{scan, STOP_CLOSE, STOP_OPEN};
-use super::{
-    FieldError, FieldErrorKind, MbusReading, Peak, PowerFailure, ReadingKind, Span, Telegram,
-    UnknownLine,
-};
+use super::{FieldError, FieldErrorKind, Span, Telegram, UnknownLine};
 use crate::obis::Obis;
-use crate::time::Timestamp;
-use crate::value::{trim, Unit};
+use crate::value::trim;
 
 /// The values of one object: parenthesised groups, possibly over several lines.
 #[derive(Clone, Copy)]
@@ -242,51 +239,39 @@ impl Telegram {
         // the first group, as `g.nth_span(0)` would find it again.
         debug_assert_eq!(g.nth_span(0), Some((open + 1, first_close)));
         let first = raw.get(open + 1..first_close).unwrap_or_default();
+        // Most objects are one value in one field: three lookups by slot.
         if let Some((field, (dims, unit))) = self.quantity_field(slot) {
             *field = quantity(first, 0, dims, unit)?;
             return Ok(());
         }
-        let first_span = || (first_close > open + 1).then(|| Span::new(open + 1, first_close));
+        if let Some(field) = self.span_field(slot) {
+            *field = (first_close > open + 1).then(|| Span::new(open + 1, first_close));
+            return Ok(());
+        }
+        if let Some(field) = self.count_field(slot) {
+            *field = integer(first, 0)?;
+            return Ok(());
+        }
         use Slot::*;
         match slot {
-            Version => self.version = first_span(),
-            EmucsVersion => self.emucs_version = first_span(),
             Timestamp => self.timestamp = timestamp(first, 0)?,
-            EquipmentId => self.equipment_id = first_span(),
-            Serial => self.serial = first_span(),
-            Ean => self.ean = first_span(),
-            LogicalName => self.logical_name = first_span(),
-            DeviceId => self.device_id = first_span(),
             Tariff => self.tariff = small(first, 0)?,
             Breaker => self.breaker = small(first, 0)?,
-            PowerFailures => self.power_failures = integer(first, 0)?,
-            LongPowerFailures => self.long_power_failures = integer(first, 0)?,
-            TextMessage => self.text_message = first_span(),
-            TextCode => self.text_code = first_span(),
             PeakHistory => {
                 if !self.peak_history_line(g)? {
                     self.keep_unknown(line, o, code, open, g.end);
                 }
             }
-            MonthPeak => {
-                let mut g = g;
-                let time = self::timestamp(g.next().unwrap_or_default(), 0)
-                    .ok()
-                    .flatten();
-                let v = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
-                self.month_peak = quantity(v, 1, POWER, Unit::KW)?.map(|value| Peak {
-                    period_start: None,
-                    time,
-                    value,
-                });
-            }
+            MonthPeak => self.month_peak_line(g)?,
             PowerFailureLog => self.power_failure_log_line(g)?,
-            PhaseSags(p) => self.phases[p as usize].voltage_sags = integer(first, 0)?,
-            PhaseSwells(p) => self.phases[p as usize].voltage_swells = integer(first, 0)?,
-            MbusDeviceType(_) | MbusEquipmentId(_) | MbusEan(_) | MbusValve(_) | MbusBreaker(_)
-            | MbusReading(..) | MbusProfile(_) => self.mbus_object(slot, g, first, first_span())?,
+            MbusDeviceType(_) | MbusValve(_) | MbusBreaker(_) | MbusReading(..)
+            | MbusProfile(_) => self.mbus_object(slot, g, first)?,
             Unknown => self.keep_unknown(line, o, code, open, g.end),
-            // Quantities, handled above.
+            // Filled above by `span_field`, `count_field` or
+            // `quantity_field`; listed so a new slot cannot be forgotten.
+            Version | EmucsVersion | EquipmentId | Serial | Ean | LogicalName | DeviceId
+            | TextMessage | TextCode | MbusEquipmentId(_) | MbusEan(_) => {}
+            PowerFailures | LongPowerFailures | PhaseSags(_) | PhaseSwells(_) => {}
             Threshold
             | Imported(_)
             | Exported(_)
@@ -316,62 +301,6 @@ impl Telegram {
         Ok(())
     }
 
-    /// An object of an M-Bus channel; `first` is its first group and
-    /// `first_span` where that group is, when it is not empty.
-    fn mbus_object(
-        &mut self,
-        slot: Slot,
-        g: Groups<'_>,
-        first: &[u8],
-        first_span: Option<Span>,
-    ) -> FieldResult<()> {
-        use Slot::*;
-        match slot {
-            MbusDeviceType(ch) => {
-                let s = trim(first);
-                self.mbus[ch as usize].device_type = if s.is_empty() {
-                    None
-                } else {
-                    // Decimal as DSMR writes it ("003"); hex for "00C".
-                    let dec = small::<u16>(s, 0).ok().flatten();
-                    let hex = core::str::from_utf8(s)
-                        .ok()
-                        .and_then(|h| u16::from_str_radix(h, 16).ok());
-                    Some(dec.or(hex).ok_or(FieldErrorKind::BadNumber { group: 0 })?)
-                };
-            }
-            MbusEquipmentId(ch) => self.mbus[ch as usize].equipment_id = first_span,
-            MbusEan(ch) => self.mbus[ch as usize].ean = first_span,
-            MbusValve(ch) => self.mbus[ch as usize].valve = small(first, 0)?,
-            MbusBreaker(ch) => self.mbus[ch as usize].breaker = small(first, 0)?,
-            MbusReading(ch, kind) => {
-                let mut g = g;
-                let time = g.next().unwrap_or_default();
-                let value = g.next().ok_or(FieldErrorKind::MissingValue { group: 1 })?;
-                self.mbus_reading(ch as usize, time, value, 1, Unit::None, kind)?;
-            }
-            MbusProfile(ch) => {
-                // (time)(status)(interval)(count)(obis)(unit) then the value.
-                let time = g.nth_span(0).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
-                let unit = g.nth_span(5).map(|(a, b)| &g.raw[a..b]).unwrap_or_default();
-                let value = g
-                    .nth_span(6)
-                    .map(|(a, b)| &g.raw[a..b])
-                    .ok_or(FieldErrorKind::MissingValue { group: 6 })?;
-                self.mbus_reading(
-                    ch as usize,
-                    time,
-                    value,
-                    6,
-                    Unit::parse(unit),
-                    ReadingKind::Profile,
-                )?;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
     pub(super) fn keep_unknown(
         &mut self,
         line: u32,
@@ -388,114 +317,6 @@ impl Telegram {
                 value: Span::new(open, end),
             });
         }
-    }
-
-    /// `1-0:99.97.0(N)(0-0:96.7.19)(end)(duration*s)…`
-    pub(super) fn power_failure_log_line(&mut self, mut g: Groups<'_>) -> FieldResult<()> {
-        self.has_power_failure_log = true;
-        let declared: u32 = small(g.next().unwrap_or_default(), 0)?.unwrap_or(0);
-        g.next(); // the buffer's own OBIS id
-        let mut found = 0u32;
-        let mut group = 2u8;
-        let mut err = None;
-        while let Some(end) = g.next() {
-            let dur = g.next();
-            found += 1;
-            let duration = match dur.map(|d| integer(d, group.saturating_add(1))) {
-                Some(Ok(d)) => d,
-                Some(Err(e)) => {
-                    err.get_or_insert(e);
-                    None
-                }
-                None => {
-                    err.get_or_insert(FieldErrorKind::MissingValue {
-                        group: group.saturating_add(1),
-                    });
-                    None
-                }
-            };
-            if self.power_failure_log.len() < MAX_LOG {
-                self.power_failure_log.push(PowerFailure {
-                    end: Timestamp::parse(end),
-                    duration,
-                });
-            }
-            group = group.saturating_add(2);
-        }
-        if let Some(e) = err {
-            return Err(e);
-        }
-        if declared != found {
-            return Err(FieldErrorKind::CountMismatch { declared, found });
-        }
-        Ok(())
-    }
-
-    /// Belgian `0-0:98.1.0(N)(1-0:1.6.0)(1-0:1.6.0)(period)(time)(value)…`.
-    /// Returns `false` for other meters' uses of the code (kept as unknown).
-    pub(super) fn peak_history_line(&mut self, mut g: Groups<'_>) -> FieldResult<bool> {
-        let count = g.next().unwrap_or_default();
-        let mut probe = g;
-        let is_be = probe.next().and_then(Obis::parse).is_some()
-            && probe.next().and_then(Obis::parse).is_some();
-        if !is_be {
-            return Ok(false);
-        }
-        let declared: u32 = small(count, 0)?.unwrap_or(0);
-        g = probe;
-        let mut found = 0u32;
-        let mut group = 3u8;
-        while let Some(period) = g.next() {
-            let time = g
-                .next()
-                .ok_or(FieldErrorKind::MissingValue { group: group + 1 })?;
-            let value = g
-                .next()
-                .ok_or(FieldErrorKind::MissingValue { group: group + 2 })?;
-            found += 1;
-            if let Some(value) = quantity(value, group.saturating_add(2), POWER, Unit::KW)? {
-                if self.peak_history.len() < MAX_LOG {
-                    self.peak_history.push(Peak {
-                        period_start: Timestamp::parse(period),
-                        time: Timestamp::parse(time),
-                        value,
-                    });
-                }
-            }
-            group = group.saturating_add(3);
-        }
-        if declared != found {
-            return Err(FieldErrorKind::CountMismatch { declared, found });
-        }
-        Ok(true)
-    }
-
-    pub(super) fn mbus_reading(
-        &mut self,
-        ch: usize,
-        time: &[u8],
-        value: &[u8],
-        group: u8,
-        default: Unit,
-        kind: ReadingKind,
-    ) -> FieldResult<()> {
-        let q = quantity(value, group, MBUS, default)?;
-        let m = &mut self.mbus[ch];
-        match (Timestamp::parse(time), q) {
-            (_, None) => m.placeholder = true,
-            (None, Some(_)) => m.placeholder = true,
-            (Some(t), Some(v)) if v.value.is_zero() && t.year <= 2000 => m.placeholder = true,
-            (Some(t), Some(v)) => {
-                if m.reading.is_none() {
-                    m.reading = Some(MbusReading {
-                        time: t,
-                        value: v,
-                        kind,
-                    });
-                }
-            }
-        }
-        Ok(())
     }
 }
 

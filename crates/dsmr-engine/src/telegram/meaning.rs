@@ -2,7 +2,7 @@
 //! once per code, and for quantity slots the field, the dimensions the
 //! register accepts and the unit assumed when the meter writes none.
 
-use super::{ReadingKind, Telegram};
+use super::{ReadingKind, Span, Telegram};
 use crate::obis::Obis;
 use crate::value::{Dimension, Quantity, Unit};
 
@@ -192,6 +192,26 @@ impl Telegram {
             Slot::PhaseSwells(p) => Some(&mut self.phases[p as usize].voltage_swells),
             _ => None,
         }
+    }
+
+    /// The field a text slot fills: where its first group lies in the text.
+    #[inline(always)]
+    pub(super) fn span_field(&mut self, slot: Slot) -> Option<&mut Option<Span>> {
+        use Slot::*;
+        Some(match slot {
+            Version => &mut self.version,
+            EmucsVersion => &mut self.emucs_version,
+            EquipmentId => &mut self.equipment_id,
+            Serial => &mut self.serial,
+            Ean => &mut self.ean,
+            LogicalName => &mut self.logical_name,
+            DeviceId => &mut self.device_id,
+            TextMessage => &mut self.text_message,
+            TextCode => &mut self.text_code,
+            MbusEquipmentId(ch) => &mut self.mbus[ch as usize].equipment_id,
+            MbusEan(ch) => &mut self.mbus[ch as usize].ean,
+            _ => return None,
+        })
     }
 
     /// The field a one-quantity slot fills, with the dimensions it accepts
