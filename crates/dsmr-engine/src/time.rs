@@ -146,6 +146,23 @@ pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// (year, month, day) of a day number since 1970-01-01: the inverse of
+/// [`days_from_civil`] (H. Hinnant's algorithm), so the summer-time rule and
+/// anything that writes a meter's clock (the exporter's demo meter) share one
+/// calendar.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// The time zone in which meters without a DST flag write their clock.
 ///
 /// Every P1 country follows the EU rule: summer time from the last Sunday of
@@ -266,22 +283,10 @@ impl Zone {
 /// Whether EU summer time is in force at this Unix time.
 fn eu_summer_time(unix: i64) -> bool {
     let days = unix.div_euclid(86_400);
-    let year = civil_year(days);
+    let (year, _, _) = civil_from_days(days);
     let start = last_sunday(year, 3) * 86_400 + 3_600;
     let end = last_sunday(year, 10) * 86_400 + 3_600;
     unix >= start && unix < end
-}
-
-fn civil_year(days: i64) -> i64 {
-    // Good enough around the present: start from an estimate and correct.
-    let mut y = 1970 + days.div_euclid(365);
-    while days_from_civil(y, 1, 1) > days {
-        y -= 1;
-    }
-    while days_from_civil(y + 1, 1, 1) <= days {
-        y += 1;
-    }
-    y
 }
 
 /// Day number (since 1970-01-01) of the last Sunday of a month with 31 days.
@@ -295,6 +300,19 @@ fn last_sunday(year: i64, month: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_from_days_inverts_days_from_civil() {
+        // Every day from 1600 to 2400, leap days and century rules included.
+        let (first, last) = (days_from_civil(1600, 1, 1), days_from_civil(2400, 12, 31));
+        for days in first..=last {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    }
 
     #[test]
     fn timestamps_with_flags() {

@@ -3,7 +3,7 @@
 //! writes times the decoder reads back to the same instant.
 
 use crate::state::local_day;
-use dsmr_engine::value::days_from_civil;
+use dsmr_engine::time::{civil_from_days, days_from_civil};
 use dsmr_engine::Zone;
 
 /// The demo meter's zone.
@@ -70,22 +70,6 @@ impl LocalTime {
             if self.summer { 'S' } else { 'W' }
         )
     }
-}
-
-/// (year, month, day) of a day number since 1970-01-01 (H. Hinnant's
-/// algorithm): the inverse of the engine's `days_from_civil`, which the
-/// engine does not offer yet; it goes when it does.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
