@@ -37,49 +37,36 @@ pub fn run(
     let spool = Spool::create()?;
     let (full_tx, full_rx) = mpsc::sync_channel::<Batch>(QUEUED_BATCHES);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
-    let (front, back) = std::thread::scope(|scope| {
-        let worker = scope.spawn(move || {
-            let mut back = SpoolWorker::new(opts, spool);
+    let (read, spooled) = std::thread::scope(|scope| {
+        let worker_thread = scope.spawn(move || {
+            let mut worker = SpoolWorker::new(opts, spool);
             for batch in full_rx {
-                match &batch {
-                    Batch::Decoded(telegrams) => {
-                        for t in telegrams {
-                            back.telegram(t)?;
-                        }
-                    }
-                    Batch::Raw { text, ends } => {
-                        let mut start = 0;
-                        for &end in ends {
-                            back.raw(&text[start..end])?;
-                            start = end;
-                        }
-                    }
-                }
-                // The front may have stopped on an error of its own.
+                worker.batch(&batch)?;
+                // The reader may have stopped on an error of its own.
                 let _ = empty_tx.send(batch);
             }
-            Ok::<_, BackfillError>(back)
+            Ok::<_, BackfillError>(worker)
         });
-        let mut front = FrameReader::new(full_tx, empty_rx);
-        let read = front.read(input);
+        let mut reader = FrameReader::new(full_tx, empty_rx);
+        let read = reader.read(input);
         // Closes the queue, also after a read error, so the worker finishes.
-        let counts = front.finish();
-        let front_stats = read.map(|()| counts);
-        let back = match worker.join() {
+        let counts = reader.finish();
+        let read = read.map(|()| counts);
+        let spooled = match worker_thread.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        (front_stats, back)
+        (read, spooled)
     });
-    // When the worker failed, the front stopped early: the worker's error
+    // When the worker failed, the reader stopped early: the worker's error
     // is the cause.
-    let mut back = back?;
-    let (crc_mismatch, malformed) = front?;
-    let mut stats = back.stats;
+    let mut worker = spooled?;
+    let (crc_mismatch, malformed) = read?;
+    let mut stats = worker.stats;
     stats.crc_mismatch += crc_mismatch;
     stats.malformed += malformed;
-    stats.series = back.spool.series.len() as u64;
-    back.spool.concatenate(out)?;
+    stats.series = worker.spool.series.len() as u64;
+    worker.spool.concatenate(out)?;
     Ok(stats)
 }
 
@@ -155,13 +142,16 @@ impl FrameReader {
         Ok(())
     }
 
-    /// Sends the last batch and closes the queue; the front's counts.
+    /// Sends the last batch and closes the queue; the reader's counts
+    /// (CRC mismatches, malformed frames).
     fn finish(&mut self) -> (u64, u64) {
         self.send();
         self.tx = None;
         (self.crc_mismatch, self.malformed)
     }
 
+    /// One framed telegram: CRLF put back, then added to the raw batch or
+    /// decoded and checked into the decoded one; anything else is counted.
     fn frame(&mut self, ev: FrameEvent<'_>) {
         let FrameEvent::Telegram(frame) = ev else {
             self.malformed += 1;
@@ -213,6 +203,7 @@ impl FrameReader {
         }
     }
 
+    /// Hands the batch being filled (raw or decoded) to the worker.
     fn send(&mut self) {
         let batch = if !self.raw_ends.is_empty() {
             Batch::Raw {
@@ -270,7 +261,26 @@ impl<'o> SpoolWorker<'o> {
         }
     }
 
-    /// A frame the front did not decode: decoded and checked here.
+    /// The telegrams of one batch, decoded here first when it is raw.
+    fn batch(&mut self, batch: &Batch) -> Result<(), BackfillError> {
+        match batch {
+            Batch::Decoded(telegrams) => {
+                for t in telegrams {
+                    self.telegram(t)?;
+                }
+            }
+            Batch::Raw { text, ends } => {
+                let mut start = 0;
+                for &end in ends {
+                    self.raw(&text[start..end])?;
+                    start = end;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A frame the reader did not decode: decoded and checked here.
     fn raw(&mut self, frame: &[u8]) -> Result<(), BackfillError> {
         let mut t = std::mem::take(&mut self.scratch);
         let result = match t.decode_into(frame).and_then(|()| t.verify(false)) {
@@ -288,6 +298,8 @@ impl<'o> SpoolWorker<'o> {
         result
     }
 
+    /// Spools the samples of one valid telegram, unless its time is
+    /// unusable or before the last one written.
     fn telegram(&mut self, t: &Telegram) -> Result<(), BackfillError> {
         let time = t
             .timestamp
