@@ -38,19 +38,28 @@ pub enum WebConfigError {
     /// The file could not be read.
     #[error("{path}: {source}")]
     Read {
+        /// The file as given.
         path: String,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// The YAML's own message says where: "... at line 3 column 5".
     #[error("{path}: {source}")]
     Syntax {
+        /// The file as given.
         path: String,
+        /// The parser's error, with its line and column.
         source: serde_yaml_ng::Error,
     },
     /// The YAML is fine but a value is not (a certificate that does not
     /// load, an unknown top-level key, versions the wrong way round).
     #[error("{path}: {what}")]
-    Invalid { path: String, what: String },
+    Invalid {
+        /// The file as given.
+        path: String,
+        /// What is wrong, naming the key (and its line, when known).
+        what: String,
+    },
 }
 
 /// The file as written.

@@ -13,7 +13,7 @@
 //! decodes a share too and spools the samples; at the end one thread formats
 //! the text while the other writes it.
 //!
-//! The samples are those the scrape shows ([`metrics::telegram_samples`]),
+//! The samples are those the scrape shows ([`crate::metrics::telegram_samples`]),
 //! so names and values are the same; the exporter's own series (telegram
 //! counters, `dsmr_source_up`) describe a running process and are left out.
 //! Registers stay the meter's absolute values.
@@ -24,7 +24,9 @@
 //! - [`spool`]: the per-series temporary files.
 //! - [`openmetrics`]: the spool read back as OpenMetrics text.
 //!
-//! Imports run threads -> openmetrics -> spool -> options.
+//! Imports run threads -> spool -> options and openmetrics -> spool,
+//! options; openmetrics adds the reading back to `Spool`'s methods,
+//! which `threads` calls at the end.
 
 pub mod openmetrics;
 pub mod options;

@@ -26,7 +26,7 @@ use std::time::SystemTime;
 ///
 /// Two threads share the work: this one reads, frames and decodes most
 /// telegrams (so the input need not be `Send`), a scoped worker decodes the
-/// rest ([`RAW_EVERY`]) and turns them all into spooled samples. Telegrams
+/// rest (`RAW_EVERY`) and turns them all into spooled samples. Telegrams
 /// travel in batches and come back for reuse, so their buffers are
 /// allocated once.
 pub fn run(
