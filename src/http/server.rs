@@ -114,7 +114,7 @@ pub async fn serve_with_limits(
                         continue;
                     }
                 };
-                let socket = Socket {
+                let server = ConnectionServer {
                     router: router.clone(),
                     http: http.clone(),
                     limits: limits.clone(),
@@ -122,7 +122,7 @@ pub async fn serve_with_limits(
                 };
                 conns.spawn(async move {
                     let _permit = permit;
-                    socket.serve(stream, peer).await;
+                    server.serve(stream, peer).await;
                 });
             }
         }
@@ -148,15 +148,15 @@ async fn drain(mut conns: JoinSet<()>, grace: Duration) {
     }
 }
 
-/// What each accepted socket is served with.
-struct Socket {
+/// What every accepted socket is served with; one copy per connection.
+struct ConnectionServer {
     router: Arc<Router>,
     http: http1::Builder,
     limits: Limits,
     stop: watch::Receiver<bool>,
 }
 
-impl Socket {
+impl ConnectionServer {
     /// The TLS handshake first when configured, then the connection.
     async fn serve(self, stream: TcpStream, peer: std::net::SocketAddr) {
         let _ = stream.set_nodelay(true);
@@ -177,7 +177,7 @@ impl Socket {
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        let Socket {
+        let ConnectionServer {
             router,
             http,
             limits,
