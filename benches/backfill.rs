@@ -57,7 +57,13 @@ fn backfill(c: &mut Criterion) {
     g.bench_function("10k_telegrams_to_sink", |b| {
         b.iter(|| run(&mut &log[..], &mut io::sink(), &opts))
     });
-    let path = std::env::temp_dir().join(format!("dsmr-backfill-bench-{}.om", std::process::id()));
+    // Removed when the bench ends; each run truncates it.
+    let out = tempfile::Builder::new()
+        .prefix("dsmr-backfill-bench-")
+        .suffix(".om")
+        .tempfile()
+        .expect("a temporary output file");
+    let path = out.path().to_owned();
     g.bench_function("10k_telegrams_to_file", |b| {
         b.iter(|| {
             let mut f = std::fs::File::create(&path).map(io::BufWriter::new);
@@ -67,7 +73,7 @@ fn backfill(c: &mut Criterion) {
             }
         })
     });
-    let _ = std::fs::remove_file(&path);
+    drop(out);
     g.finish();
 }
 

@@ -11,7 +11,7 @@ use dsmr_exporter::state::{Meter, Meters};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,26 +21,11 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// A directory removed when the test ends, pass or fail.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("dsmr-backfill-test-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("creating a temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("dsmr-backfill-test-{name}-"))
+        .tempdir()
+        .expect("creating a temp dir")
 }
 
 fn opts() -> BackfillOptions {
@@ -52,8 +37,12 @@ fn opts() -> BackfillOptions {
 }
 
 /// Backfills `log` into a file of `dir`; returns the file's text and the stats.
-fn backfill_to_file(dir: &TempDir, log: &[u8], opts: &BackfillOptions) -> (String, BackfillStats) {
-    let path = dir.path("backfill.om");
+fn backfill_to_file(
+    dir: &tempfile::TempDir,
+    log: &[u8],
+    opts: &BackfillOptions,
+) -> (String, BackfillStats) {
+    let path = dir.path().join("backfill.om");
     let mut file = std::fs::File::create(&path).expect("creating the output file");
     let stats = run(&mut &log[..], &mut file, opts).expect("backfill");
     drop(file);
@@ -152,7 +141,7 @@ fn telegram(unix: i64, wh: u64) -> String {
 
 #[test]
 fn a_dsmr5_telegram_becomes_exact_timestamped_lines() {
-    let dir = TempDir::new("exact");
+    let dir = temp_dir("exact");
     let (out, stats) = backfill_to_file(
         &dir,
         &fixture("nl_dsmr50_iskra_am550t_two_mbus.txt"),
@@ -378,7 +367,7 @@ fn a_long_damaged_log_keeps_working() {
     );
     log.extend_from_slice(unset.as_bytes());
 
-    let dir = TempDir::new("long");
+    let dir = temp_dir("long");
     let (out, stats) = backfill_to_file(&dir, &log, &opts());
     assert_eq!(stats.written, N - expect_crc, "{stats:?}");
     assert_eq!(stats.crc_mismatch, expect_crc, "{stats:?}");
@@ -439,7 +428,7 @@ impl Drop for Prometheus {
 }
 
 impl Prometheus {
-    fn start(data: &Path, config: &Path, log: &Path) -> Prometheus {
+    fn start(tsdb: &Path, config: &Path, log: &Path) -> Prometheus {
         // A free port: bound, read, released for Prometheus to take.
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -449,7 +438,7 @@ impl Prometheus {
         let log = std::fs::File::create(log_path).expect("prometheus log file");
         let child = tool("prometheus")
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--storage.tsdb.path={}", tsdb.display()))
             // Backfilled blocks are years old; the default 15 d retention,
             // counted from the newest block, could delete some.
             .arg("--storage.tsdb.retention.time=100y")
@@ -521,7 +510,7 @@ impl Prometheus {
 /// started on those blocks, answers queries at the telegrams' own times.
 #[test]
 fn promtool_loads_the_backfill_and_prometheus_answers() {
-    let dir = TempDir::new("promtool");
+    let dir = temp_dir("promtool");
     // 1000 telegrams 10 s apart (under 3 h: two 2 h blocks) and the DSMR 5
     // fixture of 2020, one telegram long before them.
     let mut log = fixture("nl_dsmr50_iskra_am550t_two_mbus.txt");
@@ -532,11 +521,11 @@ fn promtool_loads_the_backfill_and_prometheus_answers() {
     assert_eq!(stats.written, 1001, "{stats:?}");
     assert_well_formed(&out);
 
-    let data = dir.path("data");
+    let tsdb = dir.path().join("data");
     let created = tool("promtool")
         .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(dir.path("backfill.om"))
-        .arg(&data)
+        .arg(dir.path().join("backfill.om"))
+        .arg(&tsdb)
         .output()
         .expect("running promtool");
     assert!(
@@ -546,20 +535,20 @@ fn promtool_loads_the_backfill_and_prometheus_answers() {
         String::from_utf8_lossy(&created.stdout),
         String::from_utf8_lossy(&created.stderr)
     );
-    let blocks = std::fs::read_dir(&data)
+    let blocks = std::fs::read_dir(&tsdb)
         .expect("promtool's output dir")
         .filter_map(Result::ok)
         .filter(|e| e.path().join("meta.json").is_file())
         .count();
     assert!(blocks >= 2, "promtool created {blocks} blocks");
 
-    let config = dir.path("prometheus.yml");
+    let config = dir.path().join("prometheus.yml");
     std::fs::write(
         &config,
         "global:\n  scrape_interval: 1m\nscrape_configs: []\n",
     )
     .expect("writing the config");
-    let prom = Prometheus::start(&data, &config, &dir.path("prometheus.log"));
+    let prom = Prometheus::start(&tsdb, &config, &dir.path().join("prometheus.log"));
     let imported = r#"dsmr_electricity_imported_joules_total{meter="main",tariff="1"}"#;
     // The 2020 fixture, at its own time.
     assert_eq!(prom.query(imported, 1_587_933_205), ["7668414000"]);

@@ -20,7 +20,7 @@ use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::state::{Meter, Meters};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,19 +77,13 @@ fn start(meters: Vec<Arc<Meter>>) -> SocketAddr {
     rx.recv().expect("server address")
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "dsmr-browser-{tag}-{}-{:?}",
-        std::process::id(),
-        Instant::now()
-    ));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
 /// Runs headless Chromium with a fresh profile and `extra` flags.
 fn chromium(url: &str, extra: &[&str]) -> String {
-    let profile = temp_dir("profile");
+    // Removed when this returns, also when the test fails.
+    let profile = tempfile::Builder::new()
+        .prefix("dsmr-browser-profile-")
+        .tempdir()
+        .expect("temp dir");
     let mut cmd = Command::new(CHROMIUM);
     cmd.args([
         "--headless",
@@ -101,12 +95,11 @@ fn chromium(url: &str, extra: &[&str]) -> String {
         "--disable-component-update",
         "--disable-sync",
     ])
-    .arg(format!("--user-data-dir={}", profile.display()))
+    .arg(format!("--user-data-dir={}", profile.path().display()))
     .args(extra)
     .arg(url)
     .stdin(Stdio::null());
     let out = run_with_deadline(cmd, Duration::from_secs(60));
-    let _ = std::fs::remove_dir_all(&profile);
     String::from_utf8_lossy(&out).into_owned()
 }
 

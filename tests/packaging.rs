@@ -34,9 +34,11 @@ fn the_systemd_unit_verifies() {
         println!("SKIPPED: systemd-analyze is not installed; the unit was not verified");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("dsmr-unit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("dsmr-exporter.service");
+    let dir = tempfile::Builder::new()
+        .prefix("dsmr-unit-")
+        .tempdir()
+        .expect("temp dir");
+    let file = dir.path().join("dsmr-exporter.service");
     let unit = unit.replace(
         "ExecStart=/usr/local/bin/dsmr-exporter",
         &format!("ExecStart={}", env!("CARGO_BIN_EXE_dsmr-exporter")),
@@ -47,7 +49,7 @@ fn the_systemd_unit_verifies() {
         .arg(&file)
         .output()
         .expect("run systemd-analyze");
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "systemd-analyze verify: {stderr}");
     // Warnings about this unit (not about the host's other units) fail too.

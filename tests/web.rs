@@ -1,5 +1,5 @@
 //! The JSON API and the event stream over real sockets: `/api/v1/meters`
-//! parsed as JSON (its shape is documented in WEB-README.md), and
+//! parsed as JSON (its shape is documented in docs/api.md), and
 //! `/events` sending the current state at once and a new event per telegram.
 
 mod common;

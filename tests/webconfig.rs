@@ -12,7 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsConnector;
@@ -20,15 +20,15 @@ use tokio_rustls::TlsConnector;
 const RIGHT: &str = "cHJvbWV0aGV1czpzM2NyZXQ="; // prometheus:s3cret
 const WRONG: &str = "cHJvbWV0aGV1czp3cm9uZw=="; // prometheus:wrong
 const NOBODY: &str = "bm9ib2R5OnMzY3JldA=="; // nobody:s3cret
+/// RIGHT with one `=` too many: not base64, so refused like garbage.
+const OVERPADDED: &str = "cHJvbWV0aGV1czpzM2NyZXQ==";
 
-fn temp_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "dsmr-webconfig-{}-{:?}",
-        std::process::id(),
-        Instant::now()
-    ));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+/// A scratch directory removed when the test ends, pass or fail.
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("dsmr-webconfig-")
+        .tempdir()
+        .expect("temp dir")
 }
 
 /// Writes a certificate, its key and a web config using them (relative
@@ -118,7 +118,7 @@ async fn get(
 #[tokio::test]
 async fn scrapes_over_tls_with_basic_auth() {
     let dir = temp_dir();
-    let (path, cert) = write_config(&dir);
+    let (path, cert) = write_config(dir.path());
     let web = WebConfig::load(&path).expect("the config loads");
     assert!(web.tls().is_some() && web.has_basic_auth());
     let addr = start(web).await;
@@ -134,7 +134,13 @@ async fn scrapes_over_tls_with_basic_auth() {
     let (head, _) = get(addr, &tls, "/metrics", Some(RIGHT)).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 
-    for auth in [Some(WRONG), Some(NOBODY), None] {
+    for auth in [
+        Some(WRONG),
+        Some(NOBODY),
+        Some(OVERPADDED),
+        Some("!!"),
+        None,
+    ] {
         let (head, body) = get(addr, &tls, "/metrics", auth).await;
         assert!(head.starts_with("HTTP/1.1 401"), "{auth:?}: {head}");
         assert!(
@@ -168,13 +174,12 @@ async fn scrapes_over_tls_with_basic_auth() {
     let mut raw = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw)).await;
     assert!(!raw.starts_with(b"HTTP/1.1 200"));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_bad_file_is_refused_with_its_line() {
     let dir = temp_dir();
-    let path = dir.join("web.yml");
+    let path = dir.path().join("web.yml");
     std::fs::write(
         &path,
         "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS10\n",
@@ -195,9 +200,8 @@ fn a_bad_file_is_refused_with_its_line() {
     let e = WebConfig::load(&path).expect_err("bad YAML").to_string();
     assert!(e.contains("line 3") || e.contains("line 2"), "{e}");
 
-    let e = WebConfig::load(&dir.join("absent.yml"))
+    let e = WebConfig::load(&dir.path().join("absent.yml"))
         .expect_err("no file")
         .to_string();
     assert!(e.contains("absent.yml"), "{e}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

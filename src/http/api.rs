@@ -1,5 +1,5 @@
 //! The JSON API at `/api/v1/meters`, and the document per meter that the
-//! page and the event stream show too, built by [`meter_json`]: the
+//! page and the event stream show too, built by `meter_json`: the
 //! latest values (each a decimal with the meter's own digits and its unit),
 //! the telegram's own time and its arrival time, the source's state, and
 //! "today" (the registers now minus those of the meter's [`DayStart`]).

@@ -44,6 +44,7 @@ impl Body for EventBody {
 /// How a client's event stream behaves.
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
+    /// A meter without a valid telegram for this long shows as not fresh.
     pub stale_after: Duration,
     /// The stream ends after this; EventSource reconnects.
     pub lifetime: Duration,

@@ -6,10 +6,11 @@
 //! sits behind a `std::sync::Mutex` held only while copying, so a scrape
 //! never waits on a serial read.
 
+use super::accept::wants_openmetrics;
 use super::api;
-use super::auth::WebConfig;
 use super::events::{self, EventBody, StreamOptions};
 use super::page;
+use super::webconfig::WebConfig;
 use crate::metrics::{Format, Metrics, MetricsOptions};
 use crate::state::Meters;
 use bytes::Bytes;
@@ -47,7 +48,7 @@ impl Default for ServerConfig {
 
 /// The routes, with everything they need; shared by all connections.
 #[derive(Debug)]
-pub(crate) struct App {
+pub(crate) struct Router {
     metrics: Metrics,
     meters: Meters,
     cfg: ServerConfig,
@@ -58,21 +59,34 @@ pub(crate) struct App {
     stream: StreamOptions,
 }
 
-type Body = Either<Full<Bytes>, EventBody>;
+/// A whole body, or the open-ended body of `/events`.
+pub(crate) type ResponseBody = Either<Full<Bytes>, EventBody>;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
-impl App {
+/// The paths served besides 404.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Metrics,
+    Health,
+    Page,
+    Api,
+    Events,
+}
+
+impl Router {
+    /// The routes of `cfg`; event streams end after `stream_lifetime` (just
+    /// before the connection's) or when `stop` turns true.
     pub(crate) fn new(
         meters: Meters,
         mut cfg: ServerConfig,
         stop: watch::Receiver<bool>,
         stream_lifetime: Duration,
-    ) -> App {
+    ) -> Router {
         if !cfg.telemetry_path.starts_with('/') {
             cfg.telemetry_path.insert(0, '/');
         }
-        App {
+        Router {
             metrics: Metrics::new(meters.clone(), cfg.metrics.clone()),
             page: page::page_template(&cfg.telemetry_path),
             stream: StreamOptions {
@@ -92,7 +106,7 @@ impl App {
     }
 
     /// Basic auth (when configured), then the route.
-    pub(crate) async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
+    pub(crate) async fn authorize_and_respond<B>(&self, req: Request<B>) -> Response<ResponseBody> {
         if let Some(web) = &self.cfg.web {
             if !web.authorize(req.headers().get(AUTHORIZATION)).await {
                 let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
@@ -104,20 +118,10 @@ impl App {
         self.respond(&req)
     }
 
-    fn respond<B>(&self, req: &Request<B>) -> Response<Body> {
-        let path = req.uri().path();
-        let route = if path == self.cfg.telemetry_path {
-            Route::Metrics
-        } else if path == "/healthz" {
-            Route::Health
-        } else if path == "/" {
-            // Only reached when the telemetry path is not `/`.
-            Route::Page
-        } else if path == "/api/v1/meters" {
-            Route::Api
-        } else if path == "/events" {
-            Route::Events
-        } else {
+    /// 404 for an unknown path, then 405 for a method other than GET and
+    /// HEAD, then the route's answer.
+    fn respond<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
+        let Some(route) = self.route(req.uri().path()) else {
             return reply(StatusCode::NOT_FOUND, TEXT, "not found\n");
         };
         if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -127,60 +131,88 @@ impl App {
             return r;
         }
         match route {
-            Route::Metrics => {
-                let format = if wants_openmetrics(req.headers().get_all(ACCEPT)) {
-                    Format::OpenMetrics
-                } else {
-                    Format::Text004
-                };
-                reply(
-                    StatusCode::OK,
-                    format.content_type(),
-                    self.metrics.render(format),
-                )
-            }
-            Route::Health => {
-                let stale = self.stale_meters();
-                if stale.is_empty() {
-                    reply(StatusCode::OK, TEXT, "ok\n")
-                } else {
-                    let body = format!("stale: {}\n", stale.join(", "));
-                    reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
-                }
-            }
-            Route::Page => {
-                let mut r = reply(
-                    StatusCode::OK,
-                    "text/html; charset=utf-8",
-                    page::page(&self.page, &self.meters, self.cfg.metrics.stale_after),
-                );
-                r.headers_mut()
-                    .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-                r
-            }
-            Route::Api => {
-                let mut r = reply(
-                    StatusCode::OK,
-                    "application/json",
-                    api::meters_json(&self.meters, self.cfg.metrics.stale_after),
-                );
-                r.headers_mut()
-                    .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                r
-            }
-            Route::Events => {
-                let body =
-                    events::event_stream(&self.meters, self.stream.clone(), self.stop.clone());
-                let mut r = Response::new(Either::Right(body));
-                let h = r.headers_mut();
-                h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-                h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                // Its own connection: the stream ends just before the
-                // connection's lifetime, which then counts from its start.
-                h.insert(CONNECTION, HeaderValue::from_static("close"));
-                r
-            }
+            Route::Metrics => self.exposition(req),
+            Route::Health => self.health(),
+            Route::Page => self.page(),
+            Route::Api => self.api(),
+            Route::Events => self.events(),
         }
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        // The telemetry path first: it may be `/`, and then the page is not served.
+        Some(if path == self.cfg.telemetry_path {
+            Route::Metrics
+        } else if path == "/healthz" {
+            Route::Health
+        } else if path == "/" {
+            Route::Page
+        } else if path == "/api/v1/meters" {
+            Route::Api
+        } else if path == "/events" {
+            Route::Events
+        } else {
+            return None;
+        })
+    }
+
+    /// The exposition, in the format the `Accept` header asks for.
+    fn exposition<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
+        let format = if wants_openmetrics(req.headers().get_all(ACCEPT)) {
+            Format::OpenMetrics
+        } else {
+            Format::Text004
+        };
+        reply(
+            StatusCode::OK,
+            format.content_type(),
+            self.metrics.render(format),
+        )
+    }
+
+    /// 200, or 503 naming the stale meters.
+    fn health(&self) -> Response<ResponseBody> {
+        let stale = self.stale_meters();
+        if stale.is_empty() {
+            reply(StatusCode::OK, TEXT, "ok\n")
+        } else {
+            let body = format!("stale: {}\n", stale.join(", "));
+            reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
+        }
+    }
+
+    fn page(&self) -> Response<ResponseBody> {
+        let mut r = reply(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            page::page(&self.page, &self.meters, self.cfg.metrics.stale_after),
+        );
+        r.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        r
+    }
+
+    fn api(&self) -> Response<ResponseBody> {
+        let mut r = reply(
+            StatusCode::OK,
+            "application/json",
+            api::meters_json(&self.meters, self.cfg.metrics.stale_after),
+        );
+        r.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+
+    fn events(&self) -> Response<ResponseBody> {
+        let body = events::event_stream(&self.meters, self.stream.clone(), self.stop.clone());
+        let mut r = Response::new(Either::Right(body));
+        let h = r.headers_mut();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // Its own connection: the stream ends just before the
+        // connection's lifetime, which then counts from its start.
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+        r
     }
 
     /// Names of the meters without a valid telegram within `stale_after`.
@@ -197,16 +229,12 @@ impl App {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    Metrics,
-    Health,
-    Page,
-    Api,
-    Events,
-}
-
-fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+/// A whole response of `content_type`.
+fn reply(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<ResponseBody> {
     let mut r = Response::new(Either::Left(Full::new(body.into())));
     *r.status_mut() = status;
     r.headers_mut()
@@ -214,74 +242,25 @@ fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>)
     r
 }
 
-/// OpenMetrics only when the client lists `application/openmetrics-text`
-/// with a quality at least that of plain text; everyone else (browsers,
-/// curl, promtool) gets text 0.0.4.
-fn wants_openmetrics<'h>(accept: impl IntoIterator<Item = &'h HeaderValue>) -> bool {
-    let (mut openmetrics, mut text) = (0.0_f32, 0.0_f32);
-    let ranges = accept
-        .into_iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','));
-    for range in ranges {
-        let mut params = range.split(';');
-        let media = params.next().unwrap_or_default().trim();
-        let q = params
-            .filter_map(|p| p.split_once('='))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
-            .map_or(1.0, |(_, v)| v.trim().parse().unwrap_or(0.0));
-        if media.eq_ignore_ascii_case("application/openmetrics-text") {
-            openmetrics = openmetrics.max(q);
-        } else if ["text/plain", "text/*", "*/*"]
-            .iter()
-            .any(|m| media.eq_ignore_ascii_case(m))
-        {
-            text = text.max(q);
-        }
-    }
-    openmetrics > 0.0 && openmetrics >= text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn new_app(cfg: ServerConfig) -> App {
+    fn new_router(cfg: ServerConfig) -> Router {
         let (_, stop) = watch::channel(false);
-        App::new(Meters::default(), cfg, stop, Duration::from_secs(60))
-    }
-
-    fn accept(v: &'static str) -> bool {
-        wants_openmetrics([&HeaderValue::from_static(v)])
-    }
-
-    #[test]
-    fn negotiates_openmetrics_only_when_asked() {
-        assert!(!wants_openmetrics([]));
-        assert!(!accept("text/plain"));
-        assert!(!accept("*/*"));
-        assert!(accept("application/openmetrics-text"));
-        // What Prometheus sends.
-        assert!(accept(
-            "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
-        ));
-        assert!(!accept(
-            "text/plain;q=1, application/openmetrics-text;q=0.5"
-        ));
-        assert!(!accept("application/openmetrics-text;q=0"));
-        assert!(accept("Application/OpenMetrics-Text; Q=0.9"));
+        Router::new(Meters::default(), cfg, stop, Duration::from_secs(60))
     }
 
     #[test]
     fn routes_and_methods() {
-        let app = new_app(ServerConfig::default());
+        let router = new_router(ServerConfig::default());
         let get = |path: &str, method: Method| {
             let req = Request::builder()
                 .method(method)
                 .uri(path)
                 .body(())
                 .unwrap_or_default();
-            app.respond(&req).status()
+            router.respond(&req).status()
         };
         assert_eq!(get("/metrics", Method::GET), StatusCode::OK);
         assert_eq!(get("/metrics", Method::HEAD), StatusCode::OK);
@@ -298,11 +277,11 @@ mod tests {
             telemetry_path: "probe".to_owned(),
             ..ServerConfig::default()
         };
-        let app = new_app(cfg);
+        let router = new_router(cfg);
         let req = Request::builder()
             .uri("/probe")
             .body(())
             .unwrap_or_default();
-        assert_eq!(app.respond(&req).status(), StatusCode::OK);
+        assert_eq!(router.respond(&req).status(), StatusCode::OK);
     }
 }

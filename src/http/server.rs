@@ -10,7 +10,7 @@
 //! tests can pass their own; open connections then get a bounded grace
 //! period to finish the response they are writing.
 
-use super::routes::{App, ServerConfig};
+use super::routes::{Router, ServerConfig};
 use crate::state::Meters;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -20,7 +20,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -80,7 +80,7 @@ pub async fn serve_with_limits(
     // browser reconnects cleanly instead of seeing the connection cut.
     let lifetime =
         limits.connection_timeout - (limits.connection_timeout / 10).min(Duration::from_secs(1));
-    let app = Arc::new(App::new(meters, cfg, stop_rx.clone(), lifetime));
+    let router = Arc::new(Router::new(meters, cfg, stop_rx.clone(), lifetime));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -114,23 +114,15 @@ pub async fn serve_with_limits(
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let http = http.clone();
-                let limits = limits.clone();
-                let stop = stop_rx.clone();
-                let tls = app.tls().cloned();
+                let server = ConnectionServer {
+                    router: router.clone(),
+                    http: http.clone(),
+                    limits: limits.clone(),
+                    stop: stop_rx.clone(),
+                };
                 conns.spawn(async move {
                     let _permit = permit;
-                    let Some(tls) = tls else {
-                        return connection(TokioIo::new(stream), peer, app, http, limits, stop).await;
-                    };
-                    // The handshake counts against the request-head deadline.
-                    match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await {
-                        Ok(Ok(s)) => connection(TokioIo::new(s), peer, app, http, limits, stop).await,
-                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                    }
+                    server.serve(stream, peer).await;
                 });
             }
         }
@@ -138,52 +130,82 @@ pub async fn serve_with_limits(
 
     drop(listener);
     let _ = stop_tx.send(true);
-    let drain = async { while conns.join_next().await.is_some() {} };
-    let bound = limits.shutdown_grace + Duration::from_millis(500);
-    if tokio::time::timeout(bound, drain).await.is_err() {
+    drain(conns, limits.shutdown_grace).await;
+    Ok(())
+}
+
+/// Waits for the open connections to finish, at most `grace` (plus a
+/// little for the last writes), then cuts off the rest.
+async fn drain(mut conns: JoinSet<()>, grace: Duration) {
+    let finished = async { while conns.join_next().await.is_some() {} };
+    let bound = grace + Duration::from_millis(500);
+    if tokio::time::timeout(bound, finished).await.is_err() {
         tracing::warn!(
             open = conns.len(),
             "closing connections still open after the grace period"
         );
         conns.shutdown().await;
     }
-    Ok(())
 }
 
-/// Serves one connection (plain or TLS) until it ends, its lifetime is up
-/// or the server stops.
-async fn connection<I>(
-    io: I,
-    peer: std::net::SocketAddr,
-    app: Arc<App>,
+/// What every accepted socket is served with; one copy per connection.
+struct ConnectionServer {
+    router: Arc<Router>,
     http: http1::Builder,
     limits: Limits,
-    mut stop: watch::Receiver<bool>,
-) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-        let app = app.clone();
-        async move { Ok::<_, Infallible>(app.handle(req).await) }
-    });
-    let conn = http.serve_connection(io, service);
-    tokio::pin!(conn);
-    // The guard `wait_for` returns must not live across an await.
-    let stopped = async move {
-        let _ = stop.wait_for(|stop| *stop).await;
-    };
-    let result = tokio::select! {
-        r = conn.as_mut() => r,
-        () = tokio::time::sleep(limits.connection_timeout) => {
-            conn.as_mut().graceful_shutdown();
-            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+    stop: watch::Receiver<bool>,
+}
+
+impl ConnectionServer {
+    /// The TLS handshake first when configured, then the connection.
+    async fn serve(self, stream: TcpStream, peer: std::net::SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let Some(tls) = self.router.tls().cloned() else {
+            return self.connection(TokioIo::new(stream), peer).await;
+        };
+        // The handshake counts against the request-head deadline.
+        match tokio::time::timeout(self.limits.header_read_timeout, tls.accept(stream)).await {
+            Ok(Ok(s)) => self.connection(TokioIo::new(s), peer).await,
+            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
         }
-        () = stopped => {
-            conn.as_mut().graceful_shutdown();
-            tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+    }
+
+    /// Serves one connection (plain or TLS) until it ends, its lifetime is up
+    /// or the server stops.
+    async fn connection<I>(self, io: I, peer: std::net::SocketAddr)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let ConnectionServer {
+            router,
+            http,
+            limits,
+            mut stop,
+        } = self;
+        let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+            let router = router.clone();
+            async move { Ok::<_, Infallible>(router.authorize_and_respond(req).await) }
+        });
+        let conn = http.serve_connection(io, service);
+        tokio::pin!(conn);
+        // The guard `wait_for` returns must not live across an await.
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            () = tokio::time::sleep(limits.connection_timeout) => {
+                conn.as_mut().graceful_shutdown();
+                tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+            }
+            () = stopped => {
+                conn.as_mut().graceful_shutdown();
+                tokio::time::timeout(limits.shutdown_grace, conn.as_mut()).await.unwrap_or(Ok(()))
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(%peer, "connection closed: {e}");
         }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, "connection closed: {e}");
     }
 }

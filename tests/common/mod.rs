@@ -13,7 +13,6 @@ use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::source::Retry;
 use dsmr_exporter::state::{Meter, MeterState};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -50,31 +49,25 @@ pub fn feed(meter: &Arc<Meter>, file: &str) {
     p.finish();
 }
 
-/// A scratch directory removed when the test ends.
-pub struct TempDir(pub PathBuf);
+/// A scratch directory removed when the test ends, pass or fail: `.0` is
+/// its path (tests join file names onto it), `.1` removes it when dropped.
+pub struct TempDir(pub PathBuf, tempfile::TempDir);
 
 impl TempDir {
+    /// A fresh directory whose name starts with `dsmr-exporter-{tag}-`.
     pub fn new(tag: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "dsmr-exporter-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("dsmr-exporter-{tag}-"))
+            .tempdir()
+            .expect("create temp dir");
+        TempDir(dir.path().to_owned(), dir)
     }
 
+    /// Writes `contents` to `name` in the directory; returns its path.
     pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
         let path = self.0.join(name);
         std::fs::write(&path, contents).expect("write temp file");
         path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -69,8 +69,9 @@ pub struct BackfillStats {
     pub samples: u64,
     /// Distinct series written.
     pub series: u64,
-    /// Time of the first and the last telegram written, Unix seconds.
+    /// Time of the first telegram written, Unix seconds.
     pub first_time: Option<i64>,
+    /// Time of the last telegram written, Unix seconds.
     pub last_time: Option<i64>,
 }
 
@@ -86,16 +87,32 @@ impl BackfillStats {
 pub enum BackfillError {
     /// The log could not be read.
     #[error("reading the telegram log at byte {offset}: {source}")]
-    Read { offset: u64, source: io::Error },
+    Read {
+        /// Bytes of the log read before the error.
+        offset: u64,
+        /// The reader's error.
+        source: io::Error,
+    },
     /// The OpenMetrics output could not be written.
     #[error("writing the OpenMetrics output: {source}")]
-    Write { source: io::Error },
+    Write {
+        /// The writer's error.
+        source: io::Error,
+    },
     /// A temporary spool file or its directory failed.
     #[error("spool {}: {source} (set TMPDIR to a directory with room for the output)", path.display())]
-    Spool { path: PathBuf, source: io::Error },
+    Spool {
+        /// The spool file or directory.
+        path: PathBuf,
+        /// The file system's error.
+        source: io::Error,
+    },
     /// The telegrams describe more series than any meter has.
     #[error("more than {limit} distinct series: the log does not look like one meter's telegrams")]
-    TooManySeries { limit: usize },
+    TooManySeries {
+        /// [`MAX_SERIES`].
+        limit: usize,
+    },
 }
 
 /// Batches waiting for the worker; with [`BATCH`] telegrams each, this

@@ -5,11 +5,9 @@
 use super::options::{BackfillError, MAX_SERIES, READ_BLOCK, SPOOL_BUFFER};
 use crate::metrics::{Family, Sample, Value};
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
 
 /// One series and its spool file.
 ///
@@ -156,9 +154,11 @@ impl<'f> Records<'f> {
 }
 
 /// The temporary directory of spool files; removed when dropped, so also
-/// on error.
+/// on error. There is no flag for its place: it is a fresh directory under
+/// `TMPDIR`, as [`tempfile::Builder`] makes it (mode 0700, a unique name).
 pub(super) struct Spool {
-    pub(super) dir: PathBuf,
+    /// `None` only while being removed in `drop`.
+    dir: Option<tempfile::TempDir>,
     pub(super) series: Vec<Series>,
     pub(super) index: HashMap<Box<str>, u32>,
 }
@@ -166,24 +166,23 @@ pub(super) struct Spool {
 impl Spool {
     /// A new, empty directory under the system's temporary directory.
     pub(super) fn create() -> Result<Spool, BackfillError> {
-        static SEQ: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "dsmr-backfill-{}-{nanos}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir(&dir).map_err(|source| BackfillError::Spool {
-            path: dir.clone(),
-            source,
-        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("dsmr-backfill-")
+            .tempdir()
+            .map_err(|source| BackfillError::Spool {
+                path: std::env::temp_dir(),
+                source,
+            })?;
         Ok(Spool {
-            dir,
+            dir: Some(dir),
             series: Vec::new(),
             index: HashMap::new(),
         })
+    }
+
+    /// Where the spool files are.
+    fn dir(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
     }
 
     /// The series of `s`, created (with its file) on first sight.
@@ -201,7 +200,7 @@ impl Spool {
             return Err(BackfillError::TooManySeries { limit: MAX_SERIES });
         }
         let idx = self.series.len() as u32;
-        let path = self.dir.join(format!("{idx}.spool"));
+        let path = self.dir().join(format!("{idx}.spool"));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -225,10 +224,14 @@ impl Spool {
 }
 
 impl Drop for Spool {
+    /// Closes the files, then removes the directory; a failure is logged,
+    /// not fatal (the output is complete by then, or the error is the cause).
     fn drop(&mut self) {
         self.series.clear();
-        if let Err(e) = fs::remove_dir_all(&self.dir) {
-            tracing::warn!("could not remove the spool {}: {e}", self.dir.display());
+        let Some(dir) = self.dir.take() else { return };
+        let path = dir.path().to_owned();
+        if let Err(e) = dir.close() {
+            tracing::warn!("could not remove the spool {}: {e}", path.display());
         }
     }
 }
@@ -254,4 +257,19 @@ pub(super) fn series_key(s: &Sample<'_>, key: &mut String) {
         key.push('"');
     }
     key.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spool_directory_goes_with_the_spool() {
+        let spool = Spool::create().expect("a spool");
+        let dir = spool.dir().to_owned();
+        assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
+        std::fs::write(dir.join("0.spool"), b"\x02\x00").expect("a spool file");
+        drop(spool);
+        assert!(!dir.exists(), "{} is left behind", dir.display());
+    }
 }

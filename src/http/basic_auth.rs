@@ -1,0 +1,175 @@
+//! Basic auth against the bcrypt hashes of `basic_auth_users`, checked on
+//! every route.
+//!
+//! bcrypt is slow by design (tens of milliseconds at cost 10), so checks
+//! run on the blocking pool and a success is remembered for [`CACHE_TTL`]
+//! under the SHA-256 of the credentials (never the password itself): a
+//! scrape every 15 s costs one bcrypt a minute. Unknown users are checked
+//! against a dummy hash of the same cost so they take as long as wrong
+//! passwords, and the two outcomes are combined without a branch.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use hyper::header::HeaderValue;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a successful basic-auth check is remembered.
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// At most this many remembered successes (the cache is emptied when full).
+const CACHE_MAX: usize = 64;
+
+/// A string that parses as a bcrypt hash (checked while reading, so a bad
+/// one is refused with its line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct BcryptHash(String);
+
+impl<'de> Deserialize<'de> for BcryptHash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<bcrypt::HashParts>()
+            .map_err(|_| serde::de::Error::custom("not a bcrypt hash ($2y$...)"))?;
+        Ok(BcryptHash(s))
+    }
+}
+
+/// The users and their hashes, and the successes remembered.
+pub(super) struct BasicAuth {
+    users: BTreeMap<String, String>,
+    /// Same cost as the first user's hash: unknown users take as long.
+    dummy: String,
+    ok_cache: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+impl BasicAuth {
+    /// Takes the users of the file; hashing the dummy password can fail
+    /// only on a cost bcrypt refuses.
+    pub(super) fn new(
+        users: BTreeMap<String, BcryptHash>,
+    ) -> Result<BasicAuth, bcrypt::BcryptError> {
+        let users: BTreeMap<String, String> = users.into_iter().map(|(u, h)| (u, h.0)).collect();
+        let cost = users
+            .values()
+            .next()
+            .and_then(|h| h.parse::<bcrypt::HashParts>().ok())
+            .map_or(bcrypt::DEFAULT_COST, |p| p.get_cost());
+        let dummy = bcrypt::hash("dsmr-exporter: no such user", cost)?;
+        Ok(BasicAuth {
+            users,
+            dummy,
+            ok_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The user names (for `Debug` and comparing configurations).
+    pub(super) fn users(&self) -> &BTreeMap<String, String> {
+        &self.users
+    }
+
+    /// Whether a request with this `Authorization` header may proceed.
+    /// Runs bcrypt on the blocking pool unless the same credentials
+    /// succeeded within [`CACHE_TTL`].
+    pub(super) async fn authorize(self: &Arc<Self>, authorization: Option<&HeaderValue>) -> bool {
+        let Some((user, password)) = authorization.and_then(basic_credentials) else {
+            return false;
+        };
+        let key = cache_key(&user, &password);
+        if self.remembered(&key) {
+            return true;
+        }
+        let auth = self.clone();
+        let allowed = tokio::task::spawn_blocking(move || auth.verify(&user, &password))
+            .await
+            .unwrap_or(false);
+        if allowed {
+            self.remember(key);
+        }
+        allowed
+    }
+
+    /// bcrypt against the user's hash, or the dummy for an unknown user.
+    fn verify(&self, user: &str, password: &str) -> bool {
+        let (known, hash) = match self.users.get(user) {
+            Some(h) => (1u8, h.as_str()),
+            None => (0u8, self.dummy.as_str()),
+        };
+        // bcrypt compares its digests in constant time; combine with
+        // "the user exists" without a branch, as exporter-toolkit does.
+        let matched = u8::from(bcrypt::verify(password.as_bytes(), hash).unwrap_or(false));
+        known & matched == 1
+    }
+
+    /// True when these credentials succeeded within [`CACHE_TTL`].
+    fn remembered(&self, key: &[u8; 32]) -> bool {
+        let cache = self.ok_cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(key).is_some_and(|t| t.elapsed() < CACHE_TTL)
+    }
+
+    fn remember(&self, key: [u8; 32]) {
+        let mut cache = self.ok_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, Instant::now());
+    }
+}
+
+/// `Basic base64(user:password)` to its parts; `None` for another scheme,
+/// base64 that is not canonical (RFC 4648 with padding), or no `:`.
+fn basic_credentials(v: &HeaderValue) -> Option<(String, String)> {
+    let v = v.to_str().ok()?;
+    let (scheme, b64) = v.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = STANDARD.decode(b64.trim()).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (u, p) = text.split_once(':')?;
+    Some((u.to_owned(), p.to_owned()))
+}
+
+/// The cache's key: SHA-256 of the credentials, so the password itself is
+/// never kept.
+fn cache_key(user: &str, password: &str) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(user.as_bytes());
+    ctx.update(b"\0");
+    ctx.update(password.as_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(ctx.finish().as_ref());
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_basic_credentials() {
+        let h = HeaderValue::from_static("Basic cHJvbWV0aGV1czpzM2NyZXQ6eA==");
+        assert_eq!(
+            basic_credentials(&h),
+            Some(("prometheus".to_owned(), "s3cret:x".to_owned()))
+        );
+        assert!(basic_credentials(&HeaderValue::from_static("Bearer abc")).is_none());
+        // "ab:c" with one `=` too many.
+        assert!(basic_credentials(&HeaderValue::from_static("Basic YWI6Yw===")).is_none());
+        assert_eq!(
+            basic_credentials(&HeaderValue::from_static("basic YWI6Yw==")),
+            Some(("ab".to_owned(), "c".to_owned()))
+        );
+    }
+
+    #[test]
+    fn base64_must_be_canonical() {
+        let decode = |s: &str| STANDARD.decode(s).ok();
+        assert_eq!(decode("YQ=="), Some(b"a".to_vec()));
+        assert_eq!(decode("YWI="), Some(b"ab".to_vec()));
+        assert_eq!(decode("YWJj"), Some(b"abc".to_vec()));
+        assert_eq!(decode("YWI==="), None);
+        assert_eq!(decode("Y"), None);
+        assert_eq!(decode("Y!=="), None);
+    }
+}
