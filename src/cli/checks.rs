@@ -6,7 +6,9 @@
 //! Each returns the reason as `&'static str`, worded so that both paths can
 //! put it after their own `FLAG`/`KEY` prefix.
 
+use clap::ValueEnum;
 use dsmr_engine::Zone;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// `--web.listen-address` and `[web] listen_address` when not given.
@@ -163,6 +165,19 @@ pub(crate) fn check_telemetry_path(s: &str) -> Result<String, &'static str> {
         return Err("must not contain spaces, '?' or '#'");
     }
     Ok(s.to_owned())
+}
+
+/// Serial parity, as `--parity` and the file's `serial.parity` write it:
+/// `none` (DSMR 4/5), `even` (DSMR 2.2/3.0) or `odd`.
+// The variants have plain comments, not doc comments: clap would turn
+// those into per-value help and switch all of --help to its long layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum ParityArg {
+    None,
+    Even,
+    Odd,
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::checks::{
     DEFAULT_TELEMETRY_PATH,
 };
 use super::config_file;
+use super::env::Env;
 use super::error::CliError;
 use super::flag_meter::{meter_from_flags, SMARTY_KEY_VAR};
 use super::flags::{Args, Command, LogFormat};
@@ -96,16 +97,6 @@ impl fmt::Display for ServeConfig {
             None => write!(f, "web config file: none (plain HTTP, no authentication)"),
         }
     }
-}
-
-/// The environment variables read outside clap.
-#[derive(Debug, Clone, Default)]
-pub struct Env {
-    /// RUST_LOG.
-    pub rust_log: Option<String>,
-    /// DSMR_EXPORTER_SMARTY_KEY: the Smarty key itself. An environment
-    /// variable, not a flag, so that it never shows in `ps`.
-    pub smarty_key: Option<String>,
 }
 
 /// Reads the process's arguments and environment.

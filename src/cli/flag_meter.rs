@@ -3,7 +3,7 @@
 //! [`MeterSettings::resolve`] as the `--config` file's meters, with errors
 //! worded the flag way (`invalid value 'X' for --tcp: …`).
 
-use super::config::Env;
+use super::env::Env;
 use super::error::CliError;
 use super::flags::Args;
 use super::settings::{

@@ -10,7 +10,7 @@
 
 use super::checks::{
     check_baud, check_data_bits, check_homewizard_interval, check_stale_after, check_stop_bits,
-    NamedZone, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
+    NamedZone, ParityArg, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
 };
 use super::settings::{
     DEFAULT_BAUD, DEFAULT_DATA_BITS, DEFAULT_HOMEWIZARD_INTERVAL_TEXT,
@@ -19,7 +19,6 @@ use super::settings::{
 use crate::duration;
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
-use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -337,22 +336,9 @@ pub enum Command {
     },
 }
 
-/// Serial parity, as `--parity` and the file's `serial.parity` write it:
-/// `none` (DSMR 4/5), `even` (DSMR 2.2/3.0) or `odd`.
-// The variants have plain comments, not doc comments: clap would turn
-// those into per-value help and switch all of --help to its long layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum ParityArg {
-    None,
-    Even,
-    Odd,
-}
-
 /// How log lines are written: `text`, one human-readable line per event,
 /// or `json`, one JSON object per line for log collectors.
-// Plain variant comments for the same reason as `ParityArg`.
+// Plain variant comments for the same reason as `ParityArg` (in checks.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[allow(missing_docs)]
 pub enum LogFormat {

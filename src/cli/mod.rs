@@ -12,6 +12,8 @@
 //!   `FILE:LINE:COL`.
 //! - [`config`]: flags and environment into the checked [`Config`]; the only
 //!   module that reads argv or the environment.
+//! - [`env`]: the environment variables read outside clap (`RUST_LOG`, the
+//!   Smarty key itself).
 //! - [`error`]: [`CliError`], and how it is printed.
 //!
 //! Edges: this folder imports [`crate::source`] (the source configurations it
@@ -21,14 +23,17 @@
 pub mod checks;
 pub mod config;
 pub mod config_file;
+pub mod env;
 pub mod error;
 mod flag_meter;
 pub mod flags;
 pub mod settings;
 pub mod smarty_keys;
 
-pub use config::{load, parse_from, parse_with_env, Config, Env, LogConfig, Mode, ServeConfig};
+pub use checks::ParityArg;
+pub use config::{load, parse_from, parse_with_env, Config, LogConfig, Mode, ServeConfig};
 pub use config_file::{ConfigError, FileConfig};
+pub use env::Env;
 pub use error::CliError;
-pub use flags::{Args, Command, LogFormat, ParityArg};
+pub use flags::{Args, Command, LogFormat};
 pub use settings::{MeterConfig, MeterSettings};

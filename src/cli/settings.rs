@@ -11,9 +11,8 @@
 use super::checks::{
     check_baud, check_data_bits, check_homewizard_host, check_homewizard_interval,
     check_meter_name, check_serial_path, check_stale_after, check_stop_bits, check_tcp_address,
-    NamedZone,
+    NamedZone, ParityArg,
 };
-use super::flags::ParityArg;
 use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
 use crate::duration;
 use crate::source::{

@@ -379,9 +379,6 @@ pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
-// Meter time moved to `crate::time`; these keep the old paths working.
-pub use crate::time::{civil_from_days, days_from_civil, Dst, Timestamp, Zone};
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,8 @@
 //! is the exporter's `parse` test.)
 
 use dsmr_engine::telegram::{CrcStatus, FieldErrorKind, ReadingKind};
-use dsmr_engine::value::{Dst, Fixed};
+use dsmr_engine::time::Dst;
+use dsmr_engine::value::Fixed;
 use dsmr_engine::{
     FrameError, FrameEvent, Framer, Obis, Quantity, Telegram, Timestamp, Unit, Zone,
 };

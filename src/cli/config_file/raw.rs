@@ -1,7 +1,7 @@
 //! The file's tables as serde reads them: unknown keys refused, every
 //! value that a later check may refuse kept with its span.
 
-use crate::cli::flags::ParityArg;
+use crate::cli::checks::ParityArg;
 use serde::Deserialize;
 use std::path::PathBuf;
 use toml::Spanned;

@@ -1,0 +1,12 @@
+//! The environment variables read outside clap, taken once at start so
+//! that tests can hand in their own.
+
+/// The environment variables read outside clap.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// RUST_LOG.
+    pub rust_log: Option<String>,
+    /// DSMR_EXPORTER_SMARTY_KEY: the Smarty key itself. An environment
+    /// variable, not a flag, so that it never shows in `ps`.
+    pub smarty_key: Option<String>,
+}
