@@ -313,35 +313,47 @@ fn every_backfilled_sample_is_what_the_scrape_shows() {
     assert!(checked >= 15, "only {checked} fixtures backfilled");
 }
 
-/// A long log with damage spread through it: the counts are exact, the
-/// output is well formed, and a repeated meter time is written once.
-#[test]
-fn a_long_damaged_log_keeps_working() {
-    const N: u64 = 20_000;
-    // Halfway, a clock gone wrong (2066): skipped, the rest still written.
-    let future = telegram(T0, 7).replace(&dsmr_time(T0), "660101000000W");
-    let bang = future.find("\r\n!").expect("'!'") + 3;
-    let future = format!(
+/// `telegram(T0, 7)` with its clock set to `clock`, CRC recomputed.
+fn telegram_with_clock(clock: &str) -> String {
+    let text = telegram(T0, 7).replace(&dsmr_time(T0), clock);
+    let bang = text.find("\r\n!").expect("'!'") + 3;
+    format!(
         "{}{:04X}\r\n",
-        &future[..bang],
-        crc16_arc(&future.as_bytes()[..bang])
-    );
+        &text[..bang],
+        crc16_arc(&text.as_bytes()[..bang])
+    )
+}
+
+/// A log of `n` telegrams 10 s apart from `T0` with damage spread through it.
+struct DamagedLog {
+    log: Vec<u8>,
+    /// Telegrams whose CRC no longer matches.
+    crc_mismatch: u64,
+    /// Telegrams cut off by the next header.
+    malformed: u64,
+    /// The time of the last telegram.
+    last: i64,
+}
+
+fn damaged_log(n: u64) -> DamagedLog {
+    // Halfway, a clock gone wrong (2066): skipped, the rest still written.
+    let future = telegram_with_clock("660101000000W");
     let mut log = Vec::new();
-    let mut expect_crc = 0;
-    let mut expect_malformed = 0;
-    for i in 0..N {
+    let mut crc_mismatch = 0;
+    let mut malformed = 0;
+    for i in 0..n {
         let t = telegram(T0 + i as i64 * 10, 1_000_000 + i);
         if i % 97 == 5 {
             // A bit error in a value: the CRC no longer matches.
             log.extend_from_slice(t.replacen("229.9*V", "229.8*V", 1).as_bytes());
-            expect_crc += 1;
+            crc_mismatch += 1;
         } else if i % 1000 == 999 {
             // Line ends as an archive that stored LF may have them.
             log.extend_from_slice(t.replace("\r\n", "\n").as_bytes());
         } else {
             log.extend_from_slice(t.as_bytes());
         }
-        if i == N / 2 {
+        if i == n / 2 {
             log.extend_from_slice(future.as_bytes());
         }
         if i % 500 == 7 {
@@ -350,22 +362,34 @@ fn a_long_damaged_log_keeps_working() {
         if i % 4000 == 11 {
             // Cut off by the next header.
             log.extend_from_slice(&t.as_bytes()[..300]);
-            expect_malformed += 1;
+            malformed += 1;
         }
     }
     // The meter repeats its clock, then a telegram from the past, then an
     // unset clock: one repeated, one out of order, one more without time.
-    let last = T0 + (N as i64 - 1) * 10;
-    log.extend_from_slice(telegram(last, 1_000_000 + N - 1).as_bytes());
+    let last = T0 + (n as i64 - 1) * 10;
+    log.extend_from_slice(telegram(last, 1_000_000 + n - 1).as_bytes());
     log.extend_from_slice(telegram(T0 + 100, 5).as_bytes());
-    let unset = telegram(T0, 7).replace(&dsmr_time(T0), "000101000000W");
-    let bang = unset.find("\r\n!").expect("'!'") + 3;
-    let unset = format!(
-        "{}{:04X}\r\n",
-        &unset[..bang],
-        crc16_arc(&unset.as_bytes()[..bang])
-    );
-    log.extend_from_slice(unset.as_bytes());
+    log.extend_from_slice(telegram_with_clock("000101000000W").as_bytes());
+    DamagedLog {
+        log,
+        crc_mismatch,
+        malformed,
+        last,
+    }
+}
+
+/// A long log with damage spread through it: the counts are exact, the
+/// output is well formed, and a repeated meter time is written once.
+#[test]
+fn a_long_damaged_log_keeps_working() {
+    const N: u64 = 20_000;
+    let DamagedLog {
+        log,
+        crc_mismatch: expect_crc,
+        malformed: expect_malformed,
+        last,
+    } = damaged_log(N);
 
     let dir = temp_dir("long");
     let (out, stats) = backfill_to_file(&dir, &log, &opts());

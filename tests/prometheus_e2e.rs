@@ -542,17 +542,22 @@ fn wait_for<T>(
 }
 
 // ---------------------------------------------------------------------------
+// the test's steps
 
-#[test]
-fn dashboards_and_rules_work_on_real_prometheus() {
-    let started = Instant::now();
-    require_tool("prometheus");
-    require_tool("promtool");
+/// How long each wait for Prometheus may take.
+const WITHIN: Duration = Duration::from_secs(30);
 
-    // Declared first, so it is removed last, after every process is gone.
-    let tmp = TempDir::new();
+fn rules_file() -> PathBuf {
+    Path::new(ROOT).join("prometheus/rules/dsmr.rules.yml")
+}
 
-    let exporters = [
+fn prom_log(log_path: &Path) -> String {
+    format!("prometheus log (tail):\n{}", tail(log_path, 30))
+}
+
+/// A Belgian replay, a Dutch replay with two M-Bus devices, the demo meter.
+fn start_exporters() -> [Exporter; 3] {
+    [
         start_exporter(
             "be",
             &[
@@ -574,10 +579,13 @@ fn dashboards_and_rules_work_on_real_prometheus() {
             ],
         ),
         start_exporter("demo", &["--demo"]),
-    ];
+    ]
+}
 
-    // Prometheus: 1 s scrapes and rule evaluations, the repository's rules.
-    let rules = Path::new(ROOT).join("prometheus/rules/dsmr.rules.yml");
+/// Prometheus in `tmp`: 1 s scrapes and rule evaluations of `exporters`, the
+/// repository's rules. Its process, its API, and the path of its log.
+fn start_prometheus(tmp: &TempDir, exporters: &[Exporter]) -> (Running, Prom, PathBuf) {
+    let rules = rules_file();
     assert!(rules.is_file(), "{} missing", rules.display());
     let targets: Vec<String> = exporters.iter().map(|e| format!("'{}'", e.addr)).collect();
     let config = format!(
@@ -605,31 +613,35 @@ fn dashboards_and_rules_work_on_real_prometheus() {
         .stderr(log)
         .spawn()
         .expect("spawn prometheus");
-    let mut prometheus = Running {
+    let prometheus = Running {
         name: "prometheus".into(),
         child,
     };
-    let prom = Prom {
-        addr: prom_addr.clone(),
-    };
-    let prom_log = || format!("prometheus log (tail):\n{}", tail(&log_path, 30));
+    (prometheus, Prom { addr: prom_addr }, log_path)
+}
 
-    // Up, with every target healthy and a few scrapes stored.
-    let within = Duration::from_secs(30);
-    wait_for(within, "Prometheus to be ready", prom_log, || {
-        prometheus.assert_alive(prom_log);
-        match http_get(&prom_addr, "/-/ready")? {
+/// Up, with every target healthy and a few scrapes stored.
+fn wait_until_scraped(
+    prometheus: &mut Running,
+    prom: &Prom,
+    exporters: &[Exporter],
+    log_path: &Path,
+) {
+    let log = || prom_log(log_path);
+    wait_for(WITHIN, "Prometheus to be ready", log, || {
+        prometheus.assert_alive(log);
+        match http_get(&prom.addr, "/-/ready")? {
             (200, _) => Ok(()),
             (code, body) => Err(format!("/-/ready: HTTP {code} {body}")),
         }
     });
-    wait_for(within, "every exporter to be scraped up", prom_log, || {
+    wait_for(WITHIN, "every exporter to be scraped up", log, || {
         let json = prom.api("/api/v1/targets")?;
         let active = json["data"]["activeTargets"]
             .as_array()
             .cloned()
             .unwrap_or_default();
-        for e in &exporters {
+        for e in exporters {
             let t = active
                 .iter()
                 .find(|t| t["labels"]["instance"].as_str() == Some(e.addr.as_str()))
@@ -646,28 +658,26 @@ fn dashboards_and_rules_work_on_real_prometheus() {
         }
         Ok(())
     });
-    wait_for(
-        within,
-        "five stored scrapes of every exporter",
-        prom_log,
-        || {
-            let scrapes = prom.query("count_over_time(up{job=\"dsmr\"}[1m]) >= 5 and up == 1")?;
-            for e in &exporters {
-                if !scrapes.iter().any(|s| s.get("instance") == Some(&e.addr)) {
-                    return Err(format!(
-                        "fewer than 5 good scrapes of {} ({})",
-                        e.addr, e.meter
-                    ));
-                }
+    wait_for(WITHIN, "five stored scrapes of every exporter", log, || {
+        let scrapes = prom.query("count_over_time(up{job=\"dsmr\"}[1m]) >= 5 and up == 1")?;
+        for e in exporters {
+            if !scrapes.iter().any(|s| s.get("instance") == Some(&e.addr)) {
+                return Err(format!(
+                    "fewer than 5 good scrapes of {} ({})",
+                    e.addr, e.meter
+                ));
             }
-            Ok(())
-        },
-    );
+        }
+        Ok(())
+    });
+}
 
-    // What each exporter exposes; and promtool's opinion of it.
+/// What each exporter exposes (the sample names, in the order of
+/// `exporters`); and promtool's complaints about it.
+fn check_exposition(exporters: &[Exporter]) -> (Vec<BTreeSet<String>>, Vec<String>) {
     let mut exposed = Vec::new();
-    let mut failures: Vec<String> = Vec::new();
-    for e in &exporters {
+    let mut failures = Vec::new();
+    for e in exporters {
         let (code, body) = http_get(&e.addr, "/metrics").expect("scrape exporter");
         assert_eq!(
             code, 200,
@@ -683,12 +693,23 @@ fn dashboards_and_rules_work_on_real_prometheus() {
         }
         exposed.push(exposed_names(&body));
     }
+    (exposed, failures)
+}
 
-    // Rules: loaded, every rule evaluated and healthy.
-    let rule_list = wait_for(
-        within,
+/// A rule as `/api/v1/rules` lists it.
+struct Rule {
+    name: String,
+    kind: String,
+    expr: String,
+}
+
+/// Waits until the rules are loaded and every rule is evaluated and healthy;
+/// then lists them.
+fn wait_for_healthy_rules(prom: &Prom, log_path: &Path) -> Vec<Rule> {
+    wait_for(
+        WITHIN,
         "every rule to be evaluated and healthy",
-        prom_log,
+        || prom_log(log_path),
         || {
             let json = prom.api("/api/v1/rules")?;
             let groups = json["data"]["groups"]
@@ -710,11 +731,11 @@ fn dashboards_and_rules_work_on_real_prometheus() {
                             "group {gname}, rule {name}: health {health:?}, lastError {err:?}"
                         ));
                     }
-                    all.push((
+                    all.push(Rule {
                         name,
-                        r["type"].as_str().unwrap_or("?").to_owned(),
-                        r["query"].as_str().unwrap_or("").to_owned(),
-                    ));
+                        kind: r["type"].as_str().unwrap_or("?").to_owned(),
+                        expr: r["query"].as_str().unwrap_or("").to_owned(),
+                    });
                 }
             }
             if all.is_empty() {
@@ -722,9 +743,22 @@ fn dashboards_and_rules_work_on_real_prometheus() {
             }
             Ok(all)
         },
-    );
+    )
+}
+
+/// Evaluates every rule's expression; for a recording rule, checks it has
+/// data for every exporter that exposes what it needs, and that every series
+/// it yields is recorded under its name. The number of recording rules (at
+/// least one), and the failures.
+fn check_rules(
+    prom: &Prom,
+    rules: &[Rule],
+    exporters: &[Exporter],
+    exposed: &[BTreeSet<String>],
+) -> (usize, Vec<String>) {
+    let mut failures = Vec::new();
     let mut recording = 0;
-    for (name, kind, expr) in &rule_list {
+    for Rule { name, kind, expr } in rules {
         let direct = match prom.query(expr) {
             Ok(s) => s,
             Err(e) => {
@@ -737,7 +771,7 @@ fn dashboards_and_rules_work_on_real_prometheus() {
         }
         recording += 1;
         let used = dsmr_metrics(expr);
-        for (e, names) in exporters.iter().zip(&exposed) {
+        for (e, names) in exporters.iter().zip(exposed) {
             if can_have_data(expr, names) && !direct.iter().any(|s| belongs(s, e)) {
                 failures.push(format!(
                     "recording rule {name}: no data for meter {} although it exposes what it needs of {used:?}",
@@ -769,15 +803,30 @@ fn dashboards_and_rules_work_on_real_prometheus() {
             }
         }
     }
-    assert!(recording > 0, "no recording rule in {}", rules.display());
+    assert!(
+        recording > 0,
+        "no recording rule in {}",
+        rules_file().display()
+    );
+    (recording, failures)
+}
 
-    // Every panel query, as an instant and as a range query.
+/// Every panel query, as an instant and as a range query: no error, and data
+/// for every exporter that exposes what it needs (unless `EMPTY_OK` says
+/// otherwise, and every `EMPTY_OK` entry still matches a query). The number
+/// of panel queries, and the failures.
+fn check_panel_queries(
+    prom: &Prom,
+    exporters: &[Exporter],
+    exposed: &[BTreeSet<String>],
+) -> (usize, Vec<String>) {
     let meter_regex = exporters
         .iter()
         .map(|e| e.meter)
         .collect::<Vec<_>>()
         .join("|");
     let queries = panel_queries(&meter_regex);
+    let mut failures = Vec::new();
     let mut allowed_used = BTreeSet::new();
     for q in &queries {
         let what = format!("{} / {:?}: {}", q.dashboard, q.panel, q.expr);
@@ -804,7 +853,7 @@ fn dashboards_and_rules_work_on_real_prometheus() {
         let future = q.expr.contains("offset -");
         let result = if future { &range } else { &instant };
         let used = dsmr_metrics(&q.expr);
-        for (e, names) in exporters.iter().zip(&exposed) {
+        for (e, names) in exporters.iter().zip(exposed) {
             if can_have_data(&q.expr, names) && !result.iter().any(|s| belongs(s, e)) {
                 failures.push(format!(
                     "{what}\n  no data for meter {} ({}) {}, although it exposes what the query needs of {used:?}",
@@ -822,8 +871,32 @@ fn dashboards_and_rules_work_on_real_prometheus() {
             ));
         }
     }
+    (queries.len(), failures)
+}
 
-    prometheus.assert_alive(prom_log);
+// ---------------------------------------------------------------------------
+
+#[test]
+fn dashboards_and_rules_work_on_real_prometheus() {
+    let started = Instant::now();
+    require_tool("prometheus");
+    require_tool("promtool");
+
+    // Declared first, so it is removed last, after every process is gone:
+    // `prometheus` and then `exporters` are dropped (killed) before it.
+    let tmp = TempDir::new();
+    let exporters = start_exporters();
+    let (mut prometheus, prom, log_path) = start_prometheus(&tmp, &exporters);
+    wait_until_scraped(&mut prometheus, &prom, &exporters, &log_path);
+
+    let (exposed, mut failures) = check_exposition(&exporters);
+    let rules = wait_for_healthy_rules(&prom, &log_path);
+    let (recording, rule_failures) = check_rules(&prom, &rules, &exporters, &exposed);
+    failures.extend(rule_failures);
+    let (queries, query_failures) = check_panel_queries(&prom, &exporters, &exposed);
+    failures.extend(query_failures);
+
+    prometheus.assert_alive(|| prom_log(&log_path));
     assert!(
         failures.is_empty(),
         "{} problem(s):\n\n{}",
@@ -832,8 +905,8 @@ fn dashboards_and_rules_work_on_real_prometheus() {
     );
     eprintln!(
         "prometheus_e2e: {} panel queries, {} rules ({} recording) checked in {:.1?}",
-        queries.len(),
-        rule_list.len(),
+        queries,
+        rules.len(),
         recording,
         started.elapsed()
     );
