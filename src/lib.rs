@@ -32,6 +32,12 @@
 //! cli, source -> duration
 //! ```
 //!
+//! Where a change goes: a new source in `source/`, a new metric in
+//! `metrics/families.rs` and `metrics/samples.rs`, a new route in
+//! `http/routes.rs`, a new flag in `cli/flags.rs` (its rule in `cli/checks.rs`
+//! when the config file takes it too), a new OBIS code in the engine's
+//! `telegram/meaning.rs`.
+//!
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
 //! `source`. `duration` imports nothing of the crate.
