@@ -14,11 +14,20 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// `/api/v1/meters`: every meter as it is now.
 pub fn meters_json(meters: &Meters, stale_after: Duration) -> String {
-    let now = Instant::now();
+    meters_json_at(meters, stale_after, Instant::now(), SystemTime::now())
+}
+
+/// `/api/v1/meters` as of `now` (monotonic) and `wall` (its wall-clock time).
+fn meters_json_at(
+    meters: &Meters,
+    stale_after: Duration,
+    now: Instant,
+    wall: SystemTime,
+) -> String {
     let mut w = Json::new();
     w.open('{');
     w.kv_str("version", env!("CARGO_PKG_VERSION"));
-    w.kv_raw("now", &unix_millis_json(SystemTime::now()));
+    w.kv_raw("now", &unix_millis_json(wall));
     w.key("meters");
     w.open('[');
     for m in meters.iter() {
@@ -270,5 +279,118 @@ mod tests {
         assert_eq!(mbus_kind(Some(7), Unit::M3), Some("water"));
         assert_eq!(mbus_kind(None, Unit::GJ), Some("heat"));
         assert_eq!(mbus_kind(Some(3), Unit::GJ), None);
+    }
+
+    /// The first telegram of `input` that decodes.
+    fn first_telegram(input: &[u8]) -> Option<Telegram> {
+        let mut framer = dsmr_engine::Framer::new();
+        let mut found = None;
+        let mut on = |ev: dsmr_engine::FrameEvent<'_>| {
+            if let dsmr_engine::FrameEvent::Telegram(f) = ev {
+                if found.is_none() {
+                    found = Telegram::decode(f).ok();
+                }
+            }
+        };
+        framer.feed(input, &mut on);
+        framer.finish(&mut on);
+        found
+    }
+
+    /// `q` less 1234 in its last digit (a day's use), or in another unit.
+    fn earlier(q: Quantity, other_unit: bool) -> Quantity {
+        Quantity {
+            value: Fixed::new(q.value.mantissa - 1234, q.value.scale),
+            unit: if other_unit { Unit::Wh } else { q.unit },
+        }
+    }
+
+    /// One meter per fixture (its first telegram, varied counters, ages,
+    /// day starts: none, since midnight or not, a register in another unit)
+    /// and a meter without a telegram; with the `now` to write them at.
+    fn pinned_meters() -> (Meters, Instant) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .expect("fixtures dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+            .collect();
+        files.sort();
+        let base = Instant::now();
+        let now = base + Duration::from_secs(100);
+        let epoch = |ms: u64| std::time::UNIX_EPOCH + Duration::from_millis(ms);
+        let mut list = Vec::new();
+        for (i, path) in files.iter().enumerate() {
+            let name = path.file_stem().and_then(|s| s.to_str()).expect("name");
+            let Some(t) = first_telegram(&std::fs::read(path).expect("fixture")) else {
+                continue;
+            };
+            let i = i as u64;
+            let m = Meter::new(name, Zone::CET);
+            {
+                let mut st = m.lock();
+                st.source_up = i % 2 == 0;
+                st.seq = i * 7;
+                st.ok = i * 11;
+                st.crc_mismatch = i % 3;
+                st.malformed = i % 5;
+                st.field_errors = t.errors.len() as u64;
+                st.received_at = Some(epoch(1_700_000_000_000 + i * 1_001));
+                st.received_instant = Some(base + Duration::from_millis(100_000 - i * 317));
+                if i % 4 != 3 {
+                    st.day_start = Some(DayStart {
+                        day: 0,
+                        taken_at: epoch(1_699_990_000_000 + i * 60_017),
+                        since_midnight: i % 2 == 0,
+                        imported: std::array::from_fn(|r| {
+                            t.imported[r].map(|q| earlier(q, i % 5 == 1 && r == 0))
+                        }),
+                        exported: t.exported.map(|q| q.map(|q| earlier(q, false))),
+                        mbus: std::array::from_fn(|c| {
+                            t.mbus[c].reading.map(|r| earlier(r.value, false))
+                        }),
+                    });
+                }
+                st.telegram = Some(t);
+            }
+            list.push(m);
+        }
+        list.push(Meter::new("no telegram yet", Zone::UTC));
+        (Meters::new(list), now)
+    }
+
+    /// What to compare `got` with: tests/golden/`name`, or rewrite it
+    /// with `UPDATE_GOLDEN=1`.
+    fn golden(name: &str, got: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, got).expect("write golden");
+        }
+        std::fs::read_to_string(path).expect("golden file")
+    }
+
+    /// The exact bytes of `/api/v1/meters` for a meter per fixture: Home
+    /// Assistant templates and the page read every key, its order, its
+    /// nulls and its digits.
+    #[test]
+    fn api_document_is_pinned_byte_for_byte() {
+        let (meters, now) = pinned_meters();
+        let wall = std::time::UNIX_EPOCH + Duration::from_millis(1_700_000_123_456);
+        let got = meters_json_at(&meters, Duration::from_secs(5), now, wall);
+        assert_eq!(got, golden("api_meters.json", &got));
+    }
+
+    /// The exact bytes of an `/events` frame.
+    #[test]
+    fn event_frame_is_pinned_byte_for_byte() {
+        let (meters, now) = pinned_meters();
+        let mut got = String::new();
+        for m in meters.iter().take(2).chain(meters.iter().last()) {
+            let frame = super::super::events::meter_event(m, now, Duration::from_secs(5));
+            got.push_str(std::str::from_utf8(&frame).expect("UTF-8"));
+        }
+        assert_eq!(got, golden("api_events.txt", &got));
     }
 }
