@@ -182,8 +182,8 @@ fn raw_number<S: Serializer>(s: S, text: &str) -> Result<S::Ok, S::Error> {
 /// 18 decimals.
 const DIGITS: usize = 40;
 
-/// `f`'s `Display` text, written backwards into the end of `buf`; `None`
-/// for a scale above 18.
+/// `f`'s `Display` text, written backwards into the end of `buf` two
+/// digits at a time; `None` for a scale above 18.
 fn digits(f: Fixed, buf: &mut [u8; DIGITS]) -> Option<&str> {
     if f.scale > 18 {
         return None;
@@ -192,20 +192,30 @@ fn digits(f: Fixed, buf: &mut [u8; DIGITS]) -> Option<&str> {
     let p = 10u64.pow(u32::from(f.scale));
     let (mut int, mut frac) = (a / p, a % p);
     let mut i = DIGITS;
-    for _ in 0..f.scale {
+    let mut left = f.scale;
+    while left >= 2 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(pair(frac % 100));
+        frac /= 100;
+        left -= 2;
+    }
+    if left == 1 {
         i -= 1;
         buf[i] = b'0' + (frac % 10) as u8;
-        frac /= 10;
     }
     i -= 1;
     buf[i] = b'.';
-    loop {
+    while int >= 100 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(pair(int % 100));
+        int /= 100;
+    }
+    if int >= 10 {
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(pair(int));
+    } else {
         i -= 1;
-        buf[i] = b'0' + (int % 10) as u8;
-        int /= 10;
-        if int == 0 {
-            break;
-        }
+        buf[i] = b'0' + int as u8;
     }
     if f.mantissa < 0 {
         i -= 1;
@@ -213,6 +223,19 @@ fn digits(f: Fixed, buf: &mut [u8; DIGITS]) -> Option<&str> {
     }
     // ASCII by construction; the check is a few bytes.
     core::str::from_utf8(&buf[i..]).ok()
+}
+
+/// The two digits of `n` (below 100).
+#[inline]
+fn pair(n: u64) -> &'static [u8] {
+    const PAIRS: &[u8; 200] = b"\
+        0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
+    let n = (n % 100) as usize * 2;
+    &PAIRS[n..n + 2]
 }
 
 struct Crc(CrcStatus);
@@ -428,9 +451,26 @@ impl Serialize for TimeJson<'_> {
 }
 
 /// The wall time without its flag, `2023-04-04T21:31:04`: the fields
-/// zero-padded to 4 and 2 digits as `{:04}`/`{:02}` would (wider values,
-/// which the decoder never yields, keep all their digits).
+/// zero-padded to 4 and 2 digits as `{:04}`/`{:02}` would.
 fn local<'b>(t: &Timestamp, buf: &'b mut [u8; 32]) -> &'b str {
+    let two = [t.month, t.day, t.hour, t.minute, t.second];
+    if t.year > 9_999 || two.iter().any(|&n| n > 99) {
+        return local_wide(t, buf);
+    }
+    let y = u64::from(t.year);
+    buf[..19].copy_from_slice(b"0000-00-00T00:00:00");
+    buf[0..2].copy_from_slice(pair(y / 100));
+    buf[2..4].copy_from_slice(pair(y));
+    for (at, n) in [5, 8, 11, 14, 17].into_iter().zip(two) {
+        buf[at..at + 2].copy_from_slice(pair(u64::from(n)));
+    }
+    core::str::from_utf8(&buf[..19]).unwrap_or("")
+}
+
+/// [`local`] for fields wider than their padding (which the decoder never
+/// yields, but a `Timestamp` built by hand may hold): all their digits.
+#[cold]
+fn local_wide<'b>(t: &Timestamp, buf: &'b mut [u8; 32]) -> &'b str {
     let mut len = 0;
     let mut put = |n: u64, width: usize, sep: Option<u8>| {
         let mut tmp = [0u8; 20];
@@ -622,6 +662,20 @@ mod tests {
             json,
             r#"{"local":"2023-04-04T21:03:00","dst":"S","unix":1680634980}"#
         );
+        for (year, month, second) in [(7, 1, 9), (999, 12, 59), (9_999, 99, 0), (10_000, 100, 255)]
+        {
+            let t = Timestamp {
+                year,
+                month,
+                second,
+                ..t
+            };
+            let want = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                t.year, t.month, t.day, t.hour, t.minute, t.second
+            );
+            assert_eq!(local(&t, &mut [0; 32]), want);
+        }
         for c in [0u16, 0x73a4, 0xffff, 0x0f0a] {
             let json = serde_json::to_string(&Hex(c)).expect("hex");
             assert_eq!(json, alloc::format!("\"{c:04X}\""));
