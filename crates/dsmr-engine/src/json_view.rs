@@ -152,8 +152,10 @@ const RAW_VALUE: &str = "$serde_json::private::RawValue";
 /// raw-value token, exactly what `RawValue::serialize` does, minus building
 /// the `&RawValue`: the public ways to get one either parse the text again
 /// (`serde_json::from_str::<&RawValue>`) or allocate (`RawValue::from_string`,
-/// which parses too), once per number, 50 numbers a telegram; the engine
-/// bench's `decimal` group measures the three. The digits need no check: they
+/// which parses too), once per number, about 50 numbers a telegram. The
+/// engine bench's `decimal` group measures the three for `9418.807`: 12 ns
+/// this way, 50 ns through `from_str`, 48 ns through `from_string` (one
+/// run, Intel Xeon, 2 shared cores). The digits need no check: they
 /// are made here, a sign, digits, a point and digits. The tests check that
 /// the token still gives a raw number (the golden files would show it too).
 impl Serialize for Fixed {
