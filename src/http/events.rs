@@ -10,7 +10,6 @@
 use super::api::meter_json;
 use crate::state::{Meter, Meters};
 use bytes::Bytes;
-use dsmr_engine::json::Json;
 use hyper::body::{Body, Frame, SizeHint};
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -100,13 +99,7 @@ pub fn event_stream(
                 () = tx.closed() => return,
                 i = ping_rx.recv() => {
                     let Some(i) = i else { return };
-                    let mut w = Json::new();
-                    meter_json(&mut w, &list[i], Instant::now(), opts.stale_after);
-                    let mut s = String::with_capacity(w.out.len() + 32);
-                    s.push_str("event: meter\ndata: ");
-                    s.push_str(&w.out);
-                    s.push_str("\n\n");
-                    Bytes::from(s)
+                    meter_event(&list[i], Instant::now(), opts.stale_after)
                 }
                 () = tokio::time::sleep(opts.keepalive) => Bytes::from_static(b": keepalive\n\n"),
             };
@@ -116,4 +109,13 @@ pub fn event_stream(
         }
     });
     EventBody { rx }
+}
+
+/// One `meter` event: the meter's API document as its data.
+pub(crate) fn meter_event(m: &Meter, now: Instant, stale_after: Duration) -> Bytes {
+    let mut out = Vec::with_capacity(4096);
+    out.extend_from_slice(b"event: meter\ndata: ");
+    meter_json(&mut out, m, now, stale_after);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
 }

@@ -2,14 +2,16 @@
 //! the `dsmr5` crate on the same bytes in the same run, and framing +
 //! decoding a log of 100 000 telegrams.
 //!
-//! Also: one telegram as JSON, serde_json over the `serde` view against the
-//! hand-written writer (the engine's dev-dependency on itself turns the
-//! `serde` feature on here).
+//! Also: one telegram as JSON, serde_json over the `serde` view into a
+//! reused buffer (the engine's dev-dependency on itself turns the `serde`
+//! feature on here), and one decimal as a raw JSON number three ways.
 //!
 //! Run by hand: `cargo bench -p dsmr-engine --bench engine`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use dsmr_engine::{json, FrameEvent, Framer, Telegram, Zone};
+use dsmr_engine::{Fixed, FrameEvent, Framer, Telegram, Zone};
+use serde_json::value::RawValue;
+use std::fmt::Write as _;
 
 /// 3-phase DSMR 5.0 with gas and a valid CRC (Iskra AM550, a real telegram).
 const DSMR5: &[u8] = include_bytes!("../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
@@ -96,15 +98,87 @@ fn crc(c: &mut Criterion) {
     g.finish();
 }
 
+/// A decimal's text on the stack, as json_view made it before.
+struct StackText {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> StackText {
+        StackText {
+            buf: [0; 48],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 fn to_json(c: &mut Criterion) {
     let t = Telegram::decode(frame()).expect("the fixture decodes");
     let mut g = c.benchmark_group("json_dsmr5_3phase_gas");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("serde_json", |b| {
-        b.iter(|| black_box(serde_json::to_string(&black_box(&t).json_view(Zone::CET))))
+    let mut out = Vec::with_capacity(4096);
+    g.bench_function("serde_json::to_writer, reused Vec", |b| {
+        b.iter(|| {
+            out.clear();
+            serde_json::to_writer(&mut out, &black_box(&t).json_view(Zone::CET)).ok();
+            black_box(out.len())
+        })
     });
-    g.bench_function("hand-written", |b| {
-        b.iter(|| black_box(json::telegram_to_json(black_box(&t), &Zone::CET)))
+    g.finish();
+
+    // Why `Fixed` serializes as it does (src/json_view.rs): its digits,
+    // made in a stack buffer, as a raw number through serde_json's token,
+    // against the two public ways to get a `RawValue` for the same digits
+    // (the text made the same way for the first, by `to_string` for the
+    // second, which allocates anyway).
+    let mut g = c.benchmark_group("decimal");
+    let f = Fixed::new(9_418_807, 3);
+    let mut out = Vec::with_capacity(64);
+    g.bench_function("Fixed (stack digits, raw token)", |b| {
+        b.iter(|| {
+            out.clear();
+            serde_json::to_writer(&mut out, black_box(&f)).ok();
+            black_box(out.len())
+        })
+    });
+    g.bench_function("stack digits, from_str::<&RawValue> (parses)", |b| {
+        b.iter(|| {
+            out.clear();
+            let mut buf = StackText::default();
+            write!(buf, "{}", black_box(f)).ok();
+            if let Ok(raw) = serde_json::from_str::<&RawValue>(buf.as_str()) {
+                serde_json::to_writer(&mut out, raw).ok();
+            }
+            black_box(out.len())
+        })
+    });
+    g.bench_function("RawValue::from_string (parses, allocates)", |b| {
+        b.iter(|| {
+            out.clear();
+            if let Ok(raw) = RawValue::from_string(black_box(f).to_string()) {
+                serde_json::to_writer(&mut out, &raw).ok();
+            }
+            black_box(out.len())
+        })
     });
     g.finish();
 }

@@ -9,8 +9,8 @@
 //! - [`time`]: meter timestamps and the EU time-zone rules for flagless ones.
 //! - [`telegram`]: a framed telegram decoded into [`Telegram`], one object at a
 //!   time, so one odd line never costs the telegram.
-//! - [`json`]: a telegram as one JSON object (the `parse` command and the API).
-//! - `json_view` (feature `serde`): the same JSON through serde.
+//! - `json_view` (feature `serde`): a telegram as one JSON object through
+//!   serde (the `parse` command), and the JSON of its values (the API too).
 //! - [`smarty`] (feature `smarty`): Luxembourg AES-GCM encrypted P1 frames,
 //!   unwrapped into the plain telegrams the framer reads.
 //!
@@ -29,7 +29,6 @@ extern crate std;
 
 pub mod crc;
 pub mod frame;
-pub mod json;
 #[cfg(feature = "serde")]
 pub mod json_view;
 pub mod obis;

@@ -15,6 +15,11 @@ const CORPUS: &[&[u8]] = &[
     include_bytes!("../../../fixtures/nl_dsmr50_landisgyr_e360_corrupted_truncated_issue1408.txt"),
 ];
 
+/// The telegram as the `parse` command writes it.
+fn json(t: &Telegram) -> String {
+    serde_json::to_string(&t.json_view(Default::default())).expect("serializes")
+}
+
 /// Everything observable: each event, and for telegrams the decoded JSON.
 fn run(stream: &[u8], cuts: &[usize]) -> Vec<String> {
     let mut f = Framer::new();
@@ -22,7 +27,7 @@ fn run(stream: &[u8], cuts: &[usize]) -> Vec<String> {
     let mut out = Vec::new();
     let mut h = |e: FrameEvent<'_>| match e {
         FrameEvent::Telegram(fr) => out.push(match t.decode_into(fr) {
-            Ok(()) => dsmr_engine::json::telegram_to_json(&t, &Default::default()),
+            Ok(()) => json(&t),
             Err(e) => format!("error {e}"),
         }),
         FrameEvent::Discarded(e) => out.push(format!("discarded {e}")),
@@ -43,7 +48,7 @@ fn run(stream: &[u8], cuts: &[usize]) -> Vec<String> {
 fn observable(t: &Telegram) -> String {
     format!(
         "{}\n{:?}\n{:?}\n{:?}",
-        dsmr_engine::json::telegram_to_json(t, &Default::default()),
+        json(t),
         t.errors,
         t.unknown,
         t.raw()
@@ -170,7 +175,7 @@ proptest! {
         }
         v.extend_from_slice(b"!");
         if let Ok(t) = Telegram::decode(&v) {
-            let _ = dsmr_engine::json::telegram_to_json(&t, &Default::default());
+            let _ = json(&t);
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the result.
 #![no_main]
 
-use dsmr_engine::{json, Telegram, Zone};
+use dsmr_engine::{Telegram, Zone};
 use libfuzzer_sys::fuzz_target;
 
 const WARM: &[u8] = include_bytes!("../../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
@@ -12,7 +12,7 @@ const WARM: &[u8] = include_bytes!("../../../../fixtures/nl_dsmr50_iskra_am550t_
 fn observable(t: &Telegram) -> String {
     format!(
         "{}\n{:?}\n{:?}\n{:?}",
-        json::telegram_to_json(t, &Zone::CET),
+        serde_json::to_string(&t.json_view(Zone::CET)).expect("serializes"),
         t.errors,
         t.unknown,
         t.raw()
