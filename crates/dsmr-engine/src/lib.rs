@@ -19,6 +19,7 @@
 //! detection.
 
 #![no_std]
+#![warn(missing_docs)]
 // The README's example runs as a doctest, so it cannot rot.
 #![doc = include_str!("../README.md")]
 
