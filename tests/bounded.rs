@@ -131,3 +131,58 @@ fn replay_of_noise_is_refused() {
         "{err}"
     );
 }
+
+/// A peer that accepts, sends one byte and hangs up 200 times, then sends
+/// a good telegram and stays: the log holds a handful of lines about it,
+/// one of which sums up the rest.
+#[test]
+fn a_flapping_peer_is_logged_a_few_times_and_summed_up() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let peer = listener.local_addr().expect("addr").to_string();
+    let flaps = 200;
+    let server = std::thread::spawn(move || {
+        for _ in 0..flaps {
+            let (mut c, _) = listener.accept().expect("accept");
+            let _ = c.write_all(b"/ISK5 cut off\r\n");
+        }
+        let (mut c, _) = listener.accept().expect("accept");
+        c.write_all(&fixture("nl_dsmr50_iskra_am550t_two_mbus.txt"))
+            .expect("write");
+        // Stay connected until the test ends.
+        std::thread::sleep(Duration::from_secs(120));
+        drop(c);
+    });
+    let started = Instant::now();
+    let (_child, _addr, log) =
+        start(cmd().args(["--web.listen-address", "127.0.0.1:0", "--tcp", &peer]));
+    let mut lines = Vec::new();
+    let summary = loop {
+        let line = log
+            .recv_timeout(Duration::from_secs(90).saturating_sub(started.elapsed()))
+            .unwrap_or_else(|_| panic!("no 'telegrams arrive again' line; log: {lines:#?}"));
+        let done = line.contains("telegrams arrive again");
+        lines.push(line.clone());
+        if done {
+            break line;
+        }
+    };
+    let elapsed = started.elapsed();
+    drop(server);
+    let about_peer = lines.iter().filter(|l| l.contains(&peer)).count();
+    eprintln!(
+        "{flaps} flaps in {elapsed:?}: {} lines, {about_peer} about the peer:\n{}",
+        lines.len(),
+        lines.join("\n")
+    );
+    // Three disconnects and reconnects a minute, their notes, the summary,
+    // a few bad-telegram warnings (one per 10 s).
+    assert!(lines.len() <= 20, "{} lines", lines.len());
+    assert!(summary.contains("more like this in the last"), "{summary}");
+    let n: u64 = summary
+        .split("(… ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a count in {summary}"));
+    assert!(n >= flaps - 10, "{n} left out of {flaps}: {summary}");
+}
