@@ -2,8 +2,8 @@
 //! the signals together. Everything it wires lives in the library.
 
 use dsmr_engine::Zone;
-use dsmr_exporter::cli::{self, LogConfig, LogFormat, Mode, ServeConfig};
-use dsmr_exporter::http::{self, ServerConfig};
+use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
+use dsmr_exporter::http::{self, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
 use dsmr_exporter::source::Source;
 use dsmr_exporter::state::{Meter, Meters};
@@ -19,9 +19,23 @@ fn main() -> ExitCode {
     };
     init_tracing(&cfg.log);
     match cfg.mode {
+        // Opens every file a start would (replay files, the web config and
+        // the certificates it names), so it fails exactly when a start would.
         Mode::Check(serve) => {
-            println!("{serve}");
-            ExitCode::SUCCESS
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
+            };
+            match rt.block_on(prepare(&serve)) {
+                Ok(_) => {
+                    println!("{serve}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
         }
         Mode::Parse(input) => parse(input.as_deref(), cfg.zone),
         Mode::Backfill {
@@ -62,20 +76,9 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         Err(e) => return fail(format_args!("cannot listen for signals: {e}")),
     };
     raise_open_file_limit(cfg.meters.len());
-    let mut prepared = Vec::with_capacity(cfg.meters.len());
-    for m in &cfg.meters {
-        match Source::prepare(m.source.clone()).await {
-            Ok(s) => prepared.push((m, s)),
-            Err(e) => return fail(format_args!("meter {}: {e}", m.name)),
-        }
-    }
-    // A bad web config file stops the start, naming the line.
-    let web = match &cfg.web_config_file {
-        Some(path) => match dsmr_exporter::http::WebConfig::load(path) {
-            Ok(w) => Some(w),
-            Err(e) => return fail(e),
-        },
-        None => None,
+    let (prepared, web) = match prepare(&cfg).await {
+        Ok(p) => p,
+        Err(e) => return fail(e),
     };
     let listener = match tokio::net::TcpListener::bind(&cfg.listen_address).await {
         Ok(l) => l,
@@ -130,6 +133,28 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         }
         Err(e) => fail(format_args!("server failed: {e}")),
     }
+}
+
+/// What a start opens before it serves: every meter's source made ready
+/// (a replay file opened and checked) and the web config file read, with
+/// the certificates, key and client CA it names. `--check-config` runs
+/// this too, so it fails exactly when a start would.
+async fn prepare(
+    cfg: &ServeConfig,
+) -> Result<(Vec<(&MeterConfig, Source)>, Option<WebConfig>), String> {
+    let mut prepared = Vec::with_capacity(cfg.meters.len());
+    for m in &cfg.meters {
+        match Source::prepare(m.source.clone()).await {
+            Ok(s) => prepared.push((m, s)),
+            Err(e) => return Err(format!("meter {}: {e}", m.name)),
+        }
+    }
+    // A bad web config file stops the start, naming the line.
+    let web = match &cfg.web_config_file {
+        Some(path) => Some(WebConfig::load(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok((prepared, web))
 }
 
 /// Each TCP meter holds a socket and each scrape a connection; 1 000

@@ -205,3 +205,56 @@ fn a_bad_file_is_refused_with_its_line() {
         .to_string();
     assert!(e.contains("absent.yml"), "{e}");
 }
+
+/// The median time of `tries` checks of `header`, each refused.
+async fn refused_median(web: &WebConfig, header: &str, tries: usize) -> Duration {
+    let h = hyper::header::HeaderValue::from_str(header).expect("header");
+    let mut times = Vec::with_capacity(tries);
+    for _ in 0..tries {
+        let t = std::time::Instant::now();
+        assert!(!web.authorize(Some(&h)).await, "{header} must be refused");
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[tries / 2]
+}
+
+/// An unknown name costs the bcrypt time of the slowest known user, so
+/// timing does not tell which names exist, even when the first user (in
+/// name order) has the cheapest hash.
+#[tokio::test]
+async fn unknown_users_take_as_long_as_the_slowest_known_user() {
+    use base64::Engine as _;
+    let dir = temp_dir();
+    let fast = bcrypt::hash("s3cret", 4).expect("hash");
+    let slow = bcrypt::hash("s3cret", 9).expect("hash");
+    let path = dir.path().join("web.yml");
+    std::fs::write(
+        &path,
+        format!("basic_auth_users:\n  alice: {fast}\n  bob: {slow}\n"),
+    )
+    .expect("write");
+    let web = WebConfig::load(&path).expect("load");
+    let basic = |cred: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(cred)
+        )
+    };
+    let fast_known = refused_median(&web, &basic("alice:wrong"), 5).await;
+    let slow_known = refused_median(&web, &basic("bob:wrong"), 5).await;
+    let unknown = refused_median(&web, &basic("mallory:wrong"), 5).await;
+    eprintln!(
+        "medians: cost-4 user {fast_known:?}, cost-9 user {slow_known:?}, unknown {unknown:?}"
+    );
+    // Same cost, so about the same time; half is a generous margin for a
+    // busy machine, and far above the cost-4 time (1/32 of it).
+    assert!(
+        unknown * 2 >= slow_known,
+        "unknown {unknown:?} vs slow known {slow_known:?}"
+    );
+    assert!(
+        slow_known > fast_known * 4,
+        "the costs differ: {fast_known:?} vs {slow_known:?}"
+    );
+}

@@ -5,8 +5,10 @@
 //! run on the blocking pool and a success is remembered for [`CACHE_TTL`]
 //! under the SHA-256 of the credentials (never the password itself): a
 //! scrape every 15 s costs one bcrypt a minute. Unknown users are checked
-//! against a dummy hash of the same cost so they take as long as wrong
-//! passwords, and the two outcomes are combined without a branch.
+//! against a dummy hash of the highest cost among the users, so a name
+//! that does not exist takes at least as long as the slowest that does
+//! (a cheaper dummy would tell which names exist), and the two outcomes
+//! are combined without a branch.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -38,23 +40,26 @@ impl<'de> Deserialize<'de> for BcryptHash {
 /// The users and their hashes, and the successes remembered.
 pub(super) struct BasicAuth {
     users: BTreeMap<String, String>,
-    /// Same cost as the first user's hash: unknown users take as long.
+    /// The highest cost of the users' hashes: unknown users take as long
+    /// as the slowest known one.
     dummy: String,
     ok_cache: Mutex<HashMap<[u8; 32], Instant>>,
 }
 
 impl BasicAuth {
-    /// Takes the users of the file; hashing the dummy password can fail
-    /// only on a cost bcrypt refuses.
+    /// Takes the users of the file and hashes the dummy password once, at
+    /// the highest of their costs; that can fail only on a cost bcrypt
+    /// refuses.
     pub(super) fn new(
         users: BTreeMap<String, BcryptHash>,
     ) -> Result<BasicAuth, bcrypt::BcryptError> {
         let users: BTreeMap<String, String> = users.into_iter().map(|(u, h)| (u, h.0)).collect();
         let cost = users
             .values()
-            .next()
-            .and_then(|h| h.parse::<bcrypt::HashParts>().ok())
-            .map_or(bcrypt::DEFAULT_COST, |p| p.get_cost());
+            .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
+            .map(|p| p.get_cost())
+            .max()
+            .unwrap_or(bcrypt::DEFAULT_COST);
         let dummy = bcrypt::hash("dsmr-exporter: no such user", cost)?;
         Ok(BasicAuth {
             users,

@@ -12,7 +12,10 @@ pub enum SourceError {
     #[error("cannot read replay file {path}: {source}")]
     ReplayRead { path: PathBuf, source: io::Error },
     /// The replay file holds nothing to replay.
-    #[error("replay file {path} holds no complete telegram")]
+    #[error(
+        "replay file {path} holds no complete telegram in its first {} MiB",
+        super::replay::SCAN_LIMIT / (1024 * 1024)
+    )]
     ReplayEmpty { path: PathBuf },
     /// An encrypted replay file whose frames none decrypt with the keys.
     #[error("replay file {path}: no Smarty frame decrypts with the configured keys ({failed} failed; first: {first})")]

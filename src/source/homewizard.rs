@@ -16,14 +16,14 @@
 //!   first poll that works again counts a reconnect.
 
 use super::pipeline::Pipeline;
-use super::reconnect::{Backoff, Retry};
+use super::reconnect::{Backoff, LogLimit, Retry, Verdict, LOG_BURST, LOG_WINDOW};
 use crate::state::Meter;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// The API path of the raw telegram.
@@ -155,6 +155,9 @@ pub async fn run(cfg: HomewizardConfig, meter: Arc<Meter>) {
     let mut up = false;
     let mut worked_before = false;
     let mut failure_logged = false;
+    // A dongle that answers every other poll is logged a few times a minute.
+    let mut limit = LogLimit::new(LOG_WINDOW, LOG_BURST);
+    let mut last_failure_written = true;
     loop {
         ticker.tick().await;
         match poll(&cfg).await {
@@ -166,7 +169,11 @@ pub async fn run(cfg: HomewizardConfig, meter: Arc<Meter>) {
                     meter.set_source_up(true);
                     if worked_before {
                         meter.record_reconnect();
-                        tracing::info!(meter = meter.name(), "{what}: reachable again");
+                        if last_failure_written {
+                            tracing::info!(meter = meter.name(), "{what}: reachable again");
+                        } else {
+                            tracing::debug!(meter = meter.name(), "{what}: reachable again");
+                        }
                     } else {
                         tracing::info!(meter = meter.name(), "{what}: connected");
                     }
@@ -184,15 +191,22 @@ pub async fn run(cfg: HomewizardConfig, meter: Arc<Meter>) {
                     meter.set_source_up(false);
                 }
                 let delay = backoff.next_delay();
-                if failure_logged {
-                    tracing::debug!(meter = meter.name(), "{what}: {e}");
+                let verdict = if failure_logged {
+                    Verdict::Suppress
                 } else {
-                    tracing::warn!(
-                        meter = meter.name(),
-                        "{what}: {e}; retrying (backoff up to {})",
-                        crate::duration::format(cfg.retry.max)
-                    );
                     failure_logged = true;
+                    let v = limit.check(Instant::now());
+                    last_failure_written = v != Verdict::Suppress;
+                    v
+                };
+                match verdict {
+                    Verdict::Suppress => tracing::debug!(meter = meter.name(), "{what}: {e}"),
+                    Verdict::Write(note) => tracing::warn!(
+                        meter = meter.name(),
+                        suppressed = note.suppressed,
+                        "{what}: {e}; retrying (backoff up to {}){note}",
+                        crate::duration::format(cfg.retry.max)
+                    ),
                 }
                 tokio::time::sleep(delay).await;
                 ticker.reset();

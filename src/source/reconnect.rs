@@ -13,7 +13,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// How a lost port or connection is retried: waits start at `initial`,
@@ -95,7 +95,10 @@ impl fmt::Display for Disconnect {
 /// when the stream ends, fails or stays silent longer than `read_timeout`,
 /// marks the source down, backs off and opens again. Runs forever.
 ///
-/// `what` names the source in log lines, e.g. `serial /dev/ttyUSB0`.
+/// `what` names the source in log lines, e.g. `serial /dev/ttyUSB0`. A
+/// peer that keeps accepting and dropping the connection is logged at
+/// most [`LOG_BURST`] times per [`LOG_WINDOW`]; the rest are counted and
+/// summed up in the next line written, or when telegrams flow again.
 pub(crate) async fn reconnect_loop<S, F, Fut>(
     meter: Arc<Meter>,
     what: String,
@@ -112,19 +115,43 @@ pub(crate) async fn reconnect_loop<S, F, Fut>(
     let mut backoff = Backoff::new(retry);
     let mut buf = vec![0u8; 4096];
     let mut opened_before = false;
+    let mut limit = LogLimit::new(LOG_WINDOW, LOG_BURST);
+    let mut open_limit = LogLimit::new(LOG_WINDOW, LOG_BURST);
+    // Whether the last disconnect was logged: its reconnect is too.
+    let mut logged = true;
     loop {
-        let mut stream = open_until_it_works(&meter, &what, retry, &mut backoff, &mut open).await;
+        let mut stream = open_until_it_works(
+            &meter,
+            &what,
+            retry,
+            &mut backoff,
+            &mut open_limit,
+            &mut open,
+        )
+        .await;
         meter.set_source_up(true);
         if opened_before {
             meter.record_reconnect();
-            tracing::info!(meter = meter.name(), "{what}: reconnected");
+            if logged {
+                tracing::info!(meter = meter.name(), "{what}: reconnected");
+            } else {
+                tracing::debug!(meter = meter.name(), "{what}: reconnected");
+            }
         } else {
             tracing::info!(meter = meter.name(), "{what}: connected");
         }
         opened_before = true;
 
-        let (reason, got_data) =
-            read_until_lost(&mut stream, read_timeout, &mut buf, &mut feed).await;
+        let (reason, got_data) = read_until_lost(
+            &mut stream,
+            read_timeout,
+            &mut buf,
+            &mut feed,
+            &meter,
+            &what,
+            &mut limit,
+        )
+        .await;
         drop(stream);
         feed.finish();
         meter.set_source_up(false);
@@ -132,23 +159,162 @@ pub(crate) async fn reconnect_loop<S, F, Fut>(
             backoff.reset();
         }
         let delay = backoff.next_delay();
-        tracing::warn!(
-            meter = meter.name(),
-            "{what}: disconnected: {reason}; reopening in {}",
-            crate::duration::format(delay)
-        );
+        let reopen = crate::duration::format(delay);
+        match limit.check(Instant::now()) {
+            Verdict::Suppress => {
+                logged = false;
+                tracing::debug!(
+                    meter = meter.name(),
+                    "{what}: disconnected: {reason}; reopening in {reopen}"
+                );
+            }
+            Verdict::Write(note) => {
+                logged = true;
+                tracing::warn!(
+                    meter = meter.name(),
+                    suppressed = note.suppressed,
+                    "{what}: disconnected: {reason}; reopening in {reopen}{note}"
+                );
+            }
+        }
         tokio::time::sleep(delay).await;
     }
 }
 
+/// How many disconnects of one meter are logged per [`LOG_WINDOW`].
+pub(crate) const LOG_BURST: u32 = 3;
+/// The window [`LOG_BURST`] counts in.
+pub(crate) const LOG_WINDOW: Duration = Duration::from_secs(60);
+
+/// At most `burst` lines per `window` for one kind of event of one meter;
+/// the rest are counted, and the next line written (or
+/// [`LogLimit::summary`]) says how many were left out, and over how long.
+#[derive(Debug)]
+pub(crate) struct LogLimit {
+    window: Duration,
+    burst: u32,
+    /// When the current window began, and how many lines it wrote.
+    started: Option<Instant>,
+    written: u32,
+    /// Lines left out since the last summary, and when the first was.
+    suppressed: u64,
+    first_suppressed: Option<Instant>,
+}
+
+/// Whether a line may be written, and what to add to it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Write it, with this note at its end.
+    Write(Note),
+    /// Leave it out (it is counted).
+    Suppress,
+}
+
+/// What a written line says about the lines around it: how many like it
+/// were left out before it, and whether the next ones will be.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Note {
+    /// Lines like it left out since the last one written.
+    pub(crate) suppressed: u64,
+    /// Over how long they were left out.
+    pub(crate) over: Duration,
+    /// This line used up the window: the next are left out for this long.
+    pub(crate) quiet_for: Option<Duration>,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.suppressed > 0 {
+            write!(
+                f,
+                " (… {} more like this in the last {})",
+                self.suppressed,
+                crate::duration::format(round_up_to_seconds(self.over))
+            )?;
+        }
+        if let Some(d) = self.quiet_for {
+            write!(
+                f,
+                "; more like this are counted, not logged, for {}",
+                crate::duration::format(round_up_to_seconds(d))
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn round_up_to_seconds(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+}
+
+impl LogLimit {
+    /// `burst` lines per `window`.
+    pub(crate) fn new(window: Duration, burst: u32) -> LogLimit {
+        LogLimit {
+            window,
+            burst: burst.max(1),
+            started: None,
+            written: 0,
+            suppressed: 0,
+            first_suppressed: None,
+        }
+    }
+
+    /// One more event at `now`: write its line or leave it out.
+    pub(crate) fn check(&mut self, now: Instant) -> Verdict {
+        let started = match self.started {
+            Some(t) if now.saturating_duration_since(t) < self.window => t,
+            _ => {
+                self.started = Some(now);
+                self.written = 0;
+                now
+            }
+        };
+        if self.written >= self.burst {
+            self.suppressed += 1;
+            self.first_suppressed.get_or_insert(now);
+            return Verdict::Suppress;
+        }
+        self.written += 1;
+        let mut note = self.take(now);
+        if self.written == self.burst {
+            note.quiet_for = Some(
+                self.window
+                    .saturating_sub(now.saturating_duration_since(started)),
+            );
+        }
+        Verdict::Write(note)
+    }
+
+    /// The lines left out so far, if any, to be said now (the events
+    /// stopped, so no next line would say it).
+    pub(crate) fn summary(&mut self, now: Instant) -> Option<Note> {
+        (self.suppressed > 0).then(|| self.take(now))
+    }
+
+    fn take(&mut self, now: Instant) -> Note {
+        let over = self
+            .first_suppressed
+            .take()
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        Note {
+            suppressed: std::mem::take(&mut self.suppressed),
+            over,
+            quiet_for: None,
+        }
+    }
+}
+
 /// Calls `open` until it succeeds, backing off between attempts. Only the
-/// first failure of a run of them is a warning; the rest are debug lines,
-/// so a port that stays away does not fill the log.
+/// first failure of a run of them is a warning (and only [`LOG_BURST`] such
+/// runs per [`LOG_WINDOW`]); the rest are debug lines, so a port that stays
+/// away, or a peer that keeps refusing and accepting, does not fill the log.
 async fn open_until_it_works<S, F, Fut>(
     meter: &Meter,
     what: &str,
     retry: Retry,
     backoff: &mut Backoff,
+    limit: &mut LogLimit,
     open: &mut F,
 ) -> S
 where
@@ -162,15 +328,22 @@ where
             Err(e) => e,
         };
         let delay = backoff.next_delay();
-        if failure_logged {
-            tracing::debug!(meter = meter.name(), "{what}: cannot open: {e}");
+        let verdict = if failure_logged {
+            Verdict::Suppress
         } else {
-            tracing::warn!(
-                meter = meter.name(),
-                "{what}: cannot open: {e}; retrying (backoff up to {})",
-                crate::duration::format(retry.max)
-            );
             failure_logged = true;
+            limit.check(Instant::now())
+        };
+        match verdict {
+            Verdict::Suppress => {
+                tracing::debug!(meter = meter.name(), "{what}: cannot open: {e}");
+            }
+            Verdict::Write(note) => tracing::warn!(
+                meter = meter.name(),
+                suppressed = note.suppressed,
+                "{what}: cannot open: {e}; retrying (backoff up to {}){note}",
+                crate::duration::format(retry.max)
+            ),
         }
         tokio::time::sleep(delay).await;
     }
@@ -178,13 +351,20 @@ where
 
 /// Feeds everything read from `stream` until it ends, fails or stays
 /// silent longer than `read_timeout`; returns why, and whether any byte came.
+/// Once the connection completes a valid telegram, the disconnects left
+/// out of the log before it are summed up: they will not repeat.
 async fn read_until_lost<S: AsyncRead + Unpin>(
     stream: &mut S,
     read_timeout: Option<Duration>,
     buf: &mut [u8],
     feed: &mut Feed,
+    meter: &Meter,
+    what: &str,
+    limit: &mut LogLimit,
 ) -> (Disconnect, bool) {
     let mut got_data = false;
+    let ok_before = meter.lock().ok;
+    let mut recovered = false;
     loop {
         let read = stream.read(buf);
         let n = match read_timeout {
@@ -199,6 +379,16 @@ async fn read_until_lost<S: AsyncRead + Unpin>(
             Ok(n) => {
                 got_data = true;
                 feed.feed(&buf[..n]);
+                if !recovered && meter.lock().ok > ok_before {
+                    recovered = true;
+                    if let Some(note) = limit.summary(Instant::now()) {
+                        tracing::info!(
+                            meter = meter.name(),
+                            suppressed = note.suppressed,
+                            "{what}: telegrams arrive again{note}"
+                        );
+                    }
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return (Disconnect::Error(e), got_data),
@@ -224,5 +414,37 @@ mod tests {
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(110));
+    }
+
+    #[test]
+    fn log_limit_writes_a_burst_per_window_and_sums_up_the_rest() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut l = LogLimit::new(s(60), 3);
+        assert_eq!(l.check(t0), Verdict::Write(Note::default()));
+        assert_eq!(l.check(t0 + s(1)), Verdict::Write(Note::default()));
+        let Verdict::Write(last) = l.check(t0 + s(2)) else {
+            panic!("the third line of the burst is written");
+        };
+        assert_eq!((last.suppressed, last.quiet_for), (0, Some(s(58))));
+        assert!(last.to_string().contains("counted, not logged, for 58s"));
+        for i in 0..57 {
+            assert_eq!(
+                l.check(t0 + s(3) + Duration::from_millis(i)),
+                Verdict::Suppress
+            );
+        }
+        // The next window's first line says what the last one left out.
+        let Verdict::Write(next) = l.check(t0 + s(63)) else {
+            panic!("a new window writes again");
+        };
+        assert_eq!((next.suppressed, next.over), (57, s(60)));
+        assert_eq!(next.to_string(), " (… 57 more like this in the last 1m)");
+        assert!(l.summary(t0 + s(64)).is_none());
+        l.check(t0 + s(64));
+        l.check(t0 + s(65));
+        assert_eq!(l.check(t0 + s(66)), Verdict::Suppress);
+        let sum = l.summary(t0 + s(70)).expect("one left out");
+        assert_eq!((sum.suppressed, sum.over), (1, s(4)));
     }
 }
