@@ -7,7 +7,7 @@
 //! one `write` per block however the output is buffered (stdout is line
 //! buffered).
 
-use dsmr_engine::{FrameEvent, Framer, Telegram, Zone};
+use dsmr_engine::{Acceptance, Error as TelegramError, FrameEvent, Framer, Telegram, Zone};
 use serde::Serialize;
 use std::io::{Read, Write};
 use thiserror::Error;
@@ -41,6 +41,7 @@ const BLOCK: usize = 64 * 1024;
 pub fn run(input: &mut dyn Read, out: &mut dyn Write, zone: Zone) -> Result<(), ParseCommandError> {
     let mut framer = Framer::new();
     let mut telegram = Telegram::new();
+    let mut acceptance = Acceptance::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut lines: Vec<u8> = Vec::with_capacity(BLOCK + 8 * 1024);
     let mut found = 0u64;
@@ -53,23 +54,40 @@ pub fn run(input: &mut dyn Read, out: &mut dyn Write, zone: Zone) -> Result<(), 
         // Writing into a `Vec` fails only for a value that refuses to
         // serialize, which none of these does.
         let written = match ev {
-            FrameEvent::Telegram(frame) => match telegram.decode_into(frame) {
-                Ok(()) => {
-                    match telegram.verify(false) {
-                        Ok(()) => valid += 1,
-                        Err(e) => {
-                            first_problem.get_or_insert_with(|| e.to_string());
+            FrameEvent::Telegram(frame) => {
+                let verdict = telegram
+                    .decode_into(frame)
+                    .map(|()| acceptance.check(&telegram));
+                match verdict {
+                    // Valid, or a meter's telegram with a damaged CRC or
+                    // without the CRC its version needs: shown, and the
+                    // problem kept for the summary.
+                    Ok(
+                        checked @ (Ok(())
+                        | Err(
+                            TelegramError::CrcMismatch { .. } | TelegramError::MissingCrc { .. },
+                        )),
+                    ) => {
+                        match checked {
+                            Ok(()) => valid += 1,
+                            Err(e) => {
+                                first_problem.get_or_insert_with(|| e.to_string());
+                            }
                         }
+                        serde_json::to_writer(&mut lines, &telegram.json_view(zone))
                     }
-                    serde_json::to_writer(&mut lines, &telegram.json_view(zone))
+                    // No header or end, noise that framed, or a CRC missing
+                    // after CRCs: nothing of it is trusted, so only why it
+                    // was dropped is shown.
+                    Ok(Err(e)) | Err(e) => {
+                        let msg = e.to_string();
+                        let line =
+                            serde_json::to_writer(&mut lines, &Discarded { discarded: &msg });
+                        first_problem.get_or_insert(msg);
+                        line
+                    }
                 }
-                Err(e) => {
-                    let msg = e.to_string();
-                    let line = serde_json::to_writer(&mut lines, &Discarded { discarded: &msg });
-                    first_problem.get_or_insert(msg);
-                    line
-                }
-            },
+            }
             FrameEvent::Discarded(e) => {
                 let msg = e.to_string();
                 let line = serde_json::to_writer(&mut lines, &Discarded { discarded: &msg });

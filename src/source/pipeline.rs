@@ -8,7 +8,7 @@
 
 use crate::state::Meter;
 use dsmr_engine::telegram::Error as TelegramError;
-use dsmr_engine::{FrameEvent, Framer, Telegram};
+use dsmr_engine::{Acceptance, FrameEvent, Framer, Telegram};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ pub struct Pipeline {
     meter: Arc<Meter>,
     framer: Framer,
     scratch: Telegram,
-    allow_missing_crc: bool,
+    acceptance: Acceptance,
     log: LogLimiter,
 }
 
@@ -29,15 +29,17 @@ impl Pipeline {
             meter,
             framer: Framer::new(),
             scratch: Telegram::new(),
-            allow_missing_crc: false,
+            acceptance: Acceptance::new(),
             log: LogLimiter::new(Duration::from_secs(10)),
         }
     }
 
-    /// Accepts DSMR 4+ telegrams without CRC (for sources such as HTTP that
-    /// guard the bytes themselves).
+    /// Accepts DSMR 4+ telegrams without CRC, also after telegrams with
+    /// one (for sources such as HTTP that guard the bytes themselves). A
+    /// telegram without CRC must still read as a meter's
+    /// (`Telegram::plausible_without_crc`).
     pub fn allow_missing_crc(mut self, allow: bool) -> Pipeline {
-        self.allow_missing_crc = allow;
+        self.acceptance = self.acceptance.allow_missing_crc(allow);
         self
     }
 
@@ -65,13 +67,13 @@ impl Pipeline {
             meter,
             framer,
             scratch,
-            allow_missing_crc,
+            acceptance,
             log,
         } = self;
         let mut n = 0;
         step(framer, &mut |ev| {
             n += 1;
-            record_frame(meter, scratch, *allow_missing_crc, log, ev);
+            record_frame(meter, scratch, acceptance, log, ev);
         });
         n
     }
@@ -87,11 +89,13 @@ impl Pipeline {
 
 /// Decodes and checks one framed telegram and records the result in the
 /// meter: the telegram, or a count of why it was refused (with a
-/// rate-limited warning).
+/// rate-limited warning). A CRC that does not match, and a CRC missing from
+/// a meter that has sent CRCs, count as `crc_mismatch`; a telegram without
+/// CRC that does not read as a meter's (noise that framed) as `malformed`.
 fn record_frame(
     meter: &Meter,
     scratch: &mut Telegram,
-    allow_missing_crc: bool,
+    acceptance: &mut Acceptance,
     log: &mut LogLimiter,
     ev: FrameEvent<'_>,
 ) {
@@ -105,7 +109,7 @@ fn record_frame(
     };
     let verdict = scratch
         .decode_into(frame)
-        .and_then(|()| scratch.verify(allow_missing_crc));
+        .and_then(|()| acceptance.check(scratch));
     match verdict {
         Ok(()) => {
             if let Some(first) = scratch.errors.first() {
@@ -116,7 +120,7 @@ fn record_frame(
             }
             meter.record_telegram(scratch);
         }
-        Err(e @ TelegramError::CrcMismatch { .. }) => {
+        Err(e @ (TelegramError::CrcMismatch { .. } | TelegramError::CrcDropped)) => {
             meter.record_crc_mismatch();
             log.warn(meter.name(), &e.to_string());
         }
@@ -183,6 +187,53 @@ mod tests {
         let st = m.lock();
         assert_eq!((st.ok, st.crc_mismatch, st.malformed), (0, 1, 1));
         assert!(st.telegram.is_none());
+    }
+
+    /// A DSMR 2.2 telegram: no CRC, and plausible.
+    const DSMR22: &[u8] = b"/ISk5\\2MT382-1004\r\n\r\n0-0:96.1.1(5A424556303035303933313937373132)\r\n1-0:1.8.1(00154.000*kWh)\r\n0-0:96.14.0(0001)\r\n!\r\n";
+
+    fn counts(m: &Meter) -> (u64, u64, u64) {
+        let st = m.lock();
+        (st.ok, st.crc_mismatch, st.malformed)
+    }
+
+    #[test]
+    fn a_bare_header_after_a_crc_is_a_crc_failure_and_keeps_the_telegram() {
+        let m = Meter::new("main", Zone::CET);
+        let mut p = Pipeline::new(m.clone());
+        p.feed(GOOD);
+        // Issue #12: noise that frames after a good DSMR 4+ telegram.
+        p.feed(b"/ABC5\r\n\r\n!\r\n");
+        // A plausible telegram, but without the CRC this meter sends.
+        p.feed(DSMR22);
+        assert_eq!(counts(&m), (1, 2, 0));
+        let st = m.lock();
+        let t = st.telegram.as_ref().expect("the good telegram");
+        assert_eq!(t.manufacturer(), "XMX");
+    }
+
+    #[test]
+    fn a_meter_without_crc_is_accepted_and_its_noise_is_malformed() {
+        let m = Meter::new("main", Zone::CET);
+        let mut p = Pipeline::new(m.clone());
+        p.feed(DSMR22);
+        p.feed(b"/ABC5\r\n\r\n!\r\n");
+        p.feed(b"/ISk5\\2MT382-1004\r\n\r\n1-0:1.8.1(00154.000*kWh)\r\nX\x07(\r\n!\r\n");
+        p.feed(DSMR22);
+        assert_eq!(counts(&m), (2, 0, 2));
+    }
+
+    #[test]
+    fn a_source_that_allows_a_missing_crc_keeps_no_memory_of_crcs() {
+        let m = Meter::new("main", Zone::CET);
+        let mut p = Pipeline::new(m.clone()).allow_missing_crc(true);
+        p.feed(GOOD);
+        let bang = GOOD.iter().rposition(|&b| b == b'!').unwrap_or(0);
+        p.feed(&GOOD[..=bang]);
+        p.feed(b"\r\n");
+        // Still not noise: no identification after the header.
+        p.feed(b"/ABC5\r\n\r\n!\r\n");
+        assert_eq!(counts(&m), (2, 0, 1));
     }
 
     #[test]

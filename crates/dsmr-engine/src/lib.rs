@@ -41,6 +41,6 @@ pub mod value;
 
 pub use frame::{FrameError, FrameEvent, Framer};
 pub use obis::Obis;
-pub use telegram::{CrcStatus, Error, FieldError, FieldErrorKind, Telegram};
+pub use telegram::{Acceptance, CrcStatus, Error, FieldError, FieldErrorKind, Telegram};
 pub use time::{Timestamp, Zone};
 pub use value::{Fixed, Quantity, Unit};

@@ -9,6 +9,7 @@
 //! A [`Telegram`] owns a copy of its text and reuses its buffers, so decoding
 //! into the same value again allocates nothing once the buffers are warm.
 
+mod accept;
 mod decode;
 mod error;
 mod fast;
@@ -25,6 +26,7 @@ use crate::value::Quantity;
 use alloc::borrow::ToOwned;
 use alloc::vec::Vec;
 
+pub use accept::{Acceptance, Implausible, MAX_IDENTIFICATION};
 pub use error::{Error, FieldError, FieldErrorKind};
 
 /// What the CRC line said.
@@ -365,18 +367,25 @@ impl Telegram {
     }
 
     /// Accepts or refuses the telegram by its CRC. A telegram without CRC
-    /// passes unless it declares DSMR 4+ or e-MUCS and `allow_missing_crc`
-    /// is false (a source that guards the bytes itself may allow it).
+    /// is refused when it declares DSMR 4+ or e-MUCS and `allow_missing_crc`
+    /// is false (a source that guards the bytes itself may allow it), and
+    /// always when it does not read as a meter's
+    /// ([`Telegram::plausible_without_crc`]). [`Acceptance`] adds the
+    /// memory that a meter has sent CRCs.
     pub fn verify(&self, allow_missing_crc: bool) -> Result<(), Error> {
         match self.crc {
             CrcStatus::Valid(_) => Ok(()),
             CrcStatus::Mismatch { sent, computed } => Err(Error::CrcMismatch { sent, computed }),
-            CrcStatus::Missing => match self.declared_version() {
-                Some(v) if !allow_missing_crc && self.requires_crc() => Err(Error::MissingCrc {
-                    version: v.to_owned(),
-                }),
-                _ => Ok(()),
-            },
+            CrcStatus::Missing => {
+                if let Some(v) = self.declared_version() {
+                    if !allow_missing_crc && self.requires_crc() {
+                        return Err(Error::MissingCrc {
+                            version: v.to_owned(),
+                        });
+                    }
+                }
+                self.plausible_without_crc().map_err(Error::Implausible)
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 use alloc::string::String;
 use core::fmt;
 
+use super::Implausible;
 use crate::obis::Obis;
 use crate::value::Unit;
 
@@ -28,6 +29,12 @@ pub enum Error {
         /// the telegram it came from.
         version: String,
     },
+    /// A telegram without a CRC from a meter that has sent one before
+    /// (see [`super::Acceptance`]).
+    CrcDropped,
+    /// A telegram without a CRC that does not read as a meter's (see
+    /// [`super::Telegram::plausible_without_crc`]): noise that framed.
+    Implausible(Implausible),
 }
 
 impl fmt::Display for Error {
@@ -46,6 +53,13 @@ impl fmt::Display for Error {
             Error::MissingCrc { version } => write!(
                 f,
                 "CRC missing on a telegram that declares version {version}, which requires one"
+            ),
+            Error::CrcDropped => f.write_str(
+                "CRC missing on a telegram from a meter that has sent CRCs: noise or a cut-off CRC line",
+            ),
+            Error::Implausible(why) => write!(
+                f,
+                "telegram without CRC refused as noise: {why} (check the baud rate, parity and that the signal is inverted)"
             ),
         }
     }
