@@ -40,10 +40,10 @@ fn feed(meter: &Arc<Meter>, telegram: &str, allow_missing_crc: bool) {
     p.finish();
 }
 
-/// The first fixture with later registers and another power, without its
-/// CRC (the pipeline is told to accept that).
-/// The fixture an hour later by the meter's clocks (the register guard
-/// bounds a register's growth by the time between two readings).
+/// The first fixture an hour later by the meter's clocks (the register
+/// guard bounds a register's growth by the time between two readings), with
+/// later registers and another power, without its CRC (the pipeline is told
+/// to accept that).
 fn later_telegram() -> String {
     let t = fixture(FIRST)
         .replace("1-0:1.7.0(00.196*kW)", "1-0:1.7.0(02.345*kW)")
