@@ -40,13 +40,19 @@ fn feed(meter: &Arc<Meter>, telegram: &str, allow_missing_crc: bool) {
     p.finish();
 }
 
-/// The first fixture with later registers and another power, without its
-/// CRC (the pipeline is told to accept that).
+/// The first fixture an hour later by the meter's clocks (the register
+/// guard bounds a register's growth by the time between two readings), with
+/// later registers and another power, without its CRC (the pipeline is told
+/// to accept that).
 fn later_telegram() -> String {
     let t = fixture(FIRST)
         .replace("1-0:1.7.0(00.196*kW)", "1-0:1.7.0(02.345*kW)")
         .replace("1-0:1.8.2(003309.321*kWh)", "1-0:1.8.2(003310.555*kWh)")
-        .replace("(09916.665*m3)", "(09917.077*m3)")
+        .replace("0-0:1.0.0(220127110431W)", "0-0:1.0.0(220127120431W)")
+        .replace(
+            "(220127110004W)(09916.665*m3)",
+            "(220127120004W)(09917.077*m3)",
+        )
         .replace("1-0:32.7.0(236.9*V)", "1-0:32.7.0(231.4*V)");
     format!("{}\r\n", &t[..t.rfind('!').expect("!") + 1])
 }

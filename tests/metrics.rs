@@ -555,6 +555,7 @@ fn stale_meters_keep_only_the_exporter_series() {
         "dsmr_source_up",
         "dsmr_source_reconnects_total",
         "dsmr_field_errors_total",
+        "dsmr_register_rejections_total",
     ]
     .map(String::from)
     .into();
@@ -731,4 +732,75 @@ fn promtool_accepts_the_exposition_of_every_fixture() {
     for m in &meters {
         promtool_check(&text(std::slice::from_ref(m), &ids()));
     }
+}
+
+#[path = "support/glitch.rs"]
+mod glitch;
+
+/// Issue #12: the glitch sequences through the real pipeline. Every
+/// telegram's exposition shows the true registers (held at the last good
+/// value while the dongle is wrong, never below it), the rejections are
+/// counted by register and reason, the negative import as a field error.
+#[test]
+fn glitching_registers_are_held_and_counted() {
+    let m = Meter::new("glitch", Zone::CET);
+    let mut p = Pipeline::new(m.clone());
+    let imported = "dsmr_electricity_imported_joules_total{meter=\"glitch\",tariff=\"1\"}";
+    let exported = "dsmr_electricity_exported_joules_total{meter=\"glitch\",tariff=\"1\"}";
+    let gas = "dsmr_gas_cubic_meters_total{meter=\"glitch\",channel=\"1\"}";
+    let failures = "dsmr_power_failures_total{meter=\"glitch\"}";
+    let mut good = glitch::truth(0);
+    for i in 0..glitch::TELEGRAMS {
+        p.feed(glitch::telegram(i).as_bytes());
+        let out = text(std::slice::from_ref(&m), &opts());
+        // The true value, or the last good one where the dongle was wrong.
+        let (imp, exp, g, f) = glitch::sent(i);
+        let t = glitch::truth(i);
+        if imp == Some(t.0) {
+            good.0 = t.0;
+        }
+        if exp == t.1 {
+            good.1 = t.1;
+        }
+        if g == t.2 {
+            good.2 = t.2;
+        }
+        if f == t.3 {
+            good.3 = t.3;
+        }
+        let at = format!("telegram {i}");
+        assert_eq!(
+            value(&out, imported),
+            Some(&*glitch::joules(good.0).to_string()),
+            "{at}"
+        );
+        assert_eq!(
+            value(&out, exported),
+            Some(&*glitch::joules(good.1).to_string()),
+            "{at}"
+        );
+        let gas_text = format!("{}.{:03}", good.2 / 1_000, good.2 % 1_000);
+        let gas_text = gas_text.trim_end_matches('0').trim_end_matches('.');
+        assert_eq!(value(&out, gas), Some(gas_text), "{at}");
+        assert_eq!(value(&out, failures), Some(&*good.3.to_string()), "{at}");
+    }
+    assert_eq!(m.lock().ok, u64::from(glitch::TELEGRAMS));
+    let out = text(std::slice::from_ref(&m), &opts());
+    for &(register, reason, n) in glitch::REJECTED {
+        let series = format!(
+            "dsmr_register_rejections_total{{meter=\"glitch\",register=\"{register}\",reason=\"{reason}\"}}"
+        );
+        assert_series(&out, &series, &n.to_string());
+    }
+    assert_series(
+        &out,
+        "dsmr_register_rejections_total{meter=\"glitch\",register=\"1-0:1.8.2\",reason=\"backwards\"}",
+        "0",
+    );
+    assert_series(
+        &out,
+        "dsmr_field_errors_total{meter=\"glitch\"}",
+        &glitch::FIELD_ERRORS.to_string(),
+    );
+    promtool_check(&out);
 }

@@ -57,6 +57,7 @@ pub enum Family {
     SourceUp,
     Reconnects,
     FieldErrors,
+    RegisterRejections,
     BuildInfo,
 }
 
@@ -150,6 +151,7 @@ impl Family {
             Family::SourceUp => ("dsmr_source_up", "1 while the serial port or connection of the meter is open.", G),
             Family::Reconnects => ("dsmr_source_reconnects_total", "Times the source was reopened after a failure.", C),
             Family::FieldErrors => ("dsmr_field_errors_total", "Values left out of otherwise valid telegrams because they did not parse.", C),
+            Family::RegisterRejections => ("dsmr_register_rejections_total", "Register values held at the last good value because they went backwards or grew faster than the meter can count, by register and reason.", C),
             Family::BuildInfo => ("dsmr_exporter_build_info", "The exporter's version; always 1.", G),
         }
     }
@@ -228,6 +230,7 @@ mod tests {
         Family::SourceUp,
         Family::Reconnects,
         Family::FieldErrors,
+        Family::RegisterRejections,
         Family::BuildInfo,
     ];
 }

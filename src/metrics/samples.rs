@@ -72,7 +72,11 @@ pub(super) struct SampleBuilder<'v, 'a> {
 impl<'a> SampleBuilder<'_, 'a> {
     /// Appends one sample, unless it is a negative counter.
     fn push(&mut self, family: Family, labels: Labels<'a>, value: Value) {
-        // A register is never negative; a negative one is damage, not a value.
+        // A register is never negative; a negative one is damage, not a
+        // value. A meter's registers never get here negative: the register
+        // guard (`crate::state::registers`) counts them as field errors and
+        // holds the last good value. This drop only guards `backfill`,
+        // which writes the telegrams of a log as they are.
         if family.describe().2 == MetricKind::Counter && value.is_negative() {
             return;
         }
@@ -125,6 +129,12 @@ impl<'a> SampleBuilder<'_, 'a> {
         self.plain(Family::SourceUp, Value::Int(st.source_up.into()));
         self.plain(Family::Reconnects, Value::count(st.reconnects));
         self.plain(Family::FieldErrors, Value::count(st.field_errors));
+        for (register, reason, n) in st.registers.rejected() {
+            let labels = Labels::meter(self.meter)
+                .with("register", register)
+                .with("reason", reason.as_str());
+            self.push(Family::RegisterRejections, labels, Value::count(n));
+        }
     }
 
     /// Every measurement sample of one telegram, family by family.

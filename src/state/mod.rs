@@ -11,6 +11,20 @@
 //! `tokio::sync::watch` channel that is poked after every valid telegram and
 //! every change of the source's state, for `/events`. Poking it never waits
 //! for the listeners.
+//!
+//! Before a telegram is stored, [`registers`] checks its cumulative
+//! registers: a value that goes backwards or leaps is held at the last good
+//! one, a missing register keeps its last value for the stale period, and
+//! out-of-range values count as field errors. Every reader sees the held
+//! values.
+//!
+//! # Inside
+//! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
+//! - [`registers`]: the register guard ([`Registers`]).
+
+pub mod registers;
+
+pub use registers::{Reason, Registers};
 
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{Quantity, Telegram, Zone};
@@ -41,6 +55,8 @@ pub struct MeterState {
     pub seq: u64,
     /// The register values at the start of the current local day.
     pub day_start: Option<DayStart>,
+    /// The register guard: last good values and rejections by register.
+    pub registers: Registers,
 }
 
 /// The first register values seen on one local date (in the meter's zone,
@@ -60,6 +76,26 @@ pub struct DayStart {
     pub exported: [Option<Quantity>; 5],
     /// M-Bus registers (gas, water, heat) by channel 1 to 4.
     pub mbus: [Option<Quantity>; 4],
+}
+
+impl DayStart {
+    /// A register that was reset (a new device, or a confirmed reset)
+    /// counts "today" from its new value, never below zero.
+    fn rebase(&mut self, t: &Telegram, outcome: &registers::Outcome) {
+        for i in 0..5 {
+            if outcome.reset(registers::IMPORTED + i) {
+                self.imported[i] = t.imported[i];
+            }
+            if outcome.reset(registers::EXPORTED + i) {
+                self.exported[i] = t.exported[i];
+            }
+        }
+        for c in 0..4 {
+            if outcome.reset(registers::MBUS_SLOTS + c) {
+                self.mbus[c] = t.mbus[c].reading.map(|r| r.value);
+            }
+        }
+    }
 }
 
 /// A telegram more than this after the last one of the previous day does
@@ -277,7 +313,19 @@ impl Meter {
             }
             None => st.telegram.insert(std::mem::take(telegram)),
         };
+        let cx = registers::Context {
+            meter: &self.name,
+            zone: self.zone,
+            arrived_ms: unix_millis(now),
+            now: Instant::now(),
+            carry: self.stale_after.unwrap_or(registers::DEFAULT_CARRY),
+        };
+        let outcome = st.registers.check(t, &cx);
+        st.field_errors += outcome.field_errors;
         track_day_start(&mut st.day_start, t, self.zone, previous, now);
+        if let Some(d) = st.day_start.as_mut() {
+            d.rebase(t, &outcome);
+        }
         drop(guard);
         self.notify();
     }

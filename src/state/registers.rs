@@ -1,0 +1,810 @@
+//! The register guard: a cumulative register never goes backwards, never
+//! leaps further than the meter could have counted, and never vanishes for
+//! one telegram.
+//!
+//! Real meters and dongles send a register that is wrong for one telegram
+//! (export 95 -> 33 -> 95 kWh, import at a tenth once an hour). Passed
+//! through, Prometheus reads the dip as a counter reset and `increase()`
+//! adds the whole register again. The guard sits between the decoder and
+//! the stored telegram ([`super::Meter::record_telegram`]) and rewrites the
+//! telegram's registers in place, so `/metrics`, the JSON API, the page and
+//! "today" all read the same held values.
+//!
+//! # Rules
+//! The guarded registers: energy imported and exported per tariff and in
+//! total (1-0:1.8.t, 2.8.t), reactive energy (1-0:3.8.t, 4.8.t), the M-Bus
+//! readings (gas, water, heat), the power failure counters (0-0:96.7.21,
+//! 96.7.9) and the sag and swell counters of each phase. For each:
+//!
+//! - **Accepted** when it is at least the last good value and at most the
+//!   last good value plus what the meter could have counted since:
+//!   [`Commodity::per_hour`] times the seconds between the two readings (the
+//!   larger of the meter-clock difference, 0-0:1.0.0 or the M-Bus capture
+//!   time, and the arrival difference), plus one second for the clocks'
+//!   resolution.
+//! - **Rejected** otherwise, as `backwards` (below the last good value) or
+//!   `jump` (beyond the bound): the telegram carries the last good value
+//!   instead, the rejection is counted by register and reason
+//!   (`dsmr_register_rejected_total`) and logged, at most one line per
+//!   [`LOG_EVERY`] per meter with a count of the lines left out.
+//! - **A reset is taken** when the rejected value is confirmed: it and the
+//!   next telegrams, [`CONFIRM`] in a row, each at least the one before and
+//!   within the bound from it (the same lower value three times, or counting
+//!   up from a new base). A new equipment id (0-0:96.1.1 for the meter's
+//!   registers, 0-n:96.1.0 for its M-Bus channel) or another M-Bus device
+//!   type is a new device: its first value is taken at once.
+//! - **Out of range**: a negative value, or one whose base unit does not fit
+//!   an `i64` (an 18-digit kWh register), is counted as a field error and
+//!   treated as a missing line.
+//! - **A missing line** (or an out-of-range one) keeps the last good value
+//!   while the meter sent the line within its stale period (its
+//!   `stale_after`, else [`DEFAULT_CARRY`], the default of `--stale-after`),
+//!   so a series never vanishes for one telegram. Instantaneous readings
+//!   (power, voltage, current) are not carried: an old "now" would be an
+//!   invented value, while a held register is a true lower bound.
+//!
+//! Everything is compared exactly, in integers of the smallest digit.
+
+use super::MbusKind;
+use dsmr_engine::telegram::{MbusReading, ReadingKind, Telegram};
+use dsmr_engine::{Fixed, Quantity, Zone};
+use std::time::{Duration, Instant};
+
+/// How many telegrams in a row must agree on a rejected value before it is
+/// taken as a reset of the register.
+pub const CONFIRM: u8 = 3;
+
+/// How long a missing register keeps its last value when the meter has no
+/// staleness limit of its own: the default of `--stale-after`.
+pub const DEFAULT_CARRY: Duration = Duration::from_secs(60);
+
+/// At most one log line per this interval per meter.
+pub const LOG_EVERY: Duration = Duration::from_secs(20);
+
+/// Why a register value was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Below the last good value.
+    Backwards,
+    /// Further above the last good value than the meter could have counted.
+    Jump,
+}
+
+impl Reason {
+    /// Both reasons, in the order of [`Reason::index`].
+    pub const ALL: [Reason; 2] = [Reason::Backwards, Reason::Jump];
+
+    /// The `reason` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Backwards => "backwards",
+            Reason::Jump => "jump",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Reason::Backwards => 0,
+            Reason::Jump => 1,
+        }
+    }
+}
+
+/// What a register counts, and so how fast it can grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Commodity {
+    Energy,
+    Reactive,
+    Gas,
+    Water,
+    Heat,
+    Events,
+}
+
+impl Commodity {
+    /// The most the register can grow in one hour, in its base unit. Each
+    /// bound is well above any household connection:
+    /// - electricity: 250 kW (3 x 80 A x 400 V is 96 kW), 9 x 10^8 J;
+    /// - reactive energy: 250 kvar, 250 000 varh;
+    /// - gas: 250 m³/h (a G160 meter's maximum flow; households have G4-G25);
+    /// - water: 50 m³/h (a household meter's Q4 is 5 m³/h);
+    /// - heat: 1 MW, 3.6 x 10^9 J;
+    /// - event counters (power failures, sags, swells): one per second.
+    const fn per_hour(self) -> i128 {
+        match self {
+            Commodity::Energy => 900_000_000,
+            Commodity::Reactive => 250_000,
+            Commodity::Gas => 250,
+            Commodity::Water => 50,
+            Commodity::Heat => 3_600_000_000,
+            Commodity::Events => 3_600,
+        }
+    }
+}
+
+/// A register's value as the telegram carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Q(Quantity),
+    Count(u64),
+    Mbus(MbusReading),
+}
+
+/// What the check of one value found.
+enum Base {
+    /// The value in its base unit, never negative.
+    Value(Fixed),
+    /// A unit the engine does not know: not judged, passed through.
+    Unknown,
+    /// Negative or too large for its base unit: a field error.
+    OutOfRange,
+}
+
+impl Reading {
+    fn base(self) -> Base {
+        let q = match self {
+            Reading::Q(q) => q,
+            Reading::Mbus(m) => m.value,
+            Reading::Count(n) => {
+                return match i64::try_from(n) {
+                    Ok(n) => Base::Value(Fixed::new(n, 0)),
+                    Err(_) => Base::OutOfRange,
+                }
+            }
+        };
+        if q.unit.base().is_none() {
+            return Base::Unknown;
+        }
+        match q.base() {
+            Some(f) if f.mantissa >= 0 => Base::Value(f),
+            _ => Base::OutOfRange,
+        }
+    }
+}
+
+/// Number of guarded registers: see [`get`] for the layout.
+const SLOTS: usize = 32;
+const MBUS: usize = 20;
+
+/// The `register` label of each slot: the OBIS code. M-Bus slots are named
+/// by the object their last reading came from (see [`mbus_name`]).
+const NAMES: [&str; SLOTS] = [
+    "1-0:1.8.0",
+    "1-0:1.8.1",
+    "1-0:1.8.2",
+    "1-0:1.8.3",
+    "1-0:1.8.4",
+    "1-0:2.8.0",
+    "1-0:2.8.1",
+    "1-0:2.8.2",
+    "1-0:2.8.3",
+    "1-0:2.8.4",
+    "1-0:3.8.0",
+    "1-0:3.8.1",
+    "1-0:3.8.2",
+    "1-0:3.8.3",
+    "1-0:3.8.4",
+    "1-0:4.8.0",
+    "1-0:4.8.1",
+    "1-0:4.8.2",
+    "1-0:4.8.3",
+    "1-0:4.8.4",
+    "0-1:24.2.1",
+    "0-2:24.2.1",
+    "0-3:24.2.1",
+    "0-4:24.2.1",
+    "0-0:96.7.21",
+    "0-0:96.7.9",
+    "1-0:32.32.0",
+    "1-0:52.32.0",
+    "1-0:72.32.0",
+    "1-0:32.36.0",
+    "1-0:52.36.0",
+    "1-0:72.36.0",
+];
+
+fn mbus_name(channel: usize, kind: ReadingKind) -> &'static str {
+    const UNCORRECTED: [&str; 4] = ["0-1:24.2.3", "0-2:24.2.3", "0-3:24.2.3", "0-4:24.2.3"];
+    const PROFILE: [&str; 4] = ["0-1:24.3.0", "0-2:24.3.0", "0-3:24.3.0", "0-4:24.3.0"];
+    let c = channel.min(3);
+    match kind {
+        ReadingKind::Corrected => NAMES[MBUS + c],
+        ReadingKind::Uncorrected => UNCORRECTED[c],
+        ReadingKind::Profile => PROFILE[c],
+    }
+}
+
+/// Slot `i` of a telegram: 0-4 imported (total, tariffs), 5-9 exported,
+/// 10-14 reactive imported, 15-19 reactive exported, 20-23 M-Bus channels,
+/// 24 power failures, 25 long power failures, 26-28 sags, 29-31 swells.
+fn get(t: &Telegram, i: usize) -> Option<Reading> {
+    match i {
+        0..=4 => t.imported[i].map(Reading::Q),
+        5..=9 => t.exported[i - 5].map(Reading::Q),
+        10..=14 => t.reactive_imported[i - 10].map(Reading::Q),
+        15..=19 => t.reactive_exported[i - 15].map(Reading::Q),
+        20..=23 => t.mbus[i - 20].reading.map(Reading::Mbus),
+        24 => t.power_failures.map(Reading::Count),
+        25 => t.long_power_failures.map(Reading::Count),
+        26..=28 => t.phases[i - 26].voltage_sags.map(Reading::Count),
+        29..=31 => t.phases[i - 29].voltage_swells.map(Reading::Count),
+        _ => None,
+    }
+}
+
+/// Writes slot `i` (see [`get`]); a reading of another shape clears it.
+fn set(t: &mut Telegram, i: usize, r: Option<Reading>) {
+    let q = match r {
+        Some(Reading::Q(q)) => Some(q),
+        _ => None,
+    };
+    let n = match r {
+        Some(Reading::Count(n)) => Some(n),
+        _ => None,
+    };
+    match i {
+        0..=4 => t.imported[i] = q,
+        5..=9 => t.exported[i - 5] = q,
+        10..=14 => t.reactive_imported[i - 10] = q,
+        15..=19 => t.reactive_exported[i - 15] = q,
+        20..=23 => {
+            t.mbus[i - 20].reading = match r {
+                Some(Reading::Mbus(m)) => Some(m),
+                _ => None,
+            }
+        }
+        24 => t.power_failures = n,
+        25 => t.long_power_failures = n,
+        26..=28 => t.phases[i - 26].voltage_sags = n,
+        29..=31 => t.phases[i - 29].voltage_swells = n,
+        _ => {}
+    }
+}
+
+/// A value with the times it was read at.
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    reading: Reading,
+    base: Fixed,
+    /// The meter's clock for it (0-0:1.0.0, or the M-Bus capture time).
+    meter_time: Option<i64>,
+    /// Arrival, Unix milliseconds.
+    arrived_ms: i64,
+}
+
+impl Point {
+    /// True when `next` is at least this value and within what the meter
+    /// could have counted since.
+    fn admits(&self, next: &Point, c: Commodity) -> Result<(), Reason> {
+        let s = self.base.scale.max(next.base.scale);
+        let (a, b) = (widen(self.base, s), widen(next.base, s));
+        if b < a {
+            return Err(Reason::Backwards);
+        }
+        let meter = match (self.meter_time, next.meter_time) {
+            (Some(x), Some(y)) => y.saturating_sub(x).max(0),
+            _ => 0,
+        };
+        let arrival = next.arrived_ms.saturating_sub(self.arrived_ms).max(0);
+        let arrival = arrival / 1_000 + i64::from(arrival % 1_000 != 0);
+        let seconds = i128::from(meter.max(arrival)) + 1;
+        // (b - a) * 3600 <= per_hour * seconds, at scale s.
+        let grew = (b - a).checked_mul(3_600);
+        let bound = c
+            .per_hour()
+            .checked_mul(seconds)
+            .and_then(|x| x.checked_mul(10i128.pow(u32::from(s))));
+        match (grew, bound) {
+            (_, None) => Ok(()),
+            (Some(g), Some(m)) if g <= m => Ok(()),
+            _ => Err(Reason::Jump),
+        }
+    }
+}
+
+/// A decimal as an integer at `scale` (at most 18 digits: always fits).
+fn widen(f: Fixed, scale: u8) -> i128 {
+    i128::from(f.mantissa) * 10i128.pow(u32::from(scale.saturating_sub(f.scale)))
+}
+
+/// One guarded register.
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    /// The last good value.
+    held: Option<Point>,
+    /// When the meter last sent the line with a value in range.
+    seen: Option<Instant>,
+    /// A rejected value being confirmed, and how many telegrams agree on it.
+    candidate: Option<(Point, u8)>,
+    /// Rejections by [`Reason::index`].
+    rejected: [u64; 2],
+    /// The `register` label.
+    name: &'static str,
+}
+
+/// What one telegram's check changed, for the meter's counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// Values out of range, to add to the field errors.
+    pub field_errors: u64,
+    /// Bit `i` set when slot `i` was reset (new device or confirmed reset),
+    /// so "today" starts again from the new value.
+    pub resets: u32,
+}
+
+impl Outcome {
+    /// True when slot `i` was reset.
+    pub fn reset(&self, i: usize) -> bool {
+        i < SLOTS && self.resets & (1 << i) != 0
+    }
+}
+
+/// Slot numbers of the registers "today" counts: imported, exported (total
+/// and tariffs) and the M-Bus channels.
+pub const IMPORTED: usize = 0;
+/// See [`IMPORTED`].
+pub const EXPORTED: usize = 5;
+/// See [`IMPORTED`].
+pub const MBUS_SLOTS: usize = MBUS;
+
+/// Times and limits of one check.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub meter: &'a str,
+    pub zone: Zone,
+    /// Arrival, Unix milliseconds.
+    pub arrived_ms: i64,
+    pub now: Instant,
+    /// How long a missing line keeps its last value.
+    pub carry: Duration,
+}
+
+/// The guard of one meter's registers.
+#[derive(Debug, Default)]
+pub struct Registers {
+    slots: [Slot; SLOTS],
+    meter_id: Option<String>,
+    mbus_id: [Option<String>; 4],
+    mbus_type: [Option<u16>; 4],
+    log_last: Option<Instant>,
+    log_suppressed: u64,
+}
+
+impl Registers {
+    /// Each register the meter has sent or had rejected, with its count per
+    /// reason (zeros included, so `rate()` sees the first rejection).
+    pub fn rejected(&self) -> impl Iterator<Item = (&'static str, Reason, u64)> + '_ {
+        self.slots
+            .iter()
+            .filter(|s| !s.name.is_empty())
+            .flat_map(|s| Reason::ALL.map(|r| (s.name, r, s.rejected[r.index()])))
+    }
+
+    /// Checks every register of `t` against the last good values and
+    /// rewrites `t` to what the series should show (see the module doc).
+    pub fn check(&mut self, t: &mut Telegram, cx: &Context<'_>) -> Outcome {
+        let mut out = Outcome::default();
+        self.new_devices(t, cx, &mut out);
+        let meter_time = t.timestamp.map(|ts| ts.to_unix(&cx.zone));
+        for (i, &name) in NAMES.iter().enumerate() {
+            let base = get(t, i).map(|r| (r, r.base()));
+            let point = match base {
+                None => None,
+                Some((_, Base::Unknown)) => {
+                    // Not judged, and not carried either: it is what was sent.
+                    continue;
+                }
+                Some((_, Base::OutOfRange)) => {
+                    out.field_errors += 1;
+                    None
+                }
+                Some((reading, Base::Value(base))) => Some(Point {
+                    reading,
+                    base,
+                    meter_time: match reading {
+                        Reading::Mbus(m) => Some(m.time.to_unix(&cx.zone)),
+                        _ => meter_time,
+                    },
+                    arrived_ms: cx.arrived_ms,
+                }),
+            };
+            let Some(p) = point else {
+                self.carry(t, i, cx);
+                continue;
+            };
+            let Some(commodity) = self.commodity(t, i, p.reading) else {
+                continue;
+            };
+            let slot = &mut self.slots[i];
+            slot.seen = Some(cx.now);
+            slot.name = match p.reading {
+                Reading::Mbus(m) => mbus_name(i - MBUS, m.kind),
+                _ => name,
+            };
+            let Some(held) = slot.held else {
+                slot.held = Some(p);
+                continue;
+            };
+            let reason = match held.admits(&p, commodity) {
+                Ok(()) => {
+                    slot.held = Some(p);
+                    slot.candidate = None;
+                    continue;
+                }
+                Err(reason) => reason,
+            };
+            let agreed = match slot.candidate {
+                Some((c, n)) if c.admits(&p, commodity).is_ok() => n + 1,
+                _ => 1,
+            };
+            if agreed >= CONFIRM {
+                slot.held = Some(p);
+                slot.candidate = None;
+                out.resets |= 1 << i;
+                tracing::info!(
+                    meter = cx.meter,
+                    register = slot.name,
+                    from = %held.base,
+                    to = %p.base,
+                    "register reset taken: {CONFIRM} telegrams agree on the new value"
+                );
+                continue;
+            }
+            slot.candidate = Some((p, agreed));
+            slot.rejected[reason.index()] += 1;
+            let name = slot.name;
+            set(t, i, Some(held.reading));
+            self.log_rejection(cx, name, reason, held.base, p.base);
+        }
+        out
+    }
+
+    /// What slot `i` counts, or `None` for an M-Bus reading that is none of
+    /// gas, water and heat (it has no series, so it is not judged).
+    fn commodity(&self, t: &Telegram, i: usize, r: Reading) -> Option<Commodity> {
+        Some(match (i, r) {
+            (0..=9, _) => Commodity::Energy,
+            (10..=19, _) => Commodity::Reactive,
+            (20..=23, Reading::Mbus(m)) => {
+                match MbusKind::of(t.mbus[i - MBUS].device_type, m.value.dimension())? {
+                    MbusKind::Gas => Commodity::Gas,
+                    MbusKind::Water => Commodity::Water,
+                    MbusKind::Heat => Commodity::Heat,
+                }
+            }
+            (20..=23, _) => return None,
+            _ => Commodity::Events,
+        })
+    }
+
+    /// A missing or out-of-range line: the last good value while the meter
+    /// sent the line within the carry period, else nothing.
+    fn carry(&mut self, t: &mut Telegram, i: usize, cx: &Context<'_>) {
+        let slot = &mut self.slots[i];
+        let recent = slot
+            .seen
+            .is_some_and(|s| cx.now.saturating_duration_since(s) <= cx.carry);
+        match slot.held {
+            Some(held) if recent => {
+                set(t, i, Some(held.reading));
+                if (MBUS..MBUS + 4).contains(&i) {
+                    let m = &mut t.mbus[i - MBUS];
+                    if m.device_type.is_none() {
+                        m.device_type = self.mbus_type[i - MBUS];
+                    }
+                }
+            }
+            _ => set(t, i, None),
+        }
+    }
+
+    /// A new equipment id (or M-Bus device type) is a new device: its
+    /// registers start again from whatever it sends.
+    fn new_devices(&mut self, t: &Telegram, cx: &Context<'_>, out: &mut Outcome) {
+        if let Some(span) = t.equipment_id {
+            let id = t.str(span);
+            if self.meter_id.as_deref() != Some(id) {
+                if self.meter_id.is_some() {
+                    tracing::info!(
+                        meter = cx.meter,
+                        "new meter equipment id: registers start again"
+                    );
+                    for i in (0..MBUS).chain(MBUS + 4..SLOTS) {
+                        self.forget(i, out);
+                    }
+                }
+                self.meter_id = Some(id.to_owned());
+            }
+        }
+        for (c, m) in t.mbus.iter().enumerate() {
+            let id = m.equipment_id.map(|s| t.str(s));
+            let new_id =
+                id.is_some_and(|id| self.mbus_id[c].as_deref().is_some_and(|old| old != id));
+            let new_type = m
+                .device_type
+                .is_some_and(|d| self.mbus_type[c].is_some_and(|old| old != d));
+            if new_id || new_type {
+                tracing::info!(
+                    meter = cx.meter,
+                    channel = c + 1,
+                    "new M-Bus device: its register starts again"
+                );
+                self.forget(MBUS + c, out);
+            }
+            if let Some(id) = id {
+                if self.mbus_id[c].as_deref() != Some(id) {
+                    self.mbus_id[c] = Some(id.to_owned());
+                }
+            }
+            if m.device_type.is_some() {
+                self.mbus_type[c] = m.device_type;
+            }
+        }
+    }
+
+    fn forget(&mut self, i: usize, out: &mut Outcome) {
+        let slot = &mut self.slots[i];
+        if slot.held.take().is_some() {
+            out.resets |= 1 << i;
+        }
+        slot.candidate = None;
+        slot.seen = None;
+    }
+
+    /// One warning per [`LOG_EVERY`], with how many were left out.
+    fn log_rejection(
+        &mut self,
+        cx: &Context<'_>,
+        register: &str,
+        reason: Reason,
+        held: Fixed,
+        got: Fixed,
+    ) {
+        if self
+            .log_last
+            .is_some_and(|t| cx.now.saturating_duration_since(t) < LOG_EVERY)
+        {
+            self.log_suppressed += 1;
+            return;
+        }
+        self.log_last = Some(cx.now);
+        let suppressed = std::mem::take(&mut self.log_suppressed);
+        tracing::warn!(
+            meter = cx.meter,
+            register,
+            reason = reason.as_str(),
+            held = %held,
+            got = %got,
+            suppressed,
+            "register value rejected, the last good value is kept"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Meter;
+    use std::sync::Arc;
+
+    const ID: &str = "4530303034303031353934373534343134";
+
+    /// A telegram at minute `minute` after 10:00 with the given lines.
+    fn telegram(minute: u32, id: &str, lines: &str) -> Telegram {
+        let text = format!(
+            "/XMX5LGBBFFB231216240\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(2301151{}{:02}00W)\r\n\
+             0-0:96.1.1({id})\r\n{lines}!\r\n",
+            minute / 60,
+            minute % 60
+        );
+        Telegram::decode(text.as_bytes()).expect("a telegram")
+    }
+
+    fn record(m: &Arc<Meter>, minute: u32, id: &str, lines: &str) {
+        m.record_telegram(&mut telegram(minute, id, lines));
+    }
+
+    fn imported(m: &Meter, tariff: usize) -> Option<String> {
+        let st = m.lock();
+        let t = st.telegram.as_ref()?;
+        t.imported[tariff].map(|q| q.value.to_string())
+    }
+
+    fn exported(m: &Meter) -> Option<String> {
+        let st = m.lock();
+        st.telegram.as_ref()?.exported[1].map(|q| q.value.to_string())
+    }
+
+    fn rejected(m: &Meter, register: &str, reason: Reason) -> u64 {
+        m.lock()
+            .registers
+            .rejected()
+            .find(|&(r, why, _)| r == register && why == reason)
+            .map_or(0, |(_, _, n)| n)
+    }
+
+    fn imp(v: &str) -> String {
+        format!("1-0:1.8.1({v}*kWh)\r\n")
+    }
+
+    #[test]
+    fn a_register_that_dips_for_one_telegram_is_held_then_follows() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("002130.000"));
+        record(&m, 1, ID, &imp("000010.000"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2130.000"));
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Backwards), 1);
+        record(&m, 2, ID, &imp("002131.000"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2131.000"));
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Backwards), 1);
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Jump), 0);
+        assert_eq!(m.lock().field_errors, 0);
+    }
+
+    #[test]
+    fn export_95_33_95_never_shows_33() {
+        let m = Meter::new("main", Zone::CET);
+        let exp = |v: &str| format!("1-0:2.8.1({v}*kWh)\r\n");
+        for (minute, v) in [(0, "000095.000"), (1, "000033.000"), (2, "000095.000")] {
+            record(&m, minute, ID, &exp(v));
+            assert_eq!(exported(&m).as_deref(), Some("95.000"), "minute {minute}");
+        }
+        assert_eq!(rejected(&m, "1-0:2.8.1", Reason::Backwards), 1);
+    }
+
+    #[test]
+    fn an_import_at_a_tenth_once_an_hour_is_held() {
+        let m = Meter::new("main", Zone::CET);
+        let mut shown = Vec::new();
+        for minute in 0..=120 {
+            let wh = 2_130_000 + minute * 10;
+            let v = if minute % 60 == 30 { wh / 10 } else { wh };
+            record(
+                &m,
+                minute,
+                ID,
+                &imp(&format!("{}.{:03}", v / 1000, v % 1000)),
+            );
+            shown.push(imported(&m, 1).unwrap_or_default());
+        }
+        assert_eq!(shown[30], shown[29]);
+        assert_eq!(shown[31], "2130.310");
+        assert_eq!(shown[120], "2131.200");
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Backwards), 2);
+    }
+
+    #[test]
+    fn a_leap_beyond_250_kw_is_a_jump_and_within_it_is_taken() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("002130.000"));
+        record(&m, 1, ID, &imp("021300.000"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2130.000"));
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Jump), 1);
+        // 250 kW for the two minutes since 2130 plus a second: 8.40 kWh.
+        record(&m, 2, ID, &imp("002138.300"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2138.300"));
+        record(&m, 3, ID, &imp("002142.600"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2138.300"));
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Jump), 2);
+    }
+
+    #[test]
+    fn a_reset_confirmed_by_three_telegrams_is_taken() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("002130.000"));
+        record(&m, 1, ID, &imp("000010.000"));
+        record(&m, 2, ID, &imp("000010.000"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2130.000"));
+        record(&m, 3, ID, &imp("000010.000"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("10.000"));
+        record(&m, 4, ID, &imp("000010.100"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("10.100"));
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Backwards), 2);
+        // Counting up from a new base confirms too.
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("002130.000"));
+        for (minute, v) in [(1, "000000.001"), (2, "000000.002"), (3, "000000.010")] {
+            record(&m, minute, ID, &imp(v));
+        }
+        assert_eq!(imported(&m, 1).as_deref(), Some("0.010"));
+        // A glitch in between starts the count again.
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("002130.000"));
+        for (minute, v) in [(1, "000010.000"), (2, "000010.000"), (3, "000009.000")] {
+            record(&m, minute, ID, &imp(v));
+        }
+        assert_eq!(imported(&m, 1).as_deref(), Some("2130.000"));
+    }
+
+    #[test]
+    fn a_new_equipment_id_is_taken_at_once_and_today_starts_again() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("002130.000"));
+        record(
+            &m,
+            1,
+            "4530303034303031353934373534343135",
+            &imp("000010.000"),
+        );
+        assert_eq!(imported(&m, 1).as_deref(), Some("10.000"));
+        assert_eq!(rejected(&m, "1-0:1.8.1", Reason::Backwards), 0);
+        let st = m.lock();
+        let d = st.day_start.as_ref().expect("a day start");
+        assert_eq!(
+            d.imported[1].map(|q| q.value.to_string()).as_deref(),
+            Some("10.000")
+        );
+    }
+
+    #[test]
+    fn a_missing_line_keeps_its_value_for_the_stale_period() {
+        let m = Meter::new("main", Zone::CET);
+        record(
+            &m,
+            0,
+            ID,
+            &(imp("002130.000") + "1-0:1.8.2(000500.000*kWh)\r\n"),
+        );
+        record(&m, 1, ID, &imp("002130.100"));
+        assert_eq!(imported(&m, 2).as_deref(), Some("500.000"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2130.100"));
+        // A meter whose stale period has passed since the line was sent.
+        let m = Meter::with_stale_after("main", Zone::CET, Duration::ZERO);
+        record(
+            &m,
+            0,
+            ID,
+            &(imp("002130.000") + "1-0:1.8.2(000500.000*kWh)\r\n"),
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        record(&m, 1, ID, &imp("002130.100"));
+        assert_eq!(imported(&m, 2), None);
+    }
+
+    #[test]
+    fn negative_and_out_of_range_registers_are_field_errors_and_held() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("002130.000"));
+        record(&m, 1, ID, &imp("-002130.000"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2130.000"));
+        assert_eq!(m.lock().field_errors, 1);
+        record(&m, 2, ID, &imp("999999999999.999999"));
+        assert_eq!(imported(&m, 1).as_deref(), Some("2130.000"));
+        assert_eq!(m.lock().field_errors, 2);
+        // With nothing to hold, the value is left out (and still counted).
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &imp("-000001.000"));
+        assert_eq!(imported(&m, 1), None);
+        assert_eq!(m.lock().field_errors, 1);
+    }
+
+    #[test]
+    fn event_counters_and_gas_are_guarded_too() {
+        let m = Meter::new("main", Zone::CET);
+        let lines = |failures: u32, gas: &str| {
+            format!(
+                "0-0:96.7.21({failures:05})\r\n0-1:24.1.0(003)\r\n\
+                 0-1:24.2.1(230115100000W)({gas}*m3)\r\n"
+            )
+        };
+        record(&m, 0, ID, &lines(5, "01234.567"));
+        record(&m, 1, ID, &lines(3, "00123.456"));
+        {
+            let st = m.lock();
+            let t = st.telegram.as_ref().expect("a telegram");
+            assert_eq!(t.power_failures, Some(5));
+            let gas = t.mbus[0].reading.expect("gas").value.value.to_string();
+            assert_eq!(gas, "1234.567");
+        }
+        assert_eq!(rejected(&m, "0-0:96.7.21", Reason::Backwards), 1);
+        assert_eq!(rejected(&m, "0-1:24.2.1", Reason::Backwards), 1);
+        // 1000 failures in a minute is more than one a second.
+        record(&m, 2, ID, &lines(1005, "01234.567"));
+        assert_eq!(rejected(&m, "0-0:96.7.21", Reason::Jump), 1);
+        record(&m, 3, ID, &lines(6, "01234.600"));
+        assert_eq!(
+            m.lock().telegram.as_ref().and_then(|t| t.power_failures),
+            Some(6)
+        );
+    }
+}
