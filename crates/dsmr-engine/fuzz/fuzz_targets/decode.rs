@@ -7,7 +7,8 @@
 use dsmr_engine::{Telegram, Zone};
 use libfuzzer_sys::fuzz_target;
 
-const WARM: &[u8] = include_bytes!("../../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
+const WARM: &[u8] =
+    include_bytes!("../../../../fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt");
 
 fn observable(t: &Telegram) -> String {
     format!(

@@ -1,0 +1,67 @@
+//! Any text as a `--config` TOML file, through the exporter's own
+//! `config_file::parse` (the function `--config` calls with the file's
+//! text). Checked beyond "no panic":
+//! - the same text parses to the same result twice;
+//! - an error is one line, names the file, and its line:column lies inside
+//!   the text (line <= lines + 1, column <= that line's characters + 1);
+//! - a success has at least one meter and unique meter names.
+//!
+//! Key files are read relative to the config file's folder, which here does
+//! not exist; inputs naming an absolute path anywhere are skipped so that
+//! the fuzzer cannot make the exporter read `/dev/zero` or the like.
+#![no_main]
+
+use dsmr_exporter::cli::config_file;
+use libfuzzer_sys::fuzz_target;
+use std::collections::HashSet;
+use std::path::Path;
+
+const PATH: &str = "/nonexistent-dsmr-fuzz/dsmr-exporter.toml";
+
+fn names_absolute_path(v: &toml::Value) -> bool {
+    match v {
+        toml::Value::String(s) => s.starts_with('/') || s.contains(":\\"),
+        toml::Value::Array(a) => a.iter().any(names_absolute_path),
+        toml::Value::Table(t) => t
+            .iter()
+            .any(|(k, v)| k.starts_with('/') || names_absolute_path(v)),
+        _ => false,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    // toml::Value parses what the exporter's tables accept (and more): a
+    // text it refuses is refused by the exporter too, without reading files.
+    if let Ok(v) = text.parse::<toml::Table>() {
+        if names_absolute_path(&toml::Value::Table(v)) {
+            return;
+        }
+    }
+    let path = Path::new(PATH);
+    let first = config_file::parse(text, path);
+    let second = config_file::parse(text, path);
+    match (&first, &second) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "not deterministic");
+            assert!(!a.meters.is_empty(), "accepted a file without a meter");
+            let mut names = HashSet::new();
+            for m in &a.meters {
+                assert!(names.insert(m.name.as_str()), "duplicate meter name accepted");
+            }
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(a, b, "not deterministic");
+            let shown = a.to_string();
+            assert!(!shown.contains('\n'), "error on more than one line: {shown:?}");
+            assert!(shown.starts_with(PATH), "error does not name the file: {shown:?}");
+            let lines: Vec<&str> = text.split('\n').collect();
+            assert!(a.line >= 1 && a.line <= lines.len(), "line {} of {}", a.line, lines.len());
+            let chars = lines[a.line - 1].chars().count();
+            assert!(a.column >= 1 && a.column <= chars + 1, "column {} of {chars}", a.column);
+        }
+        _ => panic!("not deterministic: {first:?} then {second:?}"),
+    }
+});
