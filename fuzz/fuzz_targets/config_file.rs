@@ -6,9 +6,10 @@
 //!   the text (line <= lines + 1, column <= that line's characters + 1);
 //! - a success has at least one meter and unique meter names.
 //!
-//! Key files are read relative to the config file's folder, which here does
-//! not exist; inputs naming an absolute path anywhere are skipped so that
-//! the fuzzer cannot make the exporter read `/dev/zero` or the like.
+//! Smarty key files are read while parsing, relative to the config file's
+//! folder, which here does not exist; inputs giving a `*key_file` an
+//! absolute path are skipped so that the fuzzer cannot make the exporter
+//! read `/dev/zero` or the like. (Replay files are read later, not here.)
 #![no_main]
 
 use dsmr_exporter::cli::config_file;
@@ -18,13 +19,13 @@ use std::path::Path;
 
 const PATH: &str = "/nonexistent-dsmr-fuzz/dsmr-exporter.toml";
 
-fn names_absolute_path(v: &toml::Value) -> bool {
+fn absolute_key_file(v: &toml::Value) -> bool {
     match v {
-        toml::Value::String(s) => s.starts_with('/') || s.contains(":\\"),
-        toml::Value::Array(a) => a.iter().any(names_absolute_path),
-        toml::Value::Table(t) => t
-            .iter()
-            .any(|(k, v)| k.starts_with('/') || names_absolute_path(v)),
+        toml::Value::Array(a) => a.iter().any(absolute_key_file),
+        toml::Value::Table(t) => t.iter().any(|(k, v)| {
+            let absolute = v.as_str().is_some_and(|s| s.starts_with('/'));
+            (k.ends_with("key_file") && absolute) || absolute_key_file(v)
+        }),
         _ => false,
     }
 }
@@ -36,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     // toml::Value parses what the exporter's tables accept (and more): a
     // text it refuses is refused by the exporter too, without reading files.
     if let Ok(v) = text.parse::<toml::Table>() {
-        if names_absolute_path(&toml::Value::Table(v)) {
+        if absolute_key_file(&toml::Value::Table(v)) {
             return;
         }
     }
@@ -49,18 +50,36 @@ fuzz_target!(|data: &[u8]| {
             assert!(!a.meters.is_empty(), "accepted a file without a meter");
             let mut names = HashSet::new();
             for m in &a.meters {
-                assert!(names.insert(m.name.as_str()), "duplicate meter name accepted");
+                assert!(
+                    names.insert(m.name.as_str()),
+                    "duplicate meter name accepted"
+                );
             }
         }
         (Err(a), Err(b)) => {
             assert_eq!(a, b, "not deterministic");
             let shown = a.to_string();
-            assert!(!shown.contains('\n'), "error on more than one line: {shown:?}");
-            assert!(shown.starts_with(PATH), "error does not name the file: {shown:?}");
+            assert!(
+                !shown.contains('\n'),
+                "error on more than one line: {shown:?}"
+            );
+            assert!(
+                shown.starts_with(PATH),
+                "error does not name the file: {shown:?}"
+            );
             let lines: Vec<&str> = text.split('\n').collect();
-            assert!(a.line >= 1 && a.line <= lines.len(), "line {} of {}", a.line, lines.len());
+            assert!(
+                a.line >= 1 && a.line <= lines.len(),
+                "line {} of {}",
+                a.line,
+                lines.len()
+            );
             let chars = lines[a.line - 1].chars().count();
-            assert!(a.column >= 1 && a.column <= chars + 1, "column {} of {chars}", a.column);
+            assert!(
+                a.column >= 1 && a.column <= chars + 1,
+                "column {} of {chars}",
+                a.column
+            );
         }
         _ => panic!("not deterministic: {first:?} then {second:?}"),
     }

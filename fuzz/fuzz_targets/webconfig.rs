@@ -69,7 +69,11 @@ fuzz_target!(|data: &[u8]| {
                 .get("basic_auth_users")
                 .and_then(Value::as_mapping)
                 .is_some_and(|m| !m.is_empty());
-            assert_eq!(a.has_basic_auth(), users, "basic auth without users or the reverse");
+            assert_eq!(
+                a.has_basic_auth(),
+                users,
+                "basic auth without users or the reverse"
+            );
             if a.tls().is_some() {
                 assert!(v.get("tls_server_config").is_some(), "TLS from nowhere");
             }
