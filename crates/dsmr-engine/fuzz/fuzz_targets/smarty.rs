@@ -14,7 +14,8 @@
 //! second one in chunks (`push` + `next_frame`); both end with `finish`.
 //! Checked:
 //! - both runs give the same frames, errors and stats (chunking never
-//!   changes the result);
+//!   changes the result; with `SMARTY_TOLERATE_RESYNC=1` only the frames
+//!   are compared, see `regressions/smarty/`);
 //! - every frame that authenticates is one that was sealed, in order
 //!   (plaintext, title, counter), and the buffer stays within its cap;
 //! - without raw noise: every sealed frame comes out, at its offset, with
@@ -58,6 +59,14 @@ fn warm() -> &'static Warm {
             aad,
         }
     })
+}
+
+/// `SMARTY_TOLERATE_RESYNC=1`: compare only the frames of the whole and
+/// chunked runs, not their errors and stats, so that fuzzing can go on past
+/// the known resynchronisation discrepancy until it is fixed.
+fn tolerate_resync() -> bool {
+    static TOLERATE: OnceLock<bool> = OnceLock::new();
+    *TOLERATE.get_or_init(|| std::env::var_os("SMARTY_TOLERATE_RESYNC").is_some_and(|v| v == "1"))
 }
 
 fn hex<const N: usize>(s: &str) -> [u8; N] {
@@ -223,9 +232,25 @@ fuzz_target!(|data: &[u8]| {
             s.chunked.push(Event::Error(e));
         }
 
-        assert_eq!(s.whole, s.chunked, "chunking changed the result");
         let stats: SmartyStats = whole.stats();
-        assert_eq!(stats, chunked.stats(), "chunking changed the stats");
+        if tolerate_resync() {
+            // The known discrepancy (regressions/smarty/resync-at-buffer-end)
+            // adds errors; the frames must still be the same.
+            let frames = |v: &Vec<Event>| {
+                v.iter()
+                    .filter(|e| matches!(e, Event::Frame { .. }))
+                    .map(|e| format!("{e:?}"))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                frames(&s.whole),
+                frames(&s.chunked),
+                "chunking changed the frames"
+            );
+        } else {
+            assert_eq!(s.whole, s.chunked, "chunking changed the result");
+            assert_eq!(stats, chunked.stats(), "chunking changed the stats");
+        }
         assert_eq!(whole.stream_offset(), s.stream.len() as u64);
         assert_eq!(chunked.stream_offset(), s.stream.len() as u64);
 
