@@ -263,6 +263,57 @@ fn steady_state_allocates_nothing() {
     assert_eq!(counting::allocations(), probe + 1, "the counter counts");
 }
 
+/// A frame that fails authentication and ends in `0xDB`: the deframer
+/// resumes the same way whether the byte after it came in the same read or
+/// not (found by the `smarty` fuzz target; regressions/smarty/ holds its
+/// input).
+#[test]
+fn a_failed_frame_ending_in_the_tag_resyncs_the_same_however_split() {
+    let key = keys(None).encryption_key;
+    let title = *b"SAG\x01\x02\x03\x04\x05";
+    let mut bad = encrypt(key, None, title, 1, b"/ISK5\\2M550T-1013\r\n\r\n!\r\n");
+    let last = bad.len() - 1;
+    bad[last - 1] ^= 1; // the tag no longer verifies, whatever the last byte is
+    bad[last] = 0xDB;
+    let good = encrypt(key, None, title, 2, b"/ISK5\\2M550T-1013\r\n\r\n!\r\n");
+    let mut stream = bad;
+    stream.push(0x00);
+    stream.extend_from_slice(&good);
+
+    let mut whole = SmartyDeframer::new(keys(None));
+    let mut input = &stream[..];
+    let mut whole_items = Vec::new();
+    while let Some(r) = whole.decode(&mut input) {
+        whole_items.push(Item::from(r));
+    }
+    whole_items.extend(whole.finish().map(|e| Item::from(Err(e))));
+
+    let mut split = SmartyDeframer::new(keys(None));
+    let mut split_items = Vec::new();
+    for byte in stream.chunks(1) {
+        let mut rest = byte;
+        while !rest.is_empty() {
+            let n = split.push(rest);
+            rest = &rest[n..];
+            while let Some(r) = split.next_frame() {
+                split_items.push(Item::from(r));
+            }
+        }
+    }
+    split_items.extend(split.finish().map(|e| Item::from(Err(e))));
+
+    assert_eq!(whole_items, split_items);
+    assert_eq!(whole.stats(), split.stats());
+    let frames = whole_items
+        .iter()
+        .filter(|i| matches!(i, Item::Frame { .. }))
+        .count();
+    assert_eq!(
+        frames, 1,
+        "the good frame after the failed one: {whole_items:?}"
+    );
+}
+
 #[test]
 fn aad_variant_must_match_the_configured_keys() {
     let auth_error = Item::Error(SmartyError::Authentication {
