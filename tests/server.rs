@@ -240,19 +240,63 @@ async fn a_silent_client_blocks_nobody_and_is_dropped_after_the_header_timeout()
 }
 
 #[tokio::test]
-async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+async fn a_client_silent_at_the_cap_makes_room_for_a_new_one() {
     let limits = Limits {
         max_connections: 1,
         ..quick_limits()
     };
     let server = start_limited(limits.clone()).await;
-    let t = Instant::now();
-    let _silent = TcpStream::connect(server.addr).await.expect("connect");
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    // The only slot is taken until the silent client times out.
+    // The only place is taken by a client that sends nothing: it is closed
+    // for the new one, which is answered at once.
+    let t = Instant::now();
     let r = get(server.addr, "/metrics").await;
     assert_eq!(r.status, 200);
-    assert!(t.elapsed() >= limits.header_read_timeout - Duration::from_millis(50));
+    assert!(
+        t.elapsed() < limits.header_read_timeout / 2,
+        "{:?}",
+        t.elapsed()
+    );
+    let mut rest = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_millis(500), silent.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the silent client still holds its place");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn event_streams_beyond_their_cap_are_refused_and_closed() {
+    let limits = Limits {
+        max_event_streams: 1,
+        ..quick_limits()
+    };
+    let server = start_limited(limits).await;
+    let mut first = TcpStream::connect(server.addr).await.expect("connect");
+    first
+        .write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("send");
+    let mut status = [0u8; 12];
+    first.read_exact(&mut status).await.expect("status");
+    assert_eq!(&status, b"HTTP/1.1 200");
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(server.addr).await.expect("connect");
+        s.write_all(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("send");
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut raw))
+            .await
+            .expect("refused and closed")
+            .expect("read");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+        assert!(text.contains("retry-after"), "{text}");
+    }
+    // Scrapes are not affected by the streams.
+    assert_eq!(get(server.addr, "/metrics").await.status, 200);
+    drop(first);
     server.shutdown().await;
 }
 

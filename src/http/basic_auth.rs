@@ -9,6 +9,13 @@
 //! that does not exist takes at least as long as the slowest that does
 //! (a cheaper dummy would tell which names exist), and the two outcomes
 //! are combined without a branch.
+//!
+//! bcrypt work is bounded, as in exporter-toolkit: one check at a time
+//! (a semaphore of one), and a request that cannot start its check within
+//! [`BCRYPT_WAIT`] is answered 503 without hashing, so clients sending
+//! wrong passwords cost at most one core and cannot queue up without end.
+//! Remembered successes skip the queue, and each use extends them, so a
+//! scraper that keeps scraping never waits behind those clients.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -17,9 +24,13 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// How long a successful basic-auth check is remembered.
 pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a request waits for its turn at bcrypt before it is refused
+/// (503) without hashing.
+pub const BCRYPT_WAIT: Duration = Duration::from_millis(250);
 /// At most this many remembered successes (the cache is emptied when full).
 const CACHE_MAX: usize = 64;
 
@@ -44,6 +55,19 @@ pub(super) struct BasicAuth {
     /// as the slowest known one.
     dummy: String,
     ok_cache: Mutex<HashMap<[u8; 32], Instant>>,
+    /// One bcrypt at a time.
+    gate: Arc<Semaphore>,
+}
+
+/// The outcome of a basic-auth check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The credentials are right.
+    Allowed,
+    /// Missing or wrong credentials (401).
+    Denied,
+    /// Not checked: bcrypt was busy for [`BCRYPT_WAIT`] (503).
+    Busy,
 }
 
 impl BasicAuth {
@@ -65,6 +89,7 @@ impl BasicAuth {
             users,
             dummy,
             ok_cache: Mutex::new(HashMap::new()),
+            gate: Arc::new(Semaphore::new(1)),
         })
     }
 
@@ -74,24 +99,37 @@ impl BasicAuth {
     }
 
     /// Whether a request with this `Authorization` header may proceed.
-    /// Runs bcrypt on the blocking pool unless the same credentials
-    /// succeeded within [`CACHE_TTL`].
-    pub(super) async fn authorize(self: &Arc<Self>, authorization: Option<&HeaderValue>) -> bool {
+    /// Runs bcrypt on the blocking pool, one check at a time, unless the
+    /// same credentials succeeded within [`CACHE_TTL`]; [`Verdict::Busy`]
+    /// when its turn did not come within [`BCRYPT_WAIT`].
+    pub(super) async fn check(self: &Arc<Self>, authorization: Option<&HeaderValue>) -> Verdict {
         let Some((user, password)) = authorization.and_then(basic_credentials) else {
-            return false;
+            return Verdict::Denied;
         };
         let key = cache_key(&user, &password);
         if self.remembered(&key) {
-            return true;
+            return Verdict::Allowed;
         }
+        let Ok(Ok(permit)) =
+            tokio::time::timeout(BCRYPT_WAIT, self.gate.clone().acquire_owned()).await
+        else {
+            return Verdict::Busy;
+        };
         let auth = self.clone();
-        let allowed = tokio::task::spawn_blocking(move || auth.verify(&user, &password))
-            .await
-            .unwrap_or(false);
+        // The permit goes with the hashing: a request given up meanwhile
+        // still holds the gate until its bcrypt is done.
+        let allowed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            auth.verify(&user, &password)
+        })
+        .await
+        .unwrap_or(false);
         if allowed {
             self.remember(key);
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
         }
-        allowed
     }
 
     /// bcrypt against the user's hash, or the dummy for an unknown user.
@@ -106,10 +144,17 @@ impl BasicAuth {
         known & matched == 1
     }
 
-    /// True when these credentials succeeded within [`CACHE_TTL`].
+    /// True when these credentials succeeded within [`CACHE_TTL`] (of
+    /// their last use, which this one extends).
     fn remembered(&self, key: &[u8; 32]) -> bool {
-        let cache = self.ok_cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache.get(key).is_some_and(|t| t.elapsed() < CACHE_TTL)
+        let mut cache = self.ok_cache.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.get_mut(key) {
+            Some(t) if t.elapsed() < CACHE_TTL => {
+                *t = Instant::now();
+                true
+            }
+            _ => false,
+        }
     }
 
     fn remember(&self, key: [u8; 32]) {
@@ -165,6 +210,33 @@ mod tests {
             basic_credentials(&HeaderValue::from_static("basic YWI6Yw==")),
             Some(("ab".to_owned(), "c".to_owned()))
         );
+    }
+
+    #[tokio::test]
+    async fn one_bcrypt_at_a_time_and_a_bounded_wait() {
+        // Cost 4 ("secret"): the test is about the gate, not the hash.
+        let hash = bcrypt::hash("secret", 4).unwrap_or_default();
+        let mut users = BTreeMap::new();
+        users.insert("p".to_owned(), BcryptHash(hash));
+        let Ok(auth) = BasicAuth::new(users) else {
+            panic!("a valid cost")
+        };
+        let auth = Arc::new(auth);
+        let good = HeaderValue::from_static("Basic cDpzZWNyZXQ="); // p:secret
+        let bad = HeaderValue::from_static("Basic cDp3cm9uZw=="); // p:wrong
+        assert_eq!(auth.check(Some(&bad)).await, Verdict::Denied);
+        // Someone else is hashing: no check, and no wait beyond BCRYPT_WAIT.
+        let held = auth.gate.clone().try_acquire_owned();
+        assert!(held.is_ok());
+        let t = Instant::now();
+        assert_eq!(auth.check(Some(&good)).await, Verdict::Busy);
+        assert!(t.elapsed() < BCRYPT_WAIT * 4, "{:?}", t.elapsed());
+        drop(held);
+        assert_eq!(auth.check(Some(&good)).await, Verdict::Allowed);
+        // Remembered: allowed even while the gate is taken.
+        let _held = auth.gate.clone().try_acquire_owned();
+        assert_eq!(auth.check(Some(&good)).await, Verdict::Allowed);
+        assert_eq!(auth.check(Some(&bad)).await, Verdict::Busy);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 
 use super::accept::wants_openmetrics;
 use super::api;
-use super::events::{self, EventBody, StreamOptions};
+use super::basic_auth::Verdict;
+use super::events::{self, EventBody, Hub, StreamOptions};
 use super::page;
 use super::webconfig::WebConfig;
 use crate::metrics::{Format, Metrics, MetricsOptions};
@@ -17,11 +18,12 @@ use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::header::{
     HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE,
-    WWW_AUTHENTICATE,
+    RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 /// What the server serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,10 @@ pub(crate) struct Router {
     /// Ends the event streams at shutdown.
     stop: watch::Receiver<bool>,
     stream: StreamOptions,
+    /// The meters' events, built once for all `/events` readers.
+    hub: Arc<Hub>,
+    /// Places for `/events` readers; one more is refused with 503.
+    event_slots: Arc<Semaphore>,
 }
 
 /// A whole body, or the open-ended body of `/events`.
@@ -76,12 +82,14 @@ enum Route {
 
 impl Router {
     /// The routes of `cfg`; event streams end after `stream_lifetime` (just
-    /// before the connection's) or when `stop` turns true.
+    /// before the connection's) or when `stop` turns true, and at most
+    /// `max_event_streams` are open at once.
     pub(crate) fn new(
         meters: Meters,
         mut cfg: ServerConfig,
         stop: watch::Receiver<bool>,
         stream_lifetime: Duration,
+        max_event_streams: usize,
     ) -> Router {
         if !cfg.telemetry_path.starts_with('/') {
             cfg.telemetry_path.insert(0, '/');
@@ -94,6 +102,8 @@ impl Router {
                 lifetime: stream_lifetime,
                 keepalive: Duration::from_secs(15),
             },
+            hub: Hub::new(&meters, cfg.metrics.stale_after),
+            event_slots: Arc::new(Semaphore::new(max_event_streams)),
             meters,
             cfg,
             stop,
@@ -108,11 +118,18 @@ impl Router {
     /// Basic auth (when configured), then the route.
     pub(crate) async fn authorize_and_respond<B>(&self, req: Request<B>) -> Response<ResponseBody> {
         if let Some(web) = &self.cfg.web {
-            if !web.authorize(req.headers().get(AUTHORIZATION)).await {
-                let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
-                r.headers_mut()
-                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-                return r;
+            match web.check(req.headers().get(AUTHORIZATION)).await {
+                Verdict::Allowed => {}
+                Verdict::Denied => {
+                    let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
+                    r.headers_mut()
+                        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                    return r;
+                }
+                Verdict::Busy => {
+                    // Not checked: too many password checks at once.
+                    return busy("password checks busy, retry\n");
+                }
             }
         }
         self.respond(&req)
@@ -204,7 +221,10 @@ impl Router {
     }
 
     fn events(&self) -> Response<ResponseBody> {
-        let body = events::event_stream(&self.meters, self.stream.clone(), self.stop.clone());
+        let Ok(slot) = self.event_slots.clone().try_acquire_owned() else {
+            return busy("too many event streams, retry\n");
+        };
+        let body = events::event_stream(&self.hub, self.stream.clone(), self.stop.clone(), slot);
         let mut r = Response::new(Either::Right(body));
         let h = r.headers_mut();
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -229,6 +249,21 @@ impl Router {
     }
 }
 
+/// The answer on a connection chosen to make room for a new one, which
+/// closes anyway.
+pub(crate) fn closing() -> Response<ResponseBody> {
+    busy("closed to make room, retry\n")
+}
+
+/// 503 with `Retry-After`, closing the connection.
+fn busy(why: &'static str) -> Response<ResponseBody> {
+    let mut r = reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, why);
+    let h = r.headers_mut();
+    h.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    h.insert(CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
 /// A whole response of `content_type`.
 fn reply(
     status: StatusCode,
@@ -248,7 +283,7 @@ mod tests {
 
     fn new_router(cfg: ServerConfig) -> Router {
         let (_, stop) = watch::channel(false);
-        Router::new(Meters::default(), cfg, stop, Duration::from_secs(60))
+        Router::new(Meters::default(), cfg, stop, Duration::from_secs(60), 4)
     }
 
     #[test]

@@ -3,25 +3,42 @@
 //!
 //! The endpoint is exposed on home networks, so it guards itself: a
 //! deadline for the request head (a client that connects and sends nothing
-//! is dropped), a cap on the head's size, a maximum lifetime per connection
-//! and a cap on open connections.
+//! is dropped; it also bounds how long a kept-alive connection may idle),
+//! a cap on the head's size, a maximum lifetime per connection and caps on
+//! open connections.
+//!
+//! The accept loop never waits for a free place (issue #12: 300 clients
+//! dribbling a header line a second used to hold every place while new
+//! connections queued behind them). Every connection is accepted and is in
+//! one of three states: waiting for a request head (fresh, or idle between
+//! requests), busy with a request, or streaming `/events`. Over
+//! [`Limits::max_connections`] (streams not counted), the connection that
+//! has waited longest for a head is closed to make room; a prompt client
+//! sends its head within milliseconds, so it is always the newest waiting
+//! and is never the one closed. Only when every place is busy with a
+//! request younger than the head deadline is the new connection closed.
+//! Event streams have their own small cap ([`Limits::max_event_streams`],
+//! 503 beyond it), so they cannot take the places scrapers need.
 //!
 //! [`serve`] takes its shutdown signal as a future (as mini-redis does), so
 //! tests can pass their own; open connections then get a bounded grace
 //! period to finish the response they are writing.
 
-use super::routes::{Router, ServerConfig};
+use super::routes::{ResponseBody, Router, ServerConfig};
 use crate::state::Meters;
+use http_body_util::Either;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::Request;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 /// Bounds that keep slow or broken clients from holding the server.
@@ -33,8 +50,11 @@ pub struct Limits {
     /// A connection is closed (gracefully, after the response in progress)
     /// once it is this old; scrapers simply reconnect.
     pub connection_timeout: Duration,
-    /// Connections beyond this wait in the kernel's accept queue.
+    /// Open connections besides event streams; one more closes the
+    /// connection that has waited longest for a request head.
     pub max_connections: usize,
+    /// Open `/events` streams; one more is answered 503.
+    pub max_event_streams: usize,
     /// Largest request head accepted; larger ones get 431.
     pub max_header_bytes: usize,
     /// How long open connections may take to finish once shutdown begins.
@@ -47,6 +67,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(60),
             max_connections: 256,
+            max_event_streams: 32,
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(5),
         }
@@ -80,21 +101,25 @@ pub async fn serve_with_limits(
     // browser reconnects cleanly instead of seeing the connection cut.
     let lifetime =
         limits.connection_timeout - (limits.connection_timeout / 10).min(Duration::from_secs(1));
-    let router = Arc::new(Router::new(meters, cfg, stop_rx.clone(), lifetime));
+    let router = Arc::new(Router::new(
+        meters,
+        cfg,
+        stop_rx.clone(),
+        lifetime,
+        limits.max_event_streams.max(1),
+    ));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_header_size(limits.max_header_bytes);
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let registry = Arc::new(Registry::new(
+        limits.max_connections.max(1),
+        limits.header_read_timeout,
+    ));
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
 
     loop {
-        let accept = async {
-            // Cancel-safe: both the permit and `accept` can be dropped unused.
-            let permit = permits.clone().acquire_owned().await;
-            (permit, listener.accept().await)
-        };
         tokio::select! {
             biased;
             () = &mut shutdown => break,
@@ -103,8 +128,7 @@ pub async fn serve_with_limits(
                     tracing::error!("connection task failed: {e}");
                 }
             }
-            (permit, accepted) = accept => {
-                let Ok(permit) = permit else { break }; // the semaphore is never closed
+            accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
                     Ok(s) => s,
                     Err(e) => {
@@ -114,6 +138,10 @@ pub async fn serve_with_limits(
                         continue;
                     }
                 };
+                let Some(slot) = registry.admit() else {
+                    tracing::debug!(%peer, "every place busy: connection refused");
+                    continue;
+                };
                 let server = ConnectionServer {
                     router: router.clone(),
                     http: http.clone(),
@@ -121,8 +149,7 @@ pub async fn serve_with_limits(
                     stop: stop_rx.clone(),
                 };
                 conns.spawn(async move {
-                    let _permit = permit;
-                    server.serve(stream, peer).await;
+                    server.serve(stream, peer, &slot).await;
                 });
             }
         }
@@ -158,14 +185,23 @@ struct ConnectionServer {
 
 impl ConnectionServer {
     /// The TLS handshake first when configured, then the connection.
-    async fn serve(self, stream: TcpStream, peer: std::net::SocketAddr) {
+    /// Closed at once when `slot` is evicted to make room.
+    async fn serve(self, stream: TcpStream, peer: std::net::SocketAddr, slot: &Admitted) {
+        let evicted = slot.slot.evict.notified();
+        tokio::select! {
+            () = self.serve_tls(stream, peer, slot.slot.clone()) => {}
+            () = evicted => tracing::debug!(%peer, "closed to make room for a new connection"),
+        }
+    }
+
+    async fn serve_tls(self, stream: TcpStream, peer: std::net::SocketAddr, slot: Arc<Slot>) {
         let _ = stream.set_nodelay(true);
         let Some(tls) = self.router.tls().cloned() else {
-            return self.connection(TokioIo::new(stream), peer).await;
+            return self.connection(TokioIo::new(stream), peer, slot).await;
         };
         // The handshake counts against the request-head deadline.
         match tokio::time::timeout(self.limits.header_read_timeout, tls.accept(stream)).await {
-            Ok(Ok(s)) => self.connection(TokioIo::new(s), peer).await,
+            Ok(Ok(s)) => self.connection(TokioIo::new(s), peer, slot).await,
             Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
         }
@@ -173,7 +209,7 @@ impl ConnectionServer {
 
     /// Serves one connection (plain or TLS) until it ends, its lifetime is up
     /// or the server stops.
-    async fn connection<I>(self, io: I, peer: std::net::SocketAddr)
+    async fn connection<I>(self, io: I, peer: std::net::SocketAddr, slot: Arc<Slot>)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
@@ -185,7 +221,22 @@ impl ConnectionServer {
         } = self;
         let service = service_fn(move |req: Request<hyper::body::Incoming>| {
             let router = router.clone();
-            async move { Ok::<_, Infallible>(router.authorize_and_respond(req).await) }
+            let slot = slot.clone();
+            async move {
+                if !slot.enter(WAITING, BUSY) {
+                    // Chosen to make room just now: closing anyway.
+                    return Ok(super::routes::closing());
+                }
+                let r: Response<ResponseBody> = router.authorize_and_respond(req).await;
+                // Written from here on: a client too slow to read its
+                // answer is as evictable as one that sends no request.
+                let next = match r.body() {
+                    Either::Right(_) => STREAMING,
+                    Either::Left(_) => WAITING,
+                };
+                slot.enter(BUSY, next);
+                Ok::<_, Infallible>(r)
+            }
         });
         let conn = http.serve_connection(io, service);
         tokio::pin!(conn);
@@ -207,5 +258,165 @@ impl ConnectionServer {
         if let Err(e) = result {
             tracing::debug!(%peer, "connection closed: {e}");
         }
+    }
+}
+
+/// Waiting for a request head: fresh, or kept alive between requests.
+const WAITING: u8 = 0;
+/// Handling a request (basic auth, building the answer).
+const BUSY: u8 = 1;
+/// Streaming `/events` (counted by the routes, not here).
+const STREAMING: u8 = 2;
+/// Chosen to make room; closing.
+const EVICTED: u8 = 3;
+
+/// One open connection, as the accept loop sees it.
+#[derive(Debug)]
+struct Slot {
+    state: AtomicU8,
+    /// When it entered its state, in milliseconds since the registry began.
+    since: AtomicU64,
+    /// Notified to close the connection at once.
+    evict: Notify,
+    epoch: Instant,
+}
+
+impl Slot {
+    /// Moves from `from` to `to`; false (and no change) when the slot is
+    /// no longer in `from`, i.e. it was chosen to make room meanwhile.
+    fn enter(&self, from: u8, to: u8) -> bool {
+        let moved = self
+            .state
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if moved {
+            self.since.store(millis(self.epoch), Ordering::Relaxed);
+        }
+        moved
+    }
+}
+
+fn millis(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The open connections, to choose which one makes room for a new one.
+#[derive(Debug)]
+struct Registry {
+    max: usize,
+    /// A request busy for longer than this may be closed for a new connection.
+    busy_grace: Duration,
+    epoch: Instant,
+    open: Mutex<(u64, HashMap<u64, Arc<Slot>>)>,
+}
+
+/// A connection's place; given back when dropped.
+struct Admitted {
+    id: u64,
+    slot: Arc<Slot>,
+    registry: Arc<Registry>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self.registry.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.1.remove(&self.id);
+    }
+}
+
+impl Registry {
+    fn new(max: usize, busy_grace: Duration) -> Registry {
+        Registry {
+            max,
+            busy_grace,
+            epoch: Instant::now(),
+            open: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// A place for a new connection, closing the one that has waited longest
+    /// for a request head when all are taken; `None` when every place is
+    /// busy with a request younger than the busy grace.
+    fn admit(self: &Arc<Self>) -> Option<Admitted> {
+        let now = millis(self.epoch);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, conns) = &mut *open;
+        let counted = conns
+            .values()
+            .filter(|s| s.state.load(Ordering::Relaxed) != STREAMING)
+            .count();
+        if counted >= self.max {
+            let grace = u64::try_from(self.busy_grace.as_millis()).unwrap_or(u64::MAX);
+            // Candidates oldest first; a state is claimed with a
+            // compare-and-swap, so a connection whose request has just
+            // started is never closed for an idle view of it.
+            let mut candidates: Vec<(u64, u8, u64)> = conns
+                .iter()
+                .filter_map(|(id, s)| {
+                    let state = s.state.load(Ordering::Acquire);
+                    let since = s.since.load(Ordering::Relaxed);
+                    let evictable =
+                        state == WAITING || (state == BUSY && now.saturating_sub(since) >= grace);
+                    evictable.then_some((*id, state, since))
+                })
+                .collect();
+            // Waiting ones first, each kind oldest first.
+            candidates.sort_by_key(|&(_, state, since)| (state != WAITING, since));
+            let victim = candidates
+                .into_iter()
+                .find(|&(id, state, _)| conns.get(&id).is_some_and(|s| s.enter(state, EVICTED)))?;
+            if let Some(s) = conns.remove(&victim.0) {
+                s.evict.notify_one();
+            }
+        }
+        let id = *next;
+        *next += 1;
+        let slot = Arc::new(Slot {
+            state: AtomicU8::new(WAITING),
+            since: AtomicU64::new(now),
+            evict: Notify::new(),
+            epoch: self.epoch,
+        });
+        conns.insert(id, slot.clone());
+        Some(Admitted {
+            id,
+            slot,
+            registry: self.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_waiting_connection_makes_room() {
+        let r = Arc::new(Registry::new(2, Duration::from_secs(10)));
+        let a = r.admit();
+        std::thread::sleep(Duration::from_millis(5));
+        let b = r.admit();
+        let (Some(a), Some(b)) = (a, b) else {
+            panic!("two places")
+        };
+        assert!(b.slot.enter(WAITING, BUSY));
+        // A third: `a` waited longest for its head and is closed.
+        let c = r.admit();
+        assert!(c.is_some());
+        let open = r.open.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(!open.1.contains_key(&a.id) && open.1.contains_key(&b.id));
+        drop(open);
+        // `a` learns it was chosen: its request, had one come, is not served.
+        assert!(!a.slot.enter(WAITING, BUSY));
+        // Streams do not count; busy ones younger than the grace stay.
+        if let Some(c) = &c {
+            assert!(c.slot.enter(WAITING, BUSY) && c.slot.enter(BUSY, STREAMING));
+        }
+        let d = r.admit();
+        assert!(d.is_some());
+        if let Some(d) = &d {
+            assert!(d.slot.enter(WAITING, BUSY));
+        }
+        assert!(r.admit().is_none(), "every place busy: refused");
     }
 }

@@ -22,7 +22,7 @@
 //! This module reads and checks the file; [`super::tls`] builds its TLS
 //! acceptor and [`super::basic_auth`] checks its users.
 
-use super::basic_auth::{BasicAuth, BcryptHash};
+use super::basic_auth::{BasicAuth, BcryptHash, Verdict};
 use super::tls::TlsServerConfig;
 use hyper::header::HeaderValue;
 use serde::Deserialize;
@@ -159,9 +159,15 @@ impl WebConfig {
     /// [`super::basic_auth`] (bcrypt on the blocking pool, successes
     /// remembered for [`super::basic_auth::CACHE_TTL`]).
     pub async fn authorize(&self, authorization: Option<&HeaderValue>) -> bool {
+        self.check(authorization).await == Verdict::Allowed
+    }
+
+    /// [`WebConfig::authorize`], telling a refusal from a check not made
+    /// because bcrypt was busy ([`Verdict::Busy`]).
+    pub async fn check(&self, authorization: Option<&HeaderValue>) -> Verdict {
         match &self.auth {
-            None => true,
-            Some(auth) => auth.authorize(authorization).await,
+            None => Verdict::Allowed,
+            Some(auth) => auth.check(authorization).await,
         }
     }
 }
