@@ -4,45 +4,13 @@
 //! (a loaded machine made that show once).
 
 use dsmr_engine::{FrameEvent, Framer, Telegram};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
 
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread (const-initialised: no allocation).
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    // `try_with`: a thread being torn down has no slot left; nothing to count.
-    let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-}
-
-fn allocations() -> usize {
-    ALLOCS.with(Cell::get)
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
+use common::counting::allocations;
 
 #[test]
 fn steady_state_allocates_nothing() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let dir = common::fixtures_dir();
     let mut stream = Vec::new();
     for name in [
         "nl_dsmr50_iskra_am550t_3phase_issue91.txt",

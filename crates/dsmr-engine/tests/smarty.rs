@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::counting;
 use common::smarty::encrypt;
 use common::{fixture, hex_fixture};
 use dsmr_engine::smarty::{
@@ -44,44 +45,6 @@ fn vector_plaintext() -> Vec<u8> {
     assert_eq!(text.len(), 1485);
     text
 }
-
-/// Counts heap allocations made by the current thread, so that the
-/// steady-state test is not disturbed by tests running alongside.
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    pub struct Counting;
-
-    thread_local! {
-        static ALLOCS: Cell<usize> = const { Cell::new(0) };
-    }
-
-    fn count() {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-
-    pub fn allocations() -> usize {
-        ALLOCS.with(Cell::get)
-    }
-
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-            count();
-            unsafe { System.alloc(l) }
-        }
-        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-            unsafe { System.dealloc(p, l) }
-        }
-        unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-            count();
-            unsafe { System.realloc(p, l, n) }
-        }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: counting::Counting = counting::Counting;
 
 fn keys(auth: Option<&str>) -> SmartyKeys {
     SmartyKeys::from_hex(KEY, auth).expect("valid keys")

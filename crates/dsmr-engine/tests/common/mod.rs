@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 #[cfg(feature = "smarty")]
+pub mod counting;
 pub mod smarty;
 
 use std::path::{Path, PathBuf};
