@@ -1,9 +1,10 @@
 //! Helpers shared by the engine's integration tests: the workspace's corpus
-//! in fixtures/ and Smarty frames sealed independently of the deframer.
+//! in fixtures/, Smarty frames sealed independently of the deframer, and a
+//! per-thread allocation counter.
 #![allow(dead_code)] // each test binary uses its own subset
 
-#[cfg(feature = "smarty")]
 pub mod counting;
+#[cfg(feature = "smarty")]
 pub mod smarty;
 
 use std::path::{Path, PathBuf};
