@@ -374,7 +374,7 @@ impl Telegram {
     /// memory that a meter has sent CRCs.
     pub fn verify(&self, allow_missing_crc: bool) -> Result<(), Error> {
         match self.crc {
-            CrcStatus::Valid(_) => Ok(()),
+            CrcStatus::Valid(_) => self.plausible_with_crc().map_err(Error::Implausible),
             CrcStatus::Mismatch { sent, computed } => Err(Error::CrcMismatch { sent, computed }),
             CrcStatus::Missing => {
                 if let Some(v) = self.declared_version() {
