@@ -2,7 +2,7 @@
 //! end-to-end run (replay, scrape, SIGTERM).
 
 mod common;
-use common::bin::{cmd, run, scrape_until, start, telegrams, text};
+use common::bin::{cmd, parse_stdin, run, scrape_until, start, telegrams, text};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -209,20 +209,7 @@ fn parse_prints_the_decoded_values_and_says_why_nothing_is_valid() {
     );
     assert!(text(&out.stdout).contains(r#""status":"mismatch""#));
     // No header at all.
-    let mut child = cmd()
-        .args(["parse", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"garbage at the wrong baud rate\r\n\xff\xfe")
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
+    let out = parse_stdin(b"garbage at the wrong baud rate\r\n\xff\xfe".to_vec());
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("no '/' header"),

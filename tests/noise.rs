@@ -4,12 +4,10 @@
 
 mod common;
 
-use common::bin::{cmd, text};
+use common::bin::{parse_stdin, text};
 use dsmr_engine::Zone;
 use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::state::Meter;
-use std::io::Write;
-use std::process::Stdio;
 
 /// SplitMix64 bytes: deterministic noise without a dependency.
 fn noise(seed: u64, len: usize, map: impl Fn(u8) -> u8) -> Vec<u8> {
@@ -34,26 +32,6 @@ fn p1_noise(seed: u64, len: usize) -> Vec<u8> {
         let c = A[b as usize % A.len()];
         c | (((c.count_ones() & 1) as u8) << 7)
     })
-}
-
-/// Runs `parse -` on `input`, writing stdin from a thread so a full stdout
-/// pipe cannot stall the child.
-fn parse_stdin(input: Vec<u8>) -> std::process::Output {
-    let mut child = cmd()
-        .args(["parse", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || {
-        // The child may exit before reading everything; that is its answer.
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    out
 }
 
 /// A `parse` line of a refused frame: dropped with its reason, or shown

@@ -116,3 +116,23 @@ pub fn telegrams(body: &str, meter: &str, result: &str) -> Option<f64> {
         .filter(|l| l.contains(&m) && l.contains(&r))
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())
 }
+
+/// Runs `parse -` on `input`, writing stdin from a thread so a full stdout
+/// pipe cannot stall the child.
+pub fn parse_stdin(input: Vec<u8>) -> std::process::Output {
+    let mut child = cmd()
+        .args(["parse", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        // The child may exit before reading everything; that is its answer.
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    out
+}
