@@ -80,28 +80,15 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let listener = match tokio::net::TcpListener::bind(&cfg.listen_address).await {
+    let listeners = match listeners(&cfg).await {
         Ok(l) => l,
-        Err(e) => return fail(format_args!("cannot listen on {}: {e}", cfg.listen_address)),
+        Err(e) => return fail(e),
     };
-    let addr = listener
-        .local_addr()
-        .map_or_else(|_| cfg.listen_address.clone(), |a| a.to_string());
-    match cfg.meters.as_slice() {
-        [one] => tracing::info!(
-            version = env!("CARGO_PKG_VERSION"),
-            "serving metrics on http://{addr}{} for meter {} from {}",
-            cfg.telemetry_path,
-            one.name,
-            one.source
-        ),
-        many => tracing::info!(
-            version = env!("CARGO_PKG_VERSION"),
-            "serving metrics on http://{addr}{} for {} meters",
-            cfg.telemetry_path,
-            many.len()
-        ),
-    }
+    log_listeners(
+        &cfg,
+        &listeners,
+        web.as_ref().is_some_and(|w| w.tls().is_some()),
+    );
 
     let mut list = Vec::with_capacity(prepared.len());
     for (m, source) in prepared {
@@ -126,12 +113,54 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         },
         web,
     };
-    match http::serve(listener, meters, server_cfg, shutdown).await {
+    match http::serve_listeners(
+        listeners,
+        meters,
+        server_cfg,
+        http::Limits::default(),
+        shutdown,
+    )
+    .await
+    {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
         }
         Err(e) => fail(format_args!("server failed: {e}")),
+    }
+}
+
+/// The sockets to serve on: systemd's (`--web.systemd-socket`) or one
+/// bound per `--web.listen-address`.
+async fn listeners(cfg: &ServeConfig) -> Result<Vec<tokio::net::TcpListener>, String> {
+    match cfg.systemd_sockets {
+        Some(n) => http::listen::systemd(n),
+        None => http::listen::bind(&cfg.listen_addresses).await,
+    }
+}
+
+/// One "serving metrics on" line per listener, with the scheme clients
+/// must use.
+fn log_listeners(cfg: &ServeConfig, listeners: &[tokio::net::TcpListener], tls: bool) {
+    let scheme = if tls { "https" } else { "http" };
+    for l in listeners {
+        let addr = l
+            .local_addr()
+            .map_or_else(|e| format!("<{e}>"), |a| a.to_string());
+        let path = &cfg.telemetry_path;
+        match cfg.meters.as_slice() {
+            [one] => tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                "serving metrics on {scheme}://{addr}{path} for meter {} from {}",
+                one.name,
+                one.source
+            ),
+            many => tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                "serving metrics on {scheme}://{addr}{path} for {} meters",
+                many.len()
+            ),
+        }
     }
 }
 

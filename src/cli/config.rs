@@ -71,8 +71,11 @@ pub enum Mode {
 pub struct ServeConfig {
     /// At least one; names are unique.
     pub meters: Vec<MeterConfig>,
-    /// `HOST:PORT`, resolved when binding.
-    pub listen_address: String,
+    /// `HOST:PORT` each (at least one), resolved when binding.
+    pub listen_addresses: Vec<String>,
+    /// `--web.systemd-socket`: how many sockets systemd passed (LISTEN_FDS,
+    /// checked against LISTEN_PID); served instead of `listen_addresses`.
+    pub systemd_sockets: Option<usize>,
     /// Starts with `/`.
     pub telemetry_path: String,
     /// Off unless asked for: equipment ids identify a household.
@@ -86,11 +89,18 @@ impl fmt::Display for ServeConfig {
         for m in &self.meters {
             writeln!(f, "{m}")?;
         }
-        writeln!(
-            f,
-            "metrics: http://{}{}",
-            self.listen_address, self.telemetry_path
-        )?;
+        match self.systemd_sockets {
+            Some(n) => writeln!(
+                f,
+                "metrics: {} on {n} systemd socket(s)",
+                self.telemetry_path
+            )?,
+            None => {
+                for a in &self.listen_addresses {
+                    writeln!(f, "metrics: http://{a}{}", self.telemetry_path)?;
+                }
+            }
+        }
         writeln!(f, "expose equipment ids: {}", self.expose_equipment_ids)?;
         match &self.web_config_file {
             Some(p) => write!(f, "web config file: {}", p.display()),
@@ -104,6 +114,8 @@ pub fn load() -> Result<Config, CliError> {
     let env = Env {
         rust_log: std::env::var("RUST_LOG").ok(),
         smarty_key: std::env::var(SMARTY_KEY_VAR).ok(),
+        listen_pid: std::env::var("LISTEN_PID").ok(),
+        listen_fds: std::env::var("LISTEN_FDS").ok(),
     };
     parse_with_env(std::env::args_os(), env)
 }
@@ -119,7 +131,7 @@ where
         args,
         Env {
             rust_log,
-            smarty_key: None,
+            ..Env::default()
         },
     )
 }
@@ -159,7 +171,7 @@ impl Config {
     pub fn from_args(a: Args, rust_log: Option<String>) -> Result<Config, CliError> {
         let env = Env {
             rust_log,
-            smarty_key: None,
+            ..Env::default()
         };
         Config::check(a, &SetByUser(None), env)
     }
@@ -198,7 +210,7 @@ fn check_log(
 ) -> Result<LogConfig, CliError> {
     let (flag, filter) = match rust_log.filter(|s| !s.trim().is_empty()) {
         Some(r) => ("RUST_LOG", r),
-        None => ("--log-level", level.to_owned()),
+        None => ("--log.level", level.to_owned()),
     };
     tracing_subscriber::EnvFilter::try_new(&filter)
         .map_err(|e| invalid(flag, &filter, e.to_string()))?;
@@ -233,16 +245,44 @@ fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<Serve
     }
     Ok(ServeConfig {
         meters: vec![meter_from_flags(a, env)?],
-        listen_address: listen_address_flag(a)?,
+        listen_addresses: listen_address_flag(a)?,
+        systemd_sockets: systemd_sockets(a, env)?,
         telemetry_path: telemetry_path_flag(a)?,
         expose_equipment_ids: a.metrics_expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
     })
 }
 
-fn listen_address_flag(a: &Args) -> Result<String, CliError> {
-    check_listen_address(&a.web_listen_address)
-        .map_err(|r| invalid("--web.listen-address", &a.web_listen_address, r))
+fn listen_address_flag(a: &Args) -> Result<Vec<String>, CliError> {
+    a.web_listen_address
+        .iter()
+        .map(|v| check_listen_address(v).map_err(|r| invalid("--web.listen-address", v, r)))
+        .collect()
+}
+
+/// `--web.systemd-socket`: the number of sockets systemd passed to this
+/// process (LISTEN_FDS, when LISTEN_PID is this process's id), as
+/// sd_listen_fds(3) reads them.
+fn systemd_sockets(a: &Args, env: &Env) -> Result<Option<usize>, CliError> {
+    if !a.web_systemd_socket {
+        return Ok(None);
+    }
+    let flag = "--web.systemd-socket";
+    let why = "start it from a systemd .socket unit (or systemd-socket-activate)";
+    let pid = env.listen_pid.as_deref().unwrap_or_default();
+    if pid.trim().parse::<u32>().ok() != Some(std::process::id()) {
+        let reason = format!("LISTEN_PID is {pid:?}, not this process: {why}");
+        return Err(invalid(flag, "true", reason));
+    }
+    let fds = env.listen_fds.as_deref().unwrap_or_default();
+    match fds.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(invalid(
+            flag,
+            "true",
+            format!("LISTEN_FDS is {fds:?}, no socket passed: {why}"),
+        )),
+    }
 }
 
 fn telemetry_path_flag(a: &Args) -> Result<String, CliError> {
@@ -274,11 +314,11 @@ fn check_config_file(
         source,
     })?;
     let file = config_file::parse(&text, path)?;
-    let listen_address = if set_by_user.set("web_listen_address") {
+    let listen_addresses = if set_by_user.set("web_listen_address") {
         listen_address_flag(a)?
     } else {
-        file.listen_address
-            .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned())
+        file.listen_addresses
+            .unwrap_or_else(|| vec![DEFAULT_LISTEN_ADDRESS.to_owned()])
     };
     let telemetry_path = if set_by_user.set("web_telemetry_path") {
         telemetry_path_flag(a)?
@@ -293,7 +333,8 @@ fn check_config_file(
     };
     Ok(ServeConfig {
         meters: file.meters,
-        listen_address,
+        listen_addresses,
+        systemd_sockets: systemd_sockets(a, env)?,
         telemetry_path,
         expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
