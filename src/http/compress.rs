@@ -2,10 +2,20 @@
 //! it (Prometheus always does). Text metrics shrink about tenfold, which
 //! matters at 1 000 meters (a 2.5 MB scrape).
 //!
-//! The level is [`LEVEL`]: measured on a 2.5 MB exposition of 1 000 meters
-//! (see docs/performance.md), level 1 compresses in about a tenth of the
-//! time of the default level 6 for an output only a little larger, so
-//! the scrape stays fast.
+//! The level is [`LEVEL`], flate2's fastest. Measured (release build, two
+//! cores shared with other builds) on a 5.3 MB text exposition of 1 000
+//! demo meters with varied values, best of five:
+//!
+//! | level | time | smaller by |
+//! |---|---|---|
+//! | 1 | 31 ms | 9.1x |
+//! | 2 | 53 ms | 11.5x |
+//! | 3 | 90 ms | 13.4x |
+//! | 6 (zlib's default) | 172 ms | 16.8x |
+//! | 9 | 538 ms | 17.2x |
+//!
+//! Level 1 keeps a 2.5 MB scrape at about 15 ms of compression, a fifth of
+//! level 6, and still sends a ninth of the bytes.
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
