@@ -17,8 +17,10 @@
 //!
 //! Prometheus 3's default scrape `Accept` is
 //! `application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1`
-//! (OpenMetrics 1.0.0 with `escaping=allow-utf-8` answers it); Prometheus
-//! 2.42's is `application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1`.
+//! (OpenMetrics 1.0.0 with `escaping=allow-utf-8` answers it; 3.3 puts the
+//! escaping on every range, and protobuf first when asked, which is not
+//! offered here and so skipped); Prometheus 2.42's (Debian 12's, captured
+//! from a live scrape) is `application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1`.
 
 use crate::metrics::Format;
 use hyper::header::HeaderValue;
@@ -178,6 +180,17 @@ mod tests {
             n.content_type,
             "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
         );
+        // Prometheus 3.3 puts the escaping on every range; with
+        // protobuf first (scrape_protocols) the next range wins.
+        for accept in [
+            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;escaping=allow-utf-8;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;escaping=allow-utf-8;q=0.3,*/*;q=0.2",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+        ] {
+            assert_eq!(
+                ct(accept),
+                "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8"
+            );
+        }
         assert_eq!(
             ct(PROMETHEUS_2),
             "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores"
