@@ -74,7 +74,7 @@ impl Source {
                     c.token
                         .load()
                         .map_err(|reason| SourceError::HomewizardToken {
-                            host: c.host.clone(),
+                            host: c.host_arg(),
                             reason,
                         })?;
                 }

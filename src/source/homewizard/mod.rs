@@ -139,7 +139,28 @@ impl HomewizardConfig {
         })
     }
 
-    /// The source with one API, in words (for logs and `--check-config`).
+    /// `HOST` or `HOST:PORT`, as the user would write it again.
+    pub fn host_arg(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}", self.host),
+            None => self.host.clone(),
+        }
+    }
+
+    /// The endpoint of one API, short, to open log lines with.
+    pub fn label(&self, api: Api) -> String {
+        match api {
+            Api::V1 => format!("homewizard http://{}{TELEGRAM_PATH}", self.v1_address()),
+            Api::V2 => format!(
+                "homewizard https://{}{}",
+                self.v2_address(),
+                v2::TELEGRAM_PATH
+            ),
+            Api::Auto => format!("homewizard {}", self.host_arg()),
+        }
+    }
+
+    /// The source with one API, in words (for `--check-config`).
     pub fn describe(&self, api: Api) -> String {
         let every = crate::duration::format(self.interval);
         let v1 = format!("http://{}{TELEGRAM_PATH}", self.v1_address());

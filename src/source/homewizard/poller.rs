@@ -16,6 +16,7 @@
 
 use super::client::{ExchangeError, Target};
 use super::detect::detect;
+use super::tls::CaError;
 use super::token::{readable_by_others, Token, TokenError, TokenSource};
 use super::{v1, v2, Api, Ca, HomewizardConfig};
 use crate::source::pipeline::Pipeline;
@@ -47,6 +48,9 @@ pub enum PollError {
     /// v2: no usable token.
     #[error("no usable token: {0}")]
     Token(TokenError),
+    /// v2: the CA cannot be used (only a bad test-only CA can be).
+    #[error("{0}")]
+    Ca(#[from] CaError),
 }
 
 /// Polls forever: asks the device its API first when it is not set, then
@@ -55,8 +59,8 @@ pub async fn run(cfg: HomewizardConfig, meter: Arc<Meter>) {
     if let Ca::TestOnly(_) = cfg.trust.ca {
         tracing::warn!(
             meter = meter.name(),
-            "homewizard {}: trusting a test-only CA instead of HomeWizard's (never for a real device)",
-            cfg.host
+            "{}: trusting a test-only CA instead of HomeWizard's (never for a real device)",
+            cfg.label(Api::Auto)
         );
     }
     let api = match cfg.api {
@@ -68,7 +72,7 @@ pub async fn run(cfg: HomewizardConfig, meter: Arc<Meter>) {
             Ok(t) => t,
             Err(e) => {
                 // The CLI checked the CA; this cannot happen but is said.
-                tracing::error!(meter = meter.name(), "homewizard {}: {e}", cfg.host);
+                tracing::error!(meter = meter.name(), "{}: {e}", cfg.label(Api::Auto));
                 return;
             }
         },
@@ -86,8 +90,8 @@ async fn detect_until_known(cfg: &HomewizardConfig, meter: &Meter) -> Api {
             Ok(d) => {
                 tracing::info!(
                     meter = meter.name(),
-                    "homewizard {}: using API {} because {}",
-                    cfg.host,
+                    "{}: using API {} because {}",
+                    cfg.label(Api::Auto),
                     d.api,
                     d.why
                 );
@@ -96,8 +100,8 @@ async fn detect_until_known(cfg: &HomewizardConfig, meter: &Meter) -> Api {
             Err(e) => match limit.check(Instant::now()) {
                 Verdict::Write(note) => tracing::warn!(
                     meter = meter.name(),
-                    "homewizard {}: cannot tell its API (v1 or v2) yet: {e}; retrying{note}",
-                    cfg.host
+                    "{}: cannot tell its API (v1 or v2) yet: {e}; retrying{note}",
+                    cfg.label(Api::Auto)
                 ),
                 Verdict::Suppress => tracing::debug!(meter = meter.name(), "homewizard: {e}"),
             },
@@ -137,7 +141,7 @@ struct Poller {
 impl Poller {
     fn new(cfg: HomewizardConfig, meter: Arc<Meter>, api: Api, target: Target) -> Poller {
         Poller {
-            what: cfg.describe(api),
+            what: cfg.label(api),
             pipeline: Pipeline::new(meter.clone()).allow_missing_crc(true),
             backoff: Backoff::new(cfg.retry),
             cfg,
@@ -253,12 +257,17 @@ impl Poller {
     fn on_auth_trouble(&mut self, e: &PollError) {
         self.mark_down();
         let now = Instant::now();
-        let fix = format!(
-            "pair again with `dsmr-exporter homewizard pair {}` (the {} is read again every {})",
-            self.cfg.host,
-            self.cfg.token.describe(),
-            crate::duration::format(self.cfg.auth_retry)
-        );
+        let pair = format!("dsmr-exporter homewizard pair {}", self.cfg.host_arg());
+        let fix = match &self.cfg.token {
+            TokenSource::File(path) => format!(
+                "pair again with `{pair}` ({} is read again every {})",
+                path.display(),
+                crate::duration::format(self.cfg.auth_retry)
+            ),
+            TokenSource::Given { from, .. } => {
+                format!("pair again with `{pair} --print-token`, set {from} and restart")
+            }
+        };
         match &mut self.auth {
             None => {
                 self.auth = Some(AuthTrouble {

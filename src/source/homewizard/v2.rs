@@ -5,6 +5,7 @@
 use super::client::{exchange, Request, Target};
 use super::poller::PollError;
 use super::token::Token;
+use super::HomewizardConfig;
 use bytes::Bytes;
 use hyper::StatusCode;
 
@@ -13,6 +14,13 @@ pub const TELEGRAM_PATH: &str = "/api/telegram";
 
 /// The device information path: 401 without a token on v2 devices.
 pub const INFO_PATH: &str = "/api";
+
+/// Fetches the telegram once from `cfg`'s device over API v2, with the
+/// token of `cfg` (its file read now).
+pub async fn poll(cfg: &HomewizardConfig) -> Result<Bytes, PollError> {
+    let token = cfg.token.load().map_err(PollError::Token)?;
+    fetch(&cfg.v2_target()?, &token).await
+}
 
 /// One GET of the telegram on a new TLS connection.
 pub(crate) async fn fetch(target: &Target, token: &Token) -> Result<Bytes, PollError> {
