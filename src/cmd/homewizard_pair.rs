@@ -149,6 +149,12 @@ impl Countdown {
 /// A temporary file beside `path` (mode 0600), so that a directory that
 /// cannot be written fails before the user presses anything.
 fn open_token_file(path: &Path) -> Result<NamedTempFile, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "the token file {} is a directory; give a file name",
+            path.display()
+        ));
+    }
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

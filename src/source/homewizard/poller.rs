@@ -100,7 +100,8 @@ async fn detect_until_known(cfg: &HomewizardConfig, meter: &Meter) -> Api {
             Err(e) => match limit.check(Instant::now()) {
                 Verdict::Write(note) => tracing::warn!(
                     meter = meter.name(),
-                    "{}: cannot tell its API (v1 or v2) yet: {e}; retrying{note}",
+                    "{}: cannot tell its API (v1 or v2) yet: {e}; retrying \
+                     (--homewizard-api or api = \"v1\"/\"v2\" skips this){note}",
                     cfg.label(Api::Auto)
                 ),
                 Verdict::Suppress => tracing::debug!(meter = meter.name(), "homewizard: {e}"),
@@ -260,7 +261,12 @@ impl Poller {
         let pair = format!("dsmr-exporter homewizard pair {}", self.cfg.host_arg());
         let fix = match &self.cfg.token {
             TokenSource::File(path) => format!(
-                "pair again with `{pair}` ({} is read again every {})",
+                "pair{} with `{pair}` ({} is read again every {})",
+                if matches!(e, PollError::Unauthorized) {
+                    " again"
+                } else {
+                    ""
+                },
                 path.display(),
                 crate::duration::format(self.cfg.auth_retry)
             ),

@@ -153,14 +153,16 @@ pub fn client_config(trust: &Trust) -> Result<Arc<rustls::ClientConfig>, CaError
 }
 
 /// The host as rustls wants it. The name only goes into SNI (and not at
-/// all for an IP address); the verifier ignores it.
+/// all for an IP address); the verifier ignores it. A host that is neither
+/// an address nor a valid DNS name is sent without SNI.
 pub fn server_name(host: &str) -> ServerName<'static> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
         return ServerName::IpAddress(ip.into());
     }
-    ServerName::try_from(bare.to_owned())
-        .unwrap_or_else(|_| ServerName::try_from("homewizard.invalid").expect("a valid DNS name"))
+    ServerName::try_from(bare.to_owned()).unwrap_or(ServerName::IpAddress(
+        std::net::Ipv4Addr::UNSPECIFIED.into(),
+    ))
 }
 
 /// The device's `CertRefused`, if a TLS error is one.
