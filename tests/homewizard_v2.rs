@@ -560,15 +560,9 @@ async fn detection_tells_v2_from_v1() {
 }
 
 #[test]
-fn the_binary_detects_v2_from_a_config_file_and_serves_the_telegram() {
+fn the_binary_detects_v2_from_a_config_file_and_waits_out_503_quietly() {
     let p = pki(P1_CN);
-    let dev = StandIn::start(
-        p.server.clone(),
-        State {
-            telegram: Some(fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")),
-            ..State::default()
-        },
-    );
+    let dev = StandIn::start(p.server.clone(), State::default());
     let dir = TempDir::new("hw-bin");
     let ca = dir.write("ca.pem", &p.ca_pem);
     dir.write("hw.token", format!("{TOKEN}\n"));
@@ -581,16 +575,52 @@ fn the_binary_detects_v2_from_a_config_file_and_serves_the_telegram() {
         ),
     );
     let (_child, addr, log) = start(cmd().arg("--config").arg(&config).env(TEST_CA_VAR, &ca));
-    let body = scrape_until(&addr, "a telegram", |b| {
+    // 503 a few times: the device is up, nothing counted, one log line.
+    let body = scrape_until(&addr, "several 503s", |_| dev.get(|s| s.telegram_gets) >= 5);
+    assert!(body.contains("dsmr_source_up{meter=\"hw\"} 1"), "{body}");
+    assert_eq!(telegrams(&body, "hw", "malformed"), Some(0.0), "{body}");
+    dev.with(|s| s.telegram = Some(fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")));
+    scrape_until(&addr, "a telegram", |b| {
         telegrams(b, "hw", "ok").is_some_and(|n| n >= 1.0)
     });
-    assert!(body.contains("dsmr_source_up{meter=\"hw\"} 1"), "{body}");
     let lines: Vec<String> = log.try_iter().collect();
     assert!(
         lines
             .iter()
             .any(|l| l.contains("using API v2 because it answered 401")),
         "{lines:#?}"
+    );
+    let waiting = lines.iter().filter(|l| l.contains("no telegram")).count();
+    assert_eq!(waiting, 1, "{lines:#?}");
+    // The only warnings: the test CA, and the token file the test left
+    // readable by others (0644).
+    let warnings: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{lines:#?}");
+    assert!(warnings[0].contains("test-only CA"), "{lines:#?}");
+    assert!(
+        warnings[1].contains("others can read the token file"),
+        "{lines:#?}"
+    );
+
+    // Set to v2 without a token file, the start stops and says how to pair.
+    let out = run(cmd()
+        .args([
+            "--homewizard",
+            &dev.host(),
+            "--homewizard-api",
+            "v2",
+            "--check-config",
+        ])
+        .arg("--homewizard-token-file")
+        .arg(dir.0.join("missing.token")));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("pair first: dsmr-exporter homewizard pair"),
+        "{stderr}"
     );
 }
 
