@@ -10,8 +10,9 @@
 //! - [`cli`]: flags, environment variables and the `--config` TOML file,
 //!   checked into one configuration; the only place that reads argv or the
 //!   environment.
-//! - [`cmd`]: the one-shot commands, `parse` (a capture to JSON lines) and
-//!   `backfill` (a telegram log to timestamped OpenMetrics text).
+//! - [`cmd`]: the one-shot commands, `parse` (a capture to JSON lines),
+//!   `backfill` (a telegram log to timestamped OpenMetrics text) and
+//!   `homewizard pair` (an API v2 token from a HomeWizard device).
 //! - [`http`]: the listener and its limits, the routes, TLS and basic auth,
 //!   the live page, its Server-Sent Events and the JSON API.
 //! - [`source`]: serial, TCP, replay, HomeWizard and demo sources, and the
@@ -29,6 +30,7 @@
 //! main -> cli -> source -> state -> dsmr_engine
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
+//! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
 //! ```
 //!
@@ -40,7 +42,7 @@
 //!
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
-//! `source`. `duration` imports nothing of the crate.
+//! `source`, but for `homewizard pair`, which uses the HomeWizard client. `duration` imports nothing of the crate.
 
 pub mod cli;
 pub mod cmd;

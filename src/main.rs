@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             }
         }
         Mode::Parse(input) => parse(input.as_deref(), cfg.zone),
+        Mode::HomewizardPair(pair) => homewizard_pair(&pair),
         Mode::Backfill {
             input,
             meter,
@@ -238,6 +239,21 @@ fn backfill(
             ExitCode::SUCCESS
         }
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The `homewizard pair` command, on a small runtime of its own.
+fn homewizard_pair(cfg: &dsmr_exporter::source::homewizard::pair::PairConfig) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(dsmr_exporter::cmd::homewizard_pair::run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

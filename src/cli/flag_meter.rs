@@ -6,6 +6,7 @@
 use super::env::Env;
 use super::error::CliError;
 use super::flags::Args;
+use super::homewizard::homewizard_flags;
 use super::settings::{
     MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason, SerialSettings,
     SmartySettings, SourceSettings,
@@ -45,13 +46,7 @@ fn meter_settings(a: &Args, env: &Env) -> Result<(MeterSettings, Vec<&'static st
         looped: a.replay_loop,
     });
     let demo = a.demo.then_some(SourceSettings::Demo);
-    let homewizard = a
-        .homewizard
-        .as_ref()
-        .map(|host| SourceSettings::Homewizard {
-            host: host.clone(),
-            interval: Some(a.homewizard_interval),
-        });
+    let homewizard = homewizard_flags(a, env)?.map(SourceSettings::Homewizard);
     let (flags, sources): (Vec<&'static str>, Vec<SourceSettings>) = [
         ("--serial", serial),
         ("--tcp", tcp),
@@ -144,6 +139,12 @@ fn flag_error(e: MeterSettingsError, a: &Args, sources: &[&'static str]) -> CliE
             "--homewizard-interval",
             duration::format(a.homewizard_interval),
         ),
+        MeterField::HomewizardSerial => (
+            "--homewizard-serial",
+            a.homewizard_serial.clone().unwrap_or_default(),
+        ),
+        // The token is a secret: never repeated in an error.
+        MeterField::HomewizardToken => (super::homewizard::TOKEN_VAR, "…".to_owned()),
         // These two fail with their own reasons, handled above.
         MeterField::Sources | MeterField::Smarty => ("--meter", a.meter.clone()),
     };

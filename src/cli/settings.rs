@@ -10,11 +10,12 @@
 
 use super::checks::{
     check_baud, check_data_bits, check_homewizard_host, check_homewizard_interval,
-    check_meter_name, check_serial_path, check_stale_after, check_stop_bits, check_tcp_address,
-    NamedZone, ParityArg,
+    check_homewizard_serial, check_meter_name, check_serial_path, check_stale_after,
+    check_stop_bits, check_tcp_address, HomewizardApiArg, NamedZone, ParityArg,
 };
 use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
 use crate::duration;
+use crate::source::homewizard::{Api, Token, TokenSource, DEFAULT_TOKEN_FILE};
 use crate::source::{
     DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
     TcpConfig,
@@ -111,12 +112,7 @@ pub enum SourceSettings {
         looped: bool,
     },
     /// A HomeWizard P1 meter's local API.
-    Homewizard {
-        /// `HOST` or `HOST:PORT`, as written.
-        host: String,
-        /// Time between two polls.
-        interval: Option<Duration>,
-    },
+    Homewizard(HomewizardSettings),
     /// The built-in simulated meter.
     Demo,
 }
@@ -134,6 +130,24 @@ pub struct SerialSettings {
     pub parity: Option<ParityArg>,
     /// 1 or 2.
     pub stop_bits: Option<u8>,
+}
+
+/// A HomeWizard P1 meter, as given.
+#[derive(Debug, Clone, Default)]
+pub struct HomewizardSettings {
+    /// `HOST` or `HOST:PORT`, as written.
+    pub host: String,
+    /// Time between two polls.
+    pub interval: Option<Duration>,
+    /// v1, v2 or auto (the default).
+    pub api: Option<HomewizardApiArg>,
+    /// The v2 token file, relative to [`MeterSettings::base`].
+    pub token_file: Option<PathBuf>,
+    /// The v2 token itself and where it came from (an environment
+    /// variable); wins over `token_file`.
+    pub token: Option<(String, String)>,
+    /// The device's serial, which its certificate must name.
+    pub serial: Option<String>,
 }
 
 /// A Smarty meter's keys: where to read them.
@@ -170,6 +184,10 @@ pub enum MeterField {
     HomewizardHost,
     /// The time between HomeWizard polls.
     HomewizardInterval,
+    /// The HomeWizard device's serial.
+    HomewizardSerial,
+    /// The HomeWizard API v2 token given by value.
+    HomewizardToken,
 }
 
 /// Why a meter's setting was refused.
@@ -232,12 +250,7 @@ impl MeterSettings {
         };
         let smarty = match self.smarty {
             None => None,
-            Some(_)
-                if matches!(
-                    source,
-                    SourceSettings::Demo | SourceSettings::Homewizard { .. }
-                ) =>
-            {
+            Some(_) if matches!(source, SourceSettings::Demo | SourceSettings::Homewizard(_)) => {
                 return Err(refused(MeterField::Smarty, Reason::SmartyNotApplicable))
             }
             Some(s) => Some(
@@ -288,15 +301,48 @@ fn resolve_source(
             looped,
             smarty,
         }),
-        SourceSettings::Homewizard { host, interval } => {
-            let address = check_homewizard_host(&host).map_err(rule(MeterField::HomewizardHost))?;
-            let interval =
-                check_homewizard_interval(interval.unwrap_or(DEFAULT_HOMEWIZARD_INTERVAL))
-                    .map_err(rule(MeterField::HomewizardInterval))?;
-            SourceConfig::Homewizard(HomewizardConfig::new(address, interval))
-        }
+        SourceSettings::Homewizard(h) => SourceConfig::Homewizard(resolve_homewizard(h, base)?),
         SourceSettings::Demo => SourceConfig::Demo,
     })
+}
+
+fn resolve_homewizard(
+    h: HomewizardSettings,
+    base: &Path,
+) -> Result<HomewizardConfig, MeterSettingsError> {
+    let (host, port) = check_homewizard_host(&h.host).map_err(rule(MeterField::HomewizardHost))?;
+    let interval = check_homewizard_interval(h.interval.unwrap_or(DEFAULT_HOMEWIZARD_INTERVAL))
+        .map_err(rule(MeterField::HomewizardInterval))?;
+    let serial = h
+        .serial
+        .map(|s| check_homewizard_serial(&s))
+        .transpose()
+        .map_err(rule(MeterField::HomewizardSerial))?;
+    let token = match h.token {
+        Some((from, value)) => TokenSource::Given {
+            from,
+            token: Token::parse(&value).map_err(|_| {
+                rule(MeterField::HomewizardToken)(
+                    "not a HomeWizard token (expected 32 hex digits on one line)",
+                )
+            })?,
+        },
+        None => TokenSource::File(
+            base.join(
+                h.token_file
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TOKEN_FILE)),
+            ),
+        ),
+    };
+    let mut cfg = HomewizardConfig::new(host, port, interval);
+    cfg.api = match h.api.unwrap_or(HomewizardApiArg::Auto) {
+        HomewizardApiArg::Auto => Api::Auto,
+        HomewizardApiArg::V1 => Api::V1,
+        HomewizardApiArg::V2 => Api::V2,
+    };
+    cfg.token = token;
+    cfg.trust.serial = serial;
+    Ok(cfg)
 }
 
 fn resolve_serial(

@@ -56,8 +56,9 @@ pub enum Source {
 }
 
 impl Source {
-    /// Does what can fail before the server starts (reading a replay file),
-    /// so such a mistake stops the process with a clear message.
+    /// Does what can fail before the server starts (reading a replay file,
+    /// a HomeWizard v2 token), so such a mistake stops the process with a
+    /// clear message.
     pub async fn prepare(cfg: SourceConfig) -> Result<Source, SourceError> {
         Ok(match cfg {
             SourceConfig::Serial(c) => Source::Serial(c),
@@ -66,7 +67,19 @@ impl Source {
                 Source::Replay(Replay::load_with(&c.path, c.smarty.as_ref()).await?, c)
             }
             SourceConfig::Demo => Source::Demo,
-            SourceConfig::Homewizard(c) => Source::Homewizard(c),
+            SourceConfig::Homewizard(c) => {
+                // Set to v2, a missing token stops the start; detected (auto),
+                // the device may still turn out to be v1.
+                if c.api == homewizard::Api::V2 {
+                    c.token
+                        .load()
+                        .map_err(|reason| SourceError::HomewizardToken {
+                            host: c.host_arg(),
+                            reason,
+                        })?;
+                }
+                Source::Homewizard(c)
+            }
         })
     }
 

@@ -6,8 +6,8 @@ use super::raw::RawMeter;
 use super::{ConfigError, FileText};
 use crate::cli::checks::NamedZone;
 use crate::cli::settings::{
-    MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason, SerialSettings,
-    SmartySettings, SourceSettings,
+    HomewizardSettings, MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason,
+    SerialSettings, SmartySettings, SourceSettings,
 };
 use crate::cli::smarty_keys::{AuthKey, KeySource};
 use crate::duration;
@@ -132,10 +132,14 @@ fn sources_in_file_order(
     }
     if let Some(h) = &m.homewizard {
         let raw = h.get_ref();
-        let homewizard = SourceSettings::Homewizard {
+        let homewizard = SourceSettings::Homewizard(HomewizardSettings {
             host: raw.host.get_ref().clone(),
             interval: parse_duration(raw.interval.as_ref(), "homewizard.interval", ctx, file)?,
-        };
+            api: raw.api,
+            token_file: raw.token_file.clone(),
+            token: None,
+            serial: raw.serial.as_ref().map(|s| s.get_ref().clone()),
+        });
         sources.push(WrittenSource {
             key: "homewizard",
             span: h.span(),
@@ -212,6 +216,14 @@ fn file_error(
                 .and_then(|h| h.get_ref().interval.as_ref()),
             "homewizard.interval",
         ),
-        MeterField::Sources | MeterField::Smarty => (meter.clone(), reason.to_owned()),
+        MeterField::HomewizardSerial => quoted(
+            m.homewizard
+                .as_ref()
+                .and_then(|h| h.get_ref().serial.as_ref()),
+            "homewizard.serial",
+        ),
+        MeterField::Sources | MeterField::Smarty | MeterField::HomewizardToken => {
+            (meter.clone(), reason.to_owned())
+        }
     }
 }

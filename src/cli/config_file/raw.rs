@@ -1,7 +1,7 @@
 //! The file's tables as serde reads them: unknown keys refused, every
 //! value that a later check may refuse kept with its span.
 
-use crate::cli::checks::ParityArg;
+use crate::cli::checks::{HomewizardApiArg, ParityArg};
 use serde::Deserialize;
 use std::path::PathBuf;
 use toml::Spanned;
@@ -74,6 +74,9 @@ pub(super) struct RawReplay {
 pub(super) struct RawHomewizard {
     pub(super) host: Spanned<String>,
     pub(super) interval: Option<Spanned<String>>,
+    pub(super) api: Option<HomewizardApiArg>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) serial: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
