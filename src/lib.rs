@@ -20,6 +20,9 @@
 //!   text; the only place that knows metric names.
 //! - [`state`]: the latest telegram and counters of each meter; written by
 //!   sources, read by metrics and http.
+//! - [`capacity`]: the Belgian capacity tariff (the projected quarter-hour,
+//!   the monthly peaks and their rolling average, the yearly cost): pure
+//!   computation, and the small state file of the recorded peaks.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
@@ -30,6 +33,7 @@
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
 //! cli, source -> duration
+//! main, cli, state -> capacity -> dsmr_engine
 //! ```
 //!
 //! Where a change goes: a new source in `source/`, a new metric in
@@ -42,6 +46,7 @@
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
 //! `source`. `duration` imports nothing of the crate.
 
+pub mod capacity;
 pub mod cli;
 pub mod cmd;
 pub mod duration;
