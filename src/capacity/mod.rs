@@ -55,3 +55,14 @@ pub struct CapacitySettings {
     /// restarts; without it they live in memory only.
     pub state_file: Option<PathBuf>,
 }
+
+/// A tracker for `settings`, with the peaks its state file recorded
+/// before (none when it has no state file, or the file does not exist
+/// yet). A state file that cannot be read stops the start, naming it.
+pub fn load_tracker(settings: &CapacitySettings) -> Result<Tracker, store::StoreError> {
+    let recorded = match &settings.state_file {
+        Some(path) => store::load(path)?,
+        None => MonthPeaks::default(),
+    };
+    Ok(Tracker::new(settings.clone(), recorded))
+}

@@ -14,10 +14,12 @@ use super::checks::{
     NamedZone, ParityArg,
 };
 use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
+use crate::capacity::{CapacitySettings, Price};
 use crate::duration;
+use crate::source::demo::DEMO_BE_PRICE;
 use crate::source::{
-    DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
-    TcpConfig,
+    DataBits, DemoCountry, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig,
+    SourceConfig, StopBits, TcpConfig,
 };
 use dsmr_engine::smarty::SmartyKeys;
 use dsmr_engine::Zone;
@@ -60,6 +62,9 @@ pub struct MeterConfig {
     pub zone: Zone,
     /// The zone as the user wrote it, for `--check-config`.
     pub timezone: String,
+    /// The Belgian capacity tariff: configured, or the default (tracked
+    /// once the meter sends a capacity value, no price, no state file).
+    pub capacity: CapacitySettings,
 }
 
 impl fmt::Display for MeterConfig {
@@ -67,7 +72,15 @@ impl fmt::Display for MeterConfig {
         writeln!(f, "meter: {}", self.name)?;
         writeln!(f, "source: {}", self.source)?;
         writeln!(f, "stale after: {}", duration::format(self.stale_after))?;
-        writeln!(f, "timezone: {}", self.timezone)
+        writeln!(f, "timezone: {}", self.timezone)?;
+        let c = &self.capacity;
+        if let Some(price) = c.price {
+            writeln!(f, "capacity price: {price} per kW per year")?;
+        }
+        if let Some(path) = &c.state_file {
+            writeln!(f, "capacity state file: {}", path.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +102,9 @@ pub struct MeterSettings {
     /// The directory that relative replay and key files are taken from;
     /// empty for the working directory.
     pub base: PathBuf,
+    /// The capacity tariff's settings (price already parsed); a relative
+    /// state file is taken from [`MeterSettings::base`].
+    pub capacity: CapacitySettings,
 }
 
 /// One source of a meter, as given.
@@ -117,8 +133,8 @@ pub enum SourceSettings {
         /// Time between two polls.
         interval: Option<Duration>,
     },
-    /// The built-in simulated meter.
-    Demo,
+    /// The built-in simulated meter, of a country.
+    Demo(DemoCountry),
 }
 
 /// A serial port and its line settings, as given.
@@ -235,7 +251,7 @@ impl MeterSettings {
             Some(_)
                 if matches!(
                     source,
-                    SourceSettings::Demo | SourceSettings::Homewizard { .. }
+                    SourceSettings::Demo(_) | SourceSettings::Homewizard { .. }
                 ) =>
             {
                 return Err(refused(MeterField::Smarty, Reason::SmartyNotApplicable))
@@ -245,14 +261,31 @@ impl MeterSettings {
                     .map_err(|e| refused(MeterField::Smarty, Reason::KeyFile(e)))?,
             ),
         };
+        let capacity = resolve_capacity(self.capacity, &source, &self.base);
         Ok(MeterConfig {
             name,
             source: resolve_source(source, stale_after, smarty, &self.base)?,
             stale_after,
             zone: timezone.zone,
             timezone: timezone.name,
+            capacity,
         })
     }
+}
+
+/// The capacity settings with the state file taken from `base`; the
+/// Belgian demo shows its cost at [`DEMO_BE_PRICE`] unless a price is given.
+fn resolve_capacity(
+    mut c: CapacitySettings,
+    source: &SourceSettings,
+    base: &Path,
+) -> CapacitySettings {
+    c.state_file = c.state_file.map(|f| base.join(f));
+    if matches!(source, SourceSettings::Demo(DemoCountry::Be)) {
+        c.enabled = true;
+        c.price = c.price.or_else(|| Price::parse(DEMO_BE_PRICE).ok());
+    }
+    c
 }
 
 /// [`DEFAULT_TIMEZONE`], named.
@@ -295,7 +328,7 @@ fn resolve_source(
                     .map_err(rule(MeterField::HomewizardInterval))?;
             SourceConfig::Homewizard(HomewizardConfig::new(address, interval))
         }
-        SourceSettings::Demo => SourceConfig::Demo,
+        SourceSettings::Demo(c) => SourceConfig::Demo(c),
     })
 }
 
@@ -355,7 +388,7 @@ mod tests {
     fn resolve_fills_every_default_once() {
         let demo = MeterSettings {
             name: "m".into(),
-            sources: vec![SourceSettings::Demo],
+            sources: vec![SourceSettings::Demo(DemoCountry::Nl)],
             ..MeterSettings::default()
         }
         .resolve()
@@ -394,7 +427,10 @@ mod tests {
             (e.field, e.reason),
             (MeterField::Sources, Reason::NoSource)
         ));
-        let e = err(vec![SourceSettings::Demo, SourceSettings::Demo]);
+        let e = err(vec![
+            SourceSettings::Demo(DemoCountry::Nl),
+            SourceSettings::Demo(DemoCountry::Be),
+        ]);
         assert!(matches!(e.reason, Reason::SeveralSources));
         let e = err(vec![SourceSettings::Serial(SerialSettings {
             path: "/dev/x".into(),

@@ -1,7 +1,7 @@
 //! The file path: TOML text to [`FileConfig`], and where errors point.
 
 use super::*;
-use crate::source::SourceConfig;
+use crate::source::{DemoCountry, SourceConfig};
 use std::time::Duration;
 
 fn err(text: &str) -> String {
@@ -58,7 +58,7 @@ demo = true
         src[3],
         "homewizard http://192.168.1.60:80/api/v1/telegram every 1s"
     );
-    assert_eq!(c.meters[4].source, SourceConfig::Demo);
+    assert_eq!(c.meters[4].source, SourceConfig::Demo(DemoCountry::Nl));
     assert_eq!(c.meters[0].stale_after, Duration::from_secs(120));
     assert_eq!(c.meters[1].stale_after, Duration::from_secs(60));
 }
@@ -157,4 +157,54 @@ fn smarty_key_files_are_read_relative_to_the_config() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("missing") && e.contains("cannot read"), "{e}");
+}
+
+#[test]
+fn a_demo_country_and_the_capacity_table() {
+    let c = parse(
+        r#"
+[[meter]]
+name = "be"
+demo = "be"
+
+[[meter]]
+name = "fluvius"
+replay = { file = "t.txt" }
+[meter.capacity]
+price_per_kw_year = "53.2645"
+state_file = "peaks/fluvius.state"
+
+[[meter]]
+name = "off"
+demo = false
+replay = { file = "t.txt" }
+capacity = { price_per_kw_year = 40 }
+"#,
+        Path::new("/etc/dsmr/m.toml"),
+    )
+    .unwrap();
+    let be = &c.meters[0];
+    assert_eq!(be.source, SourceConfig::Demo(DemoCountry::Be));
+    // The Belgian demo tracks the tariff and shows a cost.
+    assert!(be.capacity.enabled && be.capacity.price.is_some());
+    let f = &c.meters[1].capacity;
+    assert!(f.enabled);
+    assert_eq!(f.price.unwrap().to_string(), "53.2645");
+    assert_eq!(
+        f.state_file.as_deref(),
+        Some(Path::new("/etc/dsmr/peaks/fluvius.state"))
+    );
+    assert_eq!(c.meters[2].capacity.price.unwrap().to_string(), "40");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = \"fr\"\n");
+    assert!(
+        e.starts_with("m.toml:3:") && e.contains("demo \"fr\""),
+        "{e}"
+    );
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price_per_kw_year = 53.26 }\n");
+    assert!(e.starts_with("m.toml:4:") && e.contains("in quotes"), "{e}");
+    let e =
+        err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price_per_kw_year = \"-1\" }\n");
+    assert!(e.contains("capacity.price_per_kw_year \"-1\""), "{e}");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price = \"1\" }\n");
+    assert!(e.contains("price"), "{e}");
 }
