@@ -69,9 +69,12 @@ impl Demand {
             p.watts = p.watts.min(3_900);
             p
         });
+        // The quarter so far as if a base load of 450 W had run since its
+        // start, so the first demand is not a quarter begun at zero.
+        let elapsed = start.unix.rem_euclid(QUARTER_S) as u64;
         Demand {
             quarter: start.unix - start.unix.rem_euclid(QUARTER_S),
-            quarter_mj: 0,
+            quarter_mj: elapsed * 450_000,
             month,
             peak,
             history,
@@ -126,6 +129,8 @@ mod tests {
         assert_eq!(d.history[0].0, start.month_key() - 1);
         let before = d.peak.expect("a peak earlier in June");
         assert!(before.watts <= 3_900 && before.at < start.unix);
+        // The start (02:00:00) is a quarter's first second: nothing yet.
+        assert_eq!(d.demand_watts(), 0);
         // 6 kW for 900 one-second steps: the step at :15:00 is the next
         // quarter's, so the first closes with 899 s of it.
         for s in 1..=900 {
