@@ -107,33 +107,46 @@ impl MonthPeaks {
         self.peaks.iter().map(|(m, v)| (*m, *v))
     }
 
-    /// The peaks of the meter's `0-0:98.1.0` history; a placeholder entry
-    /// (no time, `00.000`) is a month with no demand: it counts as 0,
-    /// which the floor raises to 2.5 kW.
-    pub fn from_history(history: &[Peak]) -> MonthPeaks {
-        let mut peaks = MonthPeaks::default();
-        for p in history {
-            if let (Some(month), Some(mw)) = (history_month(p), super::tracker::milliwatts(p.value))
-            {
-                peaks.raise(month, mw);
-            }
-        }
-        peaks
+    /// The 11 months before `current` as [`Earlier`].
+    pub fn earlier(&self, current: Month) -> Earlier {
+        std::array::from_fn(|i| self.get(current.back(i as i32 + 1)))
     }
 }
 
+/// The peaks of the 11 months before the current one (index 0 is the
+/// month before), in milliwatts; `None` where not known. A fixed array, so
+/// a telegram's history is read without allocating.
+pub type Earlier = [Option<i64>; WINDOW as usize - 1];
+
+/// The meter's `0-0:98.1.0` history as [`Earlier`] for `current`. A
+/// placeholder entry (no time, `00.000`) is a month with no demand: it
+/// counts as 0, which the floor raises to 2.5 kW. Entries outside the 11
+/// months are left out.
+pub fn history_earlier(history: &[Peak], current: Month) -> Earlier {
+    let mut out: Earlier = [None; WINDOW as usize - 1];
+    for p in history {
+        let (Some(month), Some(mw)) = (history_month(p), super::tracker::milliwatts(p.value))
+        else {
+            continue;
+        };
+        let back = current.0 - month.0;
+        if let Some(slot) = usize::try_from(back - 1).ok().and_then(|i| out.get_mut(i)) {
+            *slot = Some(slot.map_or(mw, |old| old.max(mw)));
+        }
+    }
+    out
+}
+
 /// The rolling average: the current month's peak (`current_mw`, 0 when
-/// none yet) and each of the 11 months before it that `earlier` knows,
-/// each at least [`FLOOR_MW`], averaged and rounded half up to the
-/// milliwatt. Returns the average and how many months it counted.
-pub fn rolling_average(current: Month, current_mw: i64, earlier: &MonthPeaks) -> (i64, u8) {
+/// none yet) and each earlier month that is known, each at least
+/// [`FLOOR_MW`], averaged and rounded half up to the milliwatt. Returns
+/// the average and how many months it counted.
+pub fn rolling_average(current_mw: i64, earlier: &Earlier) -> (i64, u8) {
     let mut sum = i128::from(current_mw.max(FLOOR_MW));
     let mut n: i128 = 1;
-    for back in 1..WINDOW {
-        if let Some(mw) = earlier.get(current.back(back)) {
-            sum += i128::from(mw.max(FLOOR_MW));
-            n += 1;
-        }
+    for mw in earlier.iter().flatten() {
+        sum += i128::from((*mw).max(FLOOR_MW));
+        n += 1;
     }
     let avg = (2 * sum + n) / (2 * n);
     (i64::try_from(avg).unwrap_or(i64::MAX), n as u8)
@@ -181,8 +194,12 @@ mod tests {
             value: kw(4927),
         };
         assert_eq!(history_month(&p), Some(Month::new(2023, 10)));
-        let h = MonthPeaks::from_history(&[p]);
-        assert_eq!(h.get(Month::new(2023, 10)), Some(4_927_000));
+        let h = history_earlier(&[p], Month::new(2023, 11));
+        assert_eq!(h[0], Some(4_927_000));
+        assert_eq!(h[1..], [None; 10]);
+        // Twelve months back is outside the window; so is the month itself.
+        assert_eq!(history_earlier(&[p], Month::new(2024, 10)), [None; 11]);
+        assert_eq!(history_earlier(&[p], Month::new(2023, 10)), [None; 11]);
     }
 
     #[test]
@@ -194,20 +211,17 @@ mod tests {
         h.raise(now.back(3), 1_862_000);
         h.raise(now.back(4), 0);
         // 3.064 + 4.927 + 4.229 + 2.5 + 2.5 = 17.22 kW over five months.
-        assert_eq!(rolling_average(now, 3_064_000, &h), (3_444_000, 5));
+        assert_eq!(rolling_average(3_064_000, &h.earlier(now)), (3_444_000, 5));
         // A month 12 back no longer counts.
         h.raise(now.back(12), 9_000_000);
-        assert_eq!(rolling_average(now, 3_064_000, &h), (3_444_000, 5));
+        assert_eq!(rolling_average(3_064_000, &h.earlier(now)), (3_444_000, 5));
         // Only the current month, below the floor: 2.5 kW.
-        assert_eq!(
-            rolling_average(now, 0, &MonthPeaks::default()),
-            (2_500_000, 1)
-        );
+        assert_eq!(rolling_average(0, &[None; 11]), (2_500_000, 1));
         // Rounded half up to the milliwatt: (2.5 + 2.5 + 2.501) / 3.
         let mut h = MonthPeaks::default();
         h.raise(now.back(1), 2_500_000);
         h.raise(now.back(2), 2_501_000);
-        assert_eq!(rolling_average(now, 0, &h), (2_500_333, 3));
+        assert_eq!(rolling_average(0, &h.earlier(now)), (2_500_333, 3));
         h.prune(now);
         assert_eq!(h.iter().count(), 2);
         h.raise(now.back(11), 1);

@@ -1,7 +1,7 @@
 //! [`Tracker`]: a meter's capacity-tariff state, moved on by each telegram,
 //! and the [`Capacity`] view that `/metrics`, the API and the page show.
 
-use super::months::{rolling_average, Month, MonthPeaks};
+use super::months::{history_earlier, rolling_average, Month, MonthPeaks};
 use super::price::Price;
 use super::quarter::{projected_mw, quarter_start, QuarterWatch, QUARTER_S};
 use super::CapacitySettings;
@@ -55,8 +55,10 @@ pub struct Capacity {
     pub cost_per_year: Option<Fixed>,
     /// The price it was computed with.
     pub price: Option<Price>,
-    /// Whether the latest telegram carried `1-0:1.4.0` and `1-0:1.6.0`.
-    pub values_sent: bool,
+    /// Whether the latest telegram carried `1-0:1.4.0` and `1-0:1.6.0`;
+    /// `None` until the meter sent them once (in this process), so a meter
+    /// that never does is not reported as one that stopped.
+    pub values_sent: Option<bool>,
 }
 
 /// A meter's capacity-tariff state.
@@ -65,6 +67,8 @@ pub struct Tracker {
     settings: CapacitySettings,
     /// True once the meter sent a capacity value, or when configured.
     active: bool,
+    /// True once a telegram carried both `1-0:1.4.0` and `1-0:1.6.0`.
+    sent_once: bool,
     quarter: QuarterWatch,
     /// The monthly peaks the exporter recorded (and the state file holds).
     recorded: MonthPeaks,
@@ -80,6 +84,7 @@ impl Tracker {
         Tracker {
             settings,
             active,
+            sent_once: false,
             quarter: QuarterWatch::default(),
             recorded,
             view: None,
@@ -109,6 +114,7 @@ impl Tracker {
         let values_sent = t.demand.is_some() && t.month_peak.is_some();
         let sends_any = t.demand.is_some() || t.month_peak.is_some() || !t.peak_history.is_empty();
         self.active |= sends_any;
+        self.sent_once |= values_sent;
         if !self.active {
             return None;
         }
@@ -131,12 +137,16 @@ impl Tracker {
             _ => {}
         }
         self.recorded.prune(month);
-        self.view = Some(self.compute(t, now, month, values_sent));
-        let path = self.settings.state_file.clone().filter(|_| changed)?;
+        let sent = self.sent_once.then_some(values_sent);
+        self.view = Some(self.compute(t, now, month, sent));
+        if !changed {
+            return None;
+        }
+        let path = self.settings.state_file.clone()?;
         Some((path, self.recorded.clone()))
     }
 
-    fn compute(&self, t: &Telegram, now: i64, month: Month, values_sent: bool) -> Capacity {
+    fn compute(&self, t: &Telegram, now: i64, month: Month, values_sent: Option<bool>) -> Capacity {
         let (energy, energy_source) = match self.quarter.energy_so_far_mj(now) {
             Some(e) => (Some(e), Some(EnergySource::Register)),
             None => match t.demand.and_then(milliwatts) {
@@ -150,10 +160,13 @@ impl Tracker {
         let power = t.power_import.and_then(milliwatts);
         let projected = energy.zip(power).map(|(e, p)| projected_mw(now, e, p));
         let month_peak = self.recorded.get(month);
-        let history =
-            (!t.peak_history.is_empty()).then(|| MonthPeaks::from_history(&t.peak_history));
-        let earlier = history.as_ref().unwrap_or(&self.recorded);
-        let (avg, n) = rolling_average(month, month_peak.unwrap_or(0), earlier);
+        let from_history = !t.peak_history.is_empty();
+        let earlier = if from_history {
+            history_earlier(&t.peak_history, month)
+        } else {
+            self.recorded.earlier(month)
+        };
+        let (avg, n) = rolling_average(month_peak.unwrap_or(0), &earlier);
         let price = self.settings.price;
         Capacity {
             month,
@@ -164,7 +177,7 @@ impl Tracker {
             month_peak_mw: month_peak,
             rolling_average_mw: avg,
             months_counted: n,
-            from_history: history.is_some(),
+            from_history,
             cost_per_year: price.and_then(|p| p.yearly_cost(avg)),
             price,
             values_sent,
@@ -199,15 +212,12 @@ fn millijoules(q: Quantity) -> Option<i64> {
 /// The import register over all tariffs (mJ): the sum of the tariff
 /// registers when the meter sends them, else its total (`1-0:1.8.0`).
 fn import_mj(t: &Telegram) -> Option<i64> {
-    let tariffs: Vec<i64> = t.imported[1..]
-        .iter()
-        .flatten()
-        .filter_map(|q| millijoules(*q))
-        .collect();
-    if tariffs.is_empty() {
-        return t.imported[0].and_then(millijoules);
+    let mut sum: Option<i64> = None;
+    for q in t.imported[1..].iter().flatten() {
+        let mj = millijoules(*q)?;
+        sum = Some(sum.unwrap_or(0).checked_add(mj)?);
     }
-    tariffs.iter().try_fold(0i64, |a, b| a.checked_add(*b))
+    sum.or_else(|| t.imported[0].and_then(millijoules))
 }
 
 #[cfg(test)]
@@ -260,7 +270,7 @@ mod tests {
         let v = tr.view().unwrap();
         assert_eq!(v.energy_source, Some(EnergySource::Register));
         assert_eq!(v.projected_mw, Some(3_000_000));
-        assert!(v.values_sent && !v.from_history);
+        assert!(v.values_sent == Some(true) && !v.from_history);
         // Only this month is known, above the floor: the average is it.
         assert_eq!((v.rolling_average_mw, v.months_counted), (3_064_000, 1));
         assert_eq!(v.cost_per_year, None);
@@ -287,5 +297,27 @@ mod tests {
         // (4 + max(1, 2.5)) / 2 = 3.25 kW; × 40 = 130.
         assert_eq!((v.rolling_average_mw, v.months_counted), (3_250_000, 2));
         assert_eq!(v.cost_per_year, Some(Fixed::new(130, 0)));
+    }
+
+    #[test]
+    fn a_meter_that_stops_sending_its_values_is_told_from_one_that_never_did() {
+        let plain = telegram("0-0:1.0.0(231102121500W)\r\n1-0:1.8.1(000001.000*kWh)\r\n");
+        // Configured, never sent them: tracked, but not "stopped".
+        let settings = CapacitySettings {
+            enabled: true,
+            ..CapacitySettings::default()
+        };
+        let mut tr = Tracker::new(settings, MonthPeaks::default());
+        tr.observe(&plain, Zone::CET, 0);
+        assert_eq!(tr.view().unwrap().values_sent, None);
+        // Sent them, then stopped: the rolling average stays, the flag drops.
+        let mut tr = Tracker::default();
+        let peak = "231102114500W)(03.064*kW";
+        tr.observe(&be("231102121000W", 1000, 500, 400, peak), Zone::CET, 0);
+        assert_eq!(tr.view().unwrap().values_sent, Some(true));
+        tr.observe(&plain, Zone::CET, 0);
+        let v = tr.view().unwrap();
+        assert_eq!(v.values_sent, Some(false));
+        assert_eq!(v.month_peak_mw, Some(3_064_000));
     }
 }

@@ -156,7 +156,8 @@ struct CapacityDoc {
     from_history: bool,
     price_per_kw_year: Option<Fixed>,
     cost_per_year: Option<Fixed>,
-    values_sent: bool,
+    /// `null` until the meter sent 1-0:1.4.0 and 1-0:1.6.0 once.
+    values_sent: Option<bool>,
 }
 
 impl CapacityDoc {

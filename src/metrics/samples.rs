@@ -313,8 +313,9 @@ impl<'a> SampleBuilder<'_, 'a> {
         if let Some(cost) = c.cost_per_year {
             self.plain(Family::CapacityCost, Value::exact(cost));
         }
-        let sent = Value::Int(c.values_sent.into());
-        self.plain(Family::CapacityValuesSent, sent);
+        if let Some(sent) = c.values_sent {
+            self.plain(Family::CapacityValuesSent, Value::Int(sent.into()));
+        }
     }
 
     /// The `equipment_id` label value, only when the user asked for it.
