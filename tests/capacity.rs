@@ -54,6 +54,7 @@ fn replayed_meters_show_the_projection_floor_history_and_cost_exactly() {
                 "[meter.capacity]\nprice_per_kw_year = \"53.2645\"",
             ),
             ("dutch", "nl_dsmr50_iskra_am550t_3phase_issue91.txt", ""),
+            ("lapsed", "capacity/be_port_lapsed.txt", ""),
         ],
     );
     let (_child, addr, _log) = start(cmd().args(["--config", &cfg]));
@@ -61,6 +62,7 @@ fn replayed_meters_show_the_projection_floor_history_and_cost_exactly() {
         sample(b, "dsmr_capacity_quarter_projected_watts", "quarter") == Some("2200")
             && sample(b, "dsmr_capacity_rolling_average_watts", "history").is_some()
             && sample(b, "dsmr_electricity_import_watts", "dutch").is_some()
+            && sample(b, "dsmr_capacity_meter_values_sent", "lapsed") == Some("0")
     });
     let q = |name| sample(&body, name, "quarter");
     // 12:30:00 the register at the quarter's start, 12:35:00 150 Wh more and
@@ -96,6 +98,16 @@ fn replayed_meters_show_the_projection_floor_history_and_cost_exactly() {
             .any(|l| l.starts_with("dsmr_capacity_") && l.contains("meter=\"dutch\"")),
         "{body}"
     );
+
+    // Its second telegram lacks 1-0:1.4.0 and 1-0:1.6.0 (the port's opening
+    // lapsed): the flag drops, the month's peak stays, and the projection
+    // counts from the register (13:00:00 to 13:05:00, 50 Wh, 0.8 kW now:
+    // (180 000 J + 800 W × 600 s) / 900 s = 733.333 W).
+    let l = |name| sample(&body, name, "lapsed");
+    assert_eq!(l("dsmr_capacity_meter_values_sent"), Some("0"));
+    assert_eq!(l("dsmr_capacity_month_peak_watts"), Some("1800"));
+    assert_eq!(l("dsmr_capacity_quarter_projected_watts"), Some("733.333"));
+    assert_eq!(l("dsmr_electricity_month_peak_watts"), None);
 
     let api = scrape(&addr, "/api/v1/meters").expect("api");
     let doc: serde_json::Value = serde_json::from_str(&api).expect("json");
