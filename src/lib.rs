@@ -33,7 +33,7 @@
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
 //! cli, source -> duration
-//! main, cli, state -> capacity -> dsmr_engine
+//! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! ```
 //!
 //! Where a change goes: a new source in `source/`, a new metric in

@@ -28,8 +28,10 @@
 //! - [`store`]: the state file (read at start, written atomically).
 //!
 //! Edges: reads the engine's telegram types only; imported by
-//! [`crate::state`] (which owns a tracker per meter) and [`crate::cli`]
-//! (settings). Only [`store`] touches the file system.
+//! [`crate::state`] (which owns a tracker per meter), [`crate::metrics`]
+//! and [`crate::http`] (its view), [`crate::cli`] (settings) and `main`
+//! (which loads the state file before the sources start). Only [`store`]
+//! touches the file system.
 
 pub mod months;
 pub mod price;
