@@ -21,6 +21,9 @@
 //!   text; the only place that knows metric names.
 //! - [`state`]: the latest telegram and counters of each meter; written by
 //!   sources, read by metrics and http.
+//! - [`capacity`]: the Belgian capacity tariff (the projected quarter-hour,
+//!   the monthly peaks and their rolling average, the yearly cost): pure
+//!   computation, and the small state file of the recorded peaks.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
@@ -32,6 +35,7 @@
 //!      -> http -> metrics, state
 //! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
+//! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! ```
 //!
 //! Where a change goes: a new source in `source/`, a new metric in
@@ -44,6 +48,7 @@
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
 //! `source`, but for `homewizard pair`, which uses the HomeWizard client. `duration` imports nothing of the crate.
 
+pub mod capacity;
 pub mod cli;
 pub mod cmd;
 pub mod duration;

@@ -2,6 +2,7 @@
 //! the signals together. Everything it wires lives in the library.
 
 use dsmr_engine::Zone;
+use dsmr_exporter::capacity;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
 use dsmr_exporter::http::{self, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
@@ -105,8 +106,9 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
 
     let mut list = Vec::with_capacity(prepared.len());
-    for (m, source) in prepared {
+    for (m, source, capacity) in prepared {
         let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
+        meter.set_capacity(capacity);
         list.push(meter.clone());
         tokio::spawn(source.run(meter));
     }
@@ -136,19 +138,23 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
 }
 
+/// A meter's config, its source made ready and its capacity tracker.
+type Prepared<'a> = (&'a MeterConfig, Source, capacity::Tracker);
+
 /// What a start opens before it serves: every meter's source made ready
-/// (a replay file opened and checked) and the web config file read, with
+/// (a replay file opened and checked, the capacity state file read) and
+/// the web config file read, with
 /// the certificates, key and client CA it names. `--check-config` runs
 /// this too, so it fails exactly when a start would.
-async fn prepare(
-    cfg: &ServeConfig,
-) -> Result<(Vec<(&MeterConfig, Source)>, Option<WebConfig>), String> {
+async fn prepare(cfg: &ServeConfig) -> Result<(Vec<Prepared<'_>>, Option<WebConfig>), String> {
     let mut prepared = Vec::with_capacity(cfg.meters.len());
     for m in &cfg.meters {
-        match Source::prepare(m.source.clone()).await {
-            Ok(s) => prepared.push((m, s)),
-            Err(e) => return Err(format!("meter {}: {e}", m.name)),
-        }
+        let source = Source::prepare(m.source.clone())
+            .await
+            .map_err(|e| format!("meter {}: {e}", m.name))?;
+        let capacity =
+            capacity::load_tracker(&m.capacity).map_err(|e| format!("meter {}: {e}", m.name))?;
+        prepared.push((m, source, capacity));
     }
     // A bad web config file stops the start, naming the line.
     let web = match &cfg.web_config_file {

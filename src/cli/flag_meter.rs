@@ -5,13 +5,14 @@
 
 use super::env::Env;
 use super::error::CliError;
-use super::flags::Args;
+use super::flags::{Args, DemoArg};
 use super::homewizard::homewizard_flags;
 use super::settings::{
     MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason, SerialSettings,
     SmartySettings, SourceSettings,
 };
 use super::smarty_keys::{AuthKey, KeySource};
+use crate::capacity::CapacitySettings;
 use crate::duration;
 use std::path::PathBuf;
 
@@ -45,7 +46,10 @@ fn meter_settings(a: &Args, env: &Env) -> Result<(MeterSettings, Vec<&'static st
         interval: Some(a.replay_interval),
         looped: a.replay_loop,
     });
-    let demo = a.demo.then_some(SourceSettings::Demo);
+    let demo = match a.demo {
+        Some(DemoArg::On(country)) => Some(SourceSettings::Demo(country)),
+        Some(DemoArg::Off) | None => None,
+    };
     let homewizard = homewizard_flags(a, env)?.map(SourceSettings::Homewizard);
     let (flags, sources): (Vec<&'static str>, Vec<SourceSettings>) = [
         ("--serial", serial),
@@ -64,6 +68,7 @@ fn meter_settings(a: &Args, env: &Env) -> Result<(MeterSettings, Vec<&'static st
         sources,
         smarty: smarty_flags(a, env)?,
         base: PathBuf::new(),
+        capacity: CapacitySettings::default(),
     };
     Ok((settings, flags))
 }

@@ -17,6 +17,7 @@ use super::settings::{
     DEFAULT_REPLAY_INTERVAL_TEXT, DEFAULT_STALE_AFTER_TEXT, DEFAULT_STOP_BITS, DEFAULT_TIMEZONE,
 };
 use crate::duration;
+use crate::source::DemoCountry;
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ DSMR_EXPORTER_WEB_LISTEN_ADDRESS=:9947, DSMR_EXPORTER_DEMO=true. A flag on the c
 
 Examples:
   dsmr-exporter --demo                                   simulated meter, metrics on :9947
+  dsmr-exporter --demo be                                simulated Belgian meter with the capacity tariff
   dsmr-exporter --serial /dev/ttyUSB0                    DSMR 4/5 meter (115200 8N1)
   dsmr-exporter --serial /dev/ttyUSB0 --baud 9600 --data-bits 7 --parity even   DSMR 2.2/3.0
   dsmr-exporter --tcp 192.168.1.50:2001                  ser2net or a Wi-Fi P1 dongle
@@ -117,14 +119,20 @@ pub struct Args {
     )]
     pub replay_loop: bool,
 
-    /// Run a built-in simulated DSMR 5.0 meter (3 phases, solar, gas, water).
+    /// Run a built-in simulated meter: `nl` (the default: DSMR 5.0, 3
+    /// phases, solar, gas, water) or `be` (a Flemish e-MUCS meter with the
+    /// capacity tariff's quarter-hour demand, month peak and peak history).
     #[arg(
         long,
+        value_name = "COUNTRY",
+        num_args = 0..=1,
+        require_equals = false,
+        default_missing_value = "nl",
+        value_parser = parse_demo,
         env = "DSMR_EXPORTER_DEMO",
-        value_parser = BoolishValueParser::new(),
         help_heading = "Source"
     )]
-    pub demo: bool,
+    pub demo: Option<DemoArg>,
 
     /// Poll a HomeWizard Wi-Fi P1 meter's local API: v2 (HTTPS, needs a
     /// token from `dsmr-exporter homewizard pair HOST`) or v1 (HTTP).
@@ -429,6 +437,27 @@ pub(crate) const TYPED_FLAGS: &[&str] = &[
 /// `--replay-interval`: any duration, 0 included.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     duration::parse(s).map_err(|e| e.to_string())
+}
+
+/// `--demo [nl|be]`, or DSMR_EXPORTER_DEMO: a country, or a yes/no word
+/// (`true` is the Dutch demo, `false` none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoArg {
+    /// No demo (`false`, `no`, `0`, `off`).
+    Off,
+    /// The demo of this country.
+    On(DemoCountry),
+}
+
+fn parse_demo(s: &str) -> Result<DemoArg, String> {
+    if let Some(c) = DemoCountry::parse(s) {
+        return Ok(DemoArg::On(c));
+    }
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "on" | "1" => Ok(DemoArg::On(DemoCountry::Nl)),
+        "false" | "no" | "n" | "off" | "0" => Ok(DemoArg::Off),
+        _ => Err("expected nl or be (or true / false)".to_owned()),
+    }
 }
 
 /// `--stale-after`: a duration above 0.

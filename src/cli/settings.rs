@@ -14,11 +14,13 @@ use super::checks::{
     check_stop_bits, check_tcp_address, HomewizardApiArg, NamedZone, ParityArg,
 };
 use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
+use crate::capacity::{CapacitySettings, Price};
 use crate::duration;
+use crate::source::demo::DEMO_BE_PRICE;
 use crate::source::homewizard::{Api, Token, TokenSource, DEFAULT_TOKEN_FILE};
 use crate::source::{
-    DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
-    TcpConfig,
+    DataBits, DemoCountry, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig,
+    SourceConfig, StopBits, TcpConfig,
 };
 use dsmr_engine::smarty::SmartyKeys;
 use dsmr_engine::Zone;
@@ -61,6 +63,9 @@ pub struct MeterConfig {
     pub zone: Zone,
     /// The zone as the user wrote it, for `--check-config`.
     pub timezone: String,
+    /// The Belgian capacity tariff: configured, or the default (tracked
+    /// once the meter sends a capacity value, no price, no state file).
+    pub capacity: CapacitySettings,
 }
 
 impl fmt::Display for MeterConfig {
@@ -68,7 +73,15 @@ impl fmt::Display for MeterConfig {
         writeln!(f, "meter: {}", self.name)?;
         writeln!(f, "source: {}", self.source)?;
         writeln!(f, "stale after: {}", duration::format(self.stale_after))?;
-        writeln!(f, "timezone: {}", self.timezone)
+        writeln!(f, "timezone: {}", self.timezone)?;
+        let c = &self.capacity;
+        if let Some(price) = c.price {
+            writeln!(f, "capacity price: {price} per kW per year")?;
+        }
+        if let Some(path) = &c.state_file {
+            writeln!(f, "capacity state file: {}", path.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -90,6 +103,9 @@ pub struct MeterSettings {
     /// The directory that relative replay and key files are taken from;
     /// empty for the working directory.
     pub base: PathBuf,
+    /// The capacity tariff's settings (price already parsed); a relative
+    /// state file is taken from [`MeterSettings::base`].
+    pub capacity: CapacitySettings,
 }
 
 /// One source of a meter, as given.
@@ -113,8 +129,8 @@ pub enum SourceSettings {
     },
     /// A HomeWizard P1 meter's local API.
     Homewizard(HomewizardSettings),
-    /// The built-in simulated meter.
-    Demo,
+    /// The built-in simulated meter, of a country.
+    Demo(DemoCountry),
 }
 
 /// A serial port and its line settings, as given.
@@ -250,7 +266,12 @@ impl MeterSettings {
         };
         let smarty = match self.smarty {
             None => None,
-            Some(_) if matches!(source, SourceSettings::Demo | SourceSettings::Homewizard(_)) => {
+            Some(_)
+                if matches!(
+                    source,
+                    SourceSettings::Demo(_) | SourceSettings::Homewizard(_)
+                ) =>
+            {
                 return Err(refused(MeterField::Smarty, Reason::SmartyNotApplicable))
             }
             Some(s) => Some(
@@ -258,14 +279,31 @@ impl MeterSettings {
                     .map_err(|e| refused(MeterField::Smarty, Reason::KeyFile(e)))?,
             ),
         };
+        let capacity = resolve_capacity(self.capacity, &source, &self.base);
         Ok(MeterConfig {
             name,
             source: resolve_source(source, stale_after, smarty, &self.base)?,
             stale_after,
             zone: timezone.zone,
             timezone: timezone.name,
+            capacity,
         })
     }
+}
+
+/// The capacity settings with the state file taken from `base`; the
+/// Belgian demo shows its cost at [`DEMO_BE_PRICE`] unless a price is given.
+fn resolve_capacity(
+    mut c: CapacitySettings,
+    source: &SourceSettings,
+    base: &Path,
+) -> CapacitySettings {
+    c.state_file = c.state_file.map(|f| base.join(f));
+    if matches!(source, SourceSettings::Demo(DemoCountry::Be)) {
+        c.enabled = true;
+        c.price = c.price.or_else(|| Price::parse(DEMO_BE_PRICE).ok());
+    }
+    c
 }
 
 /// [`DEFAULT_TIMEZONE`], named.
@@ -302,7 +340,7 @@ fn resolve_source(
             smarty,
         }),
         SourceSettings::Homewizard(h) => SourceConfig::Homewizard(resolve_homewizard(h, base)?),
-        SourceSettings::Demo => SourceConfig::Demo,
+        SourceSettings::Demo(c) => SourceConfig::Demo(c),
     })
 }
 
@@ -401,7 +439,7 @@ mod tests {
     fn resolve_fills_every_default_once() {
         let demo = MeterSettings {
             name: "m".into(),
-            sources: vec![SourceSettings::Demo],
+            sources: vec![SourceSettings::Demo(DemoCountry::Nl)],
             ..MeterSettings::default()
         }
         .resolve()
@@ -440,7 +478,10 @@ mod tests {
             (e.field, e.reason),
             (MeterField::Sources, Reason::NoSource)
         ));
-        let e = err(vec![SourceSettings::Demo, SourceSettings::Demo]);
+        let e = err(vec![
+            SourceSettings::Demo(DemoCountry::Nl),
+            SourceSettings::Demo(DemoCountry::Be),
+        ]);
         assert!(matches!(e.reason, Reason::SeveralSources));
         let e = err(vec![SourceSettings::Serial(SerialSettings {
             path: "/dev/x".into(),

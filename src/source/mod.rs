@@ -45,7 +45,7 @@ pub mod serial;
 pub mod setup;
 pub mod tcp;
 
-pub use demo::DemoMeter;
+pub use demo::{DemoCountry, DemoMeter};
 pub use error::SourceError;
 pub use homewizard::HomewizardConfig;
 pub use pipeline::Pipeline;

@@ -1,7 +1,7 @@
 //! The flag path end to end: argv and environment to [`Config`].
 
 use super::*;
-use crate::source::{ReplayConfig, SourceConfig, TcpConfig};
+use crate::source::{DemoCountry, ReplayConfig, SourceConfig, TcpConfig};
 use dsmr_engine::smarty::SmartyKeys;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ fn meter(args: &[&str]) -> MeterConfig {
 fn defaults() {
     let s = serve(&["--demo"]);
     assert_eq!(s.meters[0].name, "main");
-    assert_eq!(s.meters[0].source, SourceConfig::Demo);
+    assert_eq!(s.meters[0].source, SourceConfig::Demo(DemoCountry::Nl));
     assert_eq!(s.meters[0].stale_after, Duration::from_secs(60));
     assert_eq!(s.listen_address, "0.0.0.0:9947");
     assert_eq!(s.telemetry_path, "/metrics");
@@ -266,4 +266,26 @@ fn homewizard_token_from_the_environment() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("DSMR_EXPORTER_HOMEWIZARD_TOKEN"), "{e}");
+}
+
+#[test]
+fn demo_takes_an_optional_country() {
+    let demo = |args: &[&str]| meter(args).source;
+    assert_eq!(demo(&["--demo"]), SourceConfig::Demo(DemoCountry::Nl));
+    assert_eq!(demo(&["--demo", "nl"]), SourceConfig::Demo(DemoCountry::Nl));
+    assert_eq!(demo(&["--demo", "be"]), SourceConfig::Demo(DemoCountry::Be));
+    assert_eq!(demo(&["--demo=BE"]), SourceConfig::Demo(DemoCountry::Be));
+    assert_eq!(
+        demo(&["--demo", "--meter", "x"]),
+        SourceConfig::Demo(DemoCountry::Nl)
+    );
+    assert_eq!(demo(&["--demo=true"]), SourceConfig::Demo(DemoCountry::Nl));
+    assert!(matches!(parse(&["--demo=false"]), Err(CliError::NoSource)));
+    let be = meter(&["--demo", "be"]);
+    assert!(be.capacity.enabled && be.capacity.price.is_some());
+    assert!(meter(&["--demo"]).capacity.price.is_none());
+    let Err(CliError::Clap(c)) = parse(&["--demo", "fr"]) else {
+        panic!("--demo fr: not clap's error")
+    };
+    assert!(c.to_string().contains("expected nl or be"), "{c}");
 }

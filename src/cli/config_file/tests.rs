@@ -1,7 +1,7 @@
 //! The file path: TOML text to [`FileConfig`], and where errors point.
 
 use super::*;
-use crate::source::SourceConfig;
+use crate::source::{DemoCountry, SourceConfig};
 use std::time::Duration;
 
 fn err(text: &str) -> String {
@@ -60,7 +60,7 @@ demo = true
          https://192.168.1.60:443/api/telegram (API v2, token file /etc/dsmr/homewizard.token, \
          certificate appliance/p1dongle/*) if the device answers 401 on GET /api over HTTPS"
     );
-    assert_eq!(c.meters[4].source, SourceConfig::Demo);
+    assert_eq!(c.meters[4].source, SourceConfig::Demo(DemoCountry::Nl));
     assert_eq!(c.meters[0].stale_after, Duration::from_secs(120));
     assert_eq!(c.meters[1].stale_after, Duration::from_secs(60));
 }
@@ -183,4 +183,54 @@ fn homewizard_api_v2_settings() {
     );
     let e = err("[[meter]]\nname = \"a\"\nhomewizard = { host = \"h\", api = \"v3\" }\n");
     assert!(e.contains("v3"), "{e}");
+}
+
+#[test]
+fn a_demo_country_and_the_capacity_table() {
+    let c = parse(
+        r#"
+[[meter]]
+name = "be"
+demo = "be"
+
+[[meter]]
+name = "fluvius"
+replay = { file = "t.txt" }
+[meter.capacity]
+price_per_kw_year = "53.2645"
+state_file = "peaks/fluvius.state"
+
+[[meter]]
+name = "off"
+demo = false
+replay = { file = "t.txt" }
+capacity = { price_per_kw_year = 40 }
+"#,
+        Path::new("/etc/dsmr/m.toml"),
+    )
+    .unwrap();
+    let be = &c.meters[0];
+    assert_eq!(be.source, SourceConfig::Demo(DemoCountry::Be));
+    // The Belgian demo tracks the tariff and shows a cost.
+    assert!(be.capacity.enabled && be.capacity.price.is_some());
+    let f = &c.meters[1].capacity;
+    assert!(f.enabled);
+    assert_eq!(f.price.unwrap().to_string(), "53.2645");
+    assert_eq!(
+        f.state_file.as_deref(),
+        Some(Path::new("/etc/dsmr/peaks/fluvius.state"))
+    );
+    assert_eq!(c.meters[2].capacity.price.unwrap().to_string(), "40");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = \"fr\"\n");
+    assert!(
+        e.starts_with("m.toml:3:") && e.contains("demo \"fr\""),
+        "{e}"
+    );
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price_per_kw_year = 53.26 }\n");
+    assert!(e.starts_with("m.toml:4:") && e.contains("in quotes"), "{e}");
+    let e =
+        err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price_per_kw_year = \"-1\" }\n");
+    assert!(e.contains("capacity.price_per_kw_year \"-1\""), "{e}");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price = \"1\" }\n");
+    assert!(e.contains("price"), "{e}");
 }
