@@ -20,6 +20,7 @@ use super::flag_meter::{meter_from_flags, SMARTY_KEY_VAR};
 use super::flags::{Args, Command, HomewizardCommand, LogFormat};
 use super::homewizard::{apply_test_ca, pair_config, TEST_CA_VAR, TOKEN_VAR};
 use super::settings::MeterConfig;
+use crate::small_file::{read_to_string_limited, CONFIG_FILE_LIMIT};
 use crate::source::homewizard::pair::PairConfig;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
@@ -292,10 +293,11 @@ fn check_config_file(
     if !clash.is_empty() {
         return Err(CliError::ConfigAndMeterFlags(clash));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::ConfigRead {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        read_to_string_limited(path, CONFIG_FILE_LIMIT).map_err(|source| CliError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
     let file = config_file::parse(&text, path)?;
     let listen_address = if set_by_user.set("web_listen_address") {
         listen_address_flag(a)?
