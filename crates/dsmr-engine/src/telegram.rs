@@ -15,6 +15,7 @@ mod error;
 mod fast;
 mod field;
 mod logs;
+mod mask;
 mod mbus;
 mod meaning;
 mod scan;
