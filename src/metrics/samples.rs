@@ -129,7 +129,11 @@ impl<'a> SampleBuilder<'_, 'a> {
         self.plain(Family::SourceUp, Value::Int(st.source_up.into()));
         self.plain(Family::Reconnects, Value::count(st.reconnects));
         self.plain(Family::FieldErrors, Value::count(st.field_errors));
-        self.plain(Family::CrcX25, Value::count(st.crc_x25));
+        // Only for a meter that has sent one (a Holley): no extra series
+        // for every other meter.
+        if st.crc_x25 > 0 {
+            self.plain(Family::CrcX25, Value::count(st.crc_x25));
+        }
         for (register, reason, n) in st.registers.rejected() {
             let labels = Labels::meter(self.meter)
                 .with("register", register)
