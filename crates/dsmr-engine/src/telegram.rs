@@ -484,33 +484,110 @@ impl Telegram {
             .is_some_and(|v| v >= 40)
     }
 
+    /// Empties the telegram for the next decode, keeping the buffers'
+    /// memory and the line cache. Field by field, in place: building a
+    /// `Telegram { .. }` and moving it in copies its 2.4 KB twice, a tenth
+    /// of a decode. The pattern lists every field, so a new one cannot be
+    /// forgotten here.
     fn reset(&mut self) {
-        let mut raw = core::mem::take(&mut self.raw);
-        let mut log = core::mem::take(&mut self.power_failure_log);
-        let mut hist = core::mem::take(&mut self.peak_history);
-        let mut imported_more = core::mem::take(&mut self.imported_more);
-        let mut exported_more = core::mem::take(&mut self.exported_more);
-        let mut unknown = core::mem::take(&mut self.unknown);
-        let mut errors = core::mem::take(&mut self.errors);
-        let cache = core::mem::take(&mut self.cache);
-        raw.clear();
-        log.clear();
-        hist.clear();
-        imported_more.clear();
-        exported_more.clear();
-        unknown.clear();
-        errors.clear();
-        *self = Telegram {
+        let Telegram {
             raw,
-            power_failure_log: log,
-            peak_history: hist,
+            len,
+            crc,
+            crc_algorithm,
+            header,
+            version,
+            emucs_version,
+            timestamp,
+            equipment_id,
+            serial,
+            ean,
+            logical_name,
+            device_id,
+            imported,
+            exported,
             imported_more,
             exported_more,
+            reactive_imported,
+            reactive_exported,
+            reactive_quadrants,
+            absolute_energy,
+            power_import,
+            power_export,
+            reactive_power_import,
+            reactive_power_export,
+            reactive_power_quadrants,
+            apparent_power_import,
+            apparent_power_export,
+            power_factor,
+            frequency,
+            phases,
+            tariff,
+            breaker,
+            threshold,
+            power_failures,
+            long_power_failures,
+            power_failure_log,
+            has_power_failure_log,
+            text_message,
+            text_code,
+            text_messages_extra,
+            demand,
+            month_peak,
+            peak_history,
+            mbus,
             unknown,
             errors,
-            cache,
-            ..Telegram::default()
-        };
+            // The line cache stays: it makes the next decode fast.
+            cache: _,
+        } = self;
+        raw.clear();
+        imported_more.clear();
+        exported_more.clear();
+        power_failure_log.clear();
+        peak_history.clear();
+        unknown.clear();
+        errors.clear();
+        *len = Default::default();
+        *crc = Default::default();
+        *crc_algorithm = Default::default();
+        *header = Default::default();
+        *version = Default::default();
+        *emucs_version = Default::default();
+        *timestamp = Default::default();
+        *equipment_id = Default::default();
+        *serial = Default::default();
+        *ean = Default::default();
+        *logical_name = Default::default();
+        *device_id = Default::default();
+        *imported = Default::default();
+        *exported = Default::default();
+        *reactive_imported = Default::default();
+        *reactive_exported = Default::default();
+        *reactive_quadrants = Default::default();
+        *absolute_energy = Default::default();
+        *power_import = Default::default();
+        *power_export = Default::default();
+        *reactive_power_import = Default::default();
+        *reactive_power_export = Default::default();
+        *reactive_power_quadrants = Default::default();
+        *apparent_power_import = Default::default();
+        *apparent_power_export = Default::default();
+        *power_factor = Default::default();
+        *frequency = Default::default();
+        *phases = Default::default();
+        *tariff = Default::default();
+        *breaker = Default::default();
+        *threshold = Default::default();
+        *power_failures = Default::default();
+        *long_power_failures = Default::default();
+        *has_power_failure_log = Default::default();
+        *text_message = Default::default();
+        *text_code = Default::default();
+        *text_messages_extra = Default::default();
+        *demand = Default::default();
+        *month_peak = Default::default();
+        *mbus = Default::default();
     }
 
     /// The telegram's text (`/` … `!CRC`).
