@@ -2,6 +2,7 @@
 //! the signals together. Everything it wires lives in the library.
 
 use dsmr_engine::Zone;
+use dsmr_exporter::capacity;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
 use dsmr_exporter::http::{self, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
             cfg.zone,
             dsmr_exporter::cmd::parse::ParseOptions { mask_ids, raw },
         ),
+        Mode::HomewizardPair(pair) => homewizard_pair(&pair),
         Mode::Backfill {
             input,
             meter,
@@ -112,8 +114,9 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
 
     let mut list = Vec::with_capacity(prepared.len());
-    for (m, source) in prepared {
+    for (m, source, capacity) in prepared {
         let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
+        meter.set_capacity(capacity);
         list.push(meter.clone());
         tokio::spawn(source.run(meter));
     }
@@ -143,19 +146,23 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
 }
 
+/// A meter's config, its source made ready and its capacity tracker.
+type Prepared<'a> = (&'a MeterConfig, Source, capacity::Tracker);
+
 /// What a start opens before it serves: every meter's source made ready
-/// (a replay file opened and checked) and the web config file read, with
+/// (a replay file opened and checked, the capacity state file read) and
+/// the web config file read, with
 /// the certificates, key and client CA it names. `--check-config` runs
 /// this too, so it fails exactly when a start would.
-async fn prepare(
-    cfg: &ServeConfig,
-) -> Result<(Vec<(&MeterConfig, Source)>, Option<WebConfig>), String> {
+async fn prepare(cfg: &ServeConfig) -> Result<(Vec<Prepared<'_>>, Option<WebConfig>), String> {
     let mut prepared = Vec::with_capacity(cfg.meters.len());
     for m in &cfg.meters {
-        match Source::prepare(m.source.clone()).await {
-            Ok(s) => prepared.push((m, s)),
-            Err(e) => return Err(format!("meter {}: {e}", m.name)),
-        }
+        let source = Source::prepare(m.source.clone())
+            .await
+            .map_err(|e| format!("meter {}: {e}", m.name))?;
+        let capacity =
+            capacity::load_tracker(&m.capacity).map_err(|e| format!("meter {}: {e}", m.name))?;
+        prepared.push((m, source, capacity));
     }
     // A bad web config file stops the start, naming the line.
     let web = match &cfg.web_config_file {
@@ -251,6 +258,21 @@ fn backfill(
             ExitCode::SUCCESS
         }
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The `homewizard pair` command, on a small runtime of its own.
+fn homewizard_pair(cfg: &dsmr_exporter::source::homewizard::pair::PairConfig) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(dsmr_exporter::cmd::homewizard_pair::run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

@@ -18,6 +18,10 @@
 //! out-of-range values count as field errors. Every reader sees the held
 //! values.
 //!
+//! Each meter's capacity-tariff [`Tracker`] sees every stored telegram too;
+//! when a month's recorded peak rises it writes the state file after the
+//! lock is released.
+//!
 //! # Inside
 //! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
 //! - [`registers`]: the register guard ([`Registers`]).
@@ -26,6 +30,7 @@ pub mod registers;
 
 pub use registers::{Reason, Registers};
 
+use crate::capacity::{self, Tracker};
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{CrcAlgorithm, CrcStatus, Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -59,6 +64,9 @@ pub struct MeterState {
     pub day_start: Option<DayStart>,
     /// The register guard: last good values and rejections by register.
     pub registers: Registers,
+    /// The Belgian capacity tariff (inactive until the meter sends a
+    /// capacity value or its config asks for it).
+    pub capacity: Tracker,
 }
 
 /// The first register values seen on one local date (in the meter's zone,
@@ -331,8 +339,21 @@ impl Meter {
         if let Some(d) = st.day_start.as_mut() {
             d.rebase(t, &outcome);
         }
+        let save = st.capacity.observe(t, self.zone, unix_seconds(now));
         drop(guard);
+        // Only when a month's peak rose: rare, small, and outside the lock.
+        if let Some((path, peaks)) = save {
+            if let Err(e) = capacity::store::save(&path, &peaks) {
+                tracing::warn!(meter = %self.name, "{e}");
+            }
+        }
         self.notify();
+    }
+
+    /// Sets the capacity-tariff tracker (its settings and the peaks
+    /// recorded before), before the source starts.
+    pub fn set_capacity(&self, tracker: Tracker) {
+        self.lock().capacity = tracker;
     }
 
     /// Counts a telegram whose CRC did not match.
