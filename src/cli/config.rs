@@ -57,7 +57,14 @@ pub enum Mode {
     /// Print the configuration and exit (`--check-config`).
     Check(ServeConfig),
     /// Decode telegrams from a file, or standard input when `None`.
-    Parse(Option<PathBuf>),
+    Parse {
+        /// The capture; standard input when `None`.
+        input: Option<PathBuf>,
+        /// `--mask-ids`.
+        mask_ids: bool,
+        /// `--raw`.
+        raw: bool,
+    },
     /// Backfill from a telegram log, or standard input when `None`.
     Backfill {
         /// The log; standard input when `None`.
@@ -175,9 +182,15 @@ impl Config {
         let zone = a.timezone.zone;
         let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
         let mode = match &a.command {
-            Some(Command::Parse { input }) => {
-                Mode::Parse((input != "-").then(|| PathBuf::from(input)))
-            }
+            Some(Command::Parse {
+                input,
+                mask_ids,
+                raw,
+            }) => Mode::Parse {
+                input: (input != "-").then(|| PathBuf::from(input)),
+                mask_ids: *mask_ids,
+                raw: *raw,
+            },
             Some(Command::Backfill { input }) => Mode::Backfill {
                 input: (input != "-").then(|| PathBuf::from(input)),
                 meter: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
