@@ -24,6 +24,8 @@
 //! - [`capacity`]: the Belgian capacity tariff (the projected quarter-hour,
 //!   the monthly peaks and their rolling average, the yearly cost): pure
 //!   computation, and the small state file of the recorded peaks.
+//! - [`small_file`]: reading the files a configuration names, at most so
+//!   deep (the config file, keys, tokens, certificates, state files).
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
@@ -35,6 +37,7 @@
 //!      -> http -> metrics, state
 //! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
+//! cli, source, capacity -> small_file
 //! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! ```
 //!
@@ -46,7 +49,8 @@
 //!
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
-//! `source`, but for `homewizard pair`, which uses the HomeWizard client. `duration` imports nothing of the crate.
+//! `source`, but for `homewizard pair`, which uses the HomeWizard client.
+//! `duration` and `small_file` import nothing of the crate.
 
 pub mod capacity;
 pub mod cli;
@@ -54,5 +58,6 @@ pub mod cmd;
 pub mod duration;
 pub mod http;
 pub mod metrics;
+pub mod small_file;
 pub mod source;
 pub mod state;

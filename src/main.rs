@@ -38,7 +38,15 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Mode::Parse(input) => parse(input.as_deref(), cfg.zone),
+        Mode::Parse {
+            input,
+            mask_ids,
+            raw,
+        } => parse(
+            input.as_deref(),
+            cfg.zone,
+            dsmr_exporter::cmd::parse::ParseOptions { mask_ids, raw },
+        ),
         Mode::HomewizardPair(pair) => homewizard_pair(&pair),
         Mode::Backfill {
             input,
@@ -236,15 +244,20 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
 }
 
 /// The `parse` command: telegrams from a file or stdin, an account on stdout.
-fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
+fn parse(
+    input: Option<&Path>,
+    zone: Zone,
+    opts: dsmr_exporter::cmd::parse::ParseOptions,
+) -> ExitCode {
+    use dsmr_exporter::cmd::parse::run_with;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match input {
         Some(path) => match std::fs::File::open(path) {
-            Ok(mut f) => dsmr_exporter::cmd::parse::run(&mut f, &mut out, zone),
+            Ok(mut f) => run_with(&mut f, &mut out, zone, opts),
             Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
         },
-        None => dsmr_exporter::cmd::parse::run(&mut std::io::stdin().lock(), &mut out, zone),
+        None => run_with(&mut std::io::stdin().lock(), &mut out, zone, opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,7 @@ use super::flag_meter::{meter_from_flags, SMARTY_KEY_VAR};
 use super::flags::{Args, Command, HomewizardCommand, LogFormat};
 use super::homewizard::{apply_test_ca, pair_config, TEST_CA_VAR, TOKEN_VAR};
 use super::settings::MeterConfig;
+use crate::small_file::{read_to_string_limited, CONFIG_FILE_LIMIT};
 use crate::source::homewizard::pair::PairConfig;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
@@ -56,7 +57,14 @@ pub enum Mode {
     /// Print the configuration and exit (`--check-config`).
     Check(ServeConfig),
     /// Decode telegrams from a file, or standard input when `None`.
-    Parse(Option<PathBuf>),
+    Parse {
+        /// The capture; standard input when `None`.
+        input: Option<PathBuf>,
+        /// `--mask-ids`.
+        mask_ids: bool,
+        /// `--raw`.
+        raw: bool,
+    },
     /// Backfill from a telegram log, or standard input when `None`.
     Backfill {
         /// The log; standard input when `None`.
@@ -186,9 +194,15 @@ impl Config {
         let zone = a.timezone.zone;
         let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
         let mode = match &a.command {
-            Some(Command::Parse { input }) => {
-                Mode::Parse((input != "-").then(|| PathBuf::from(input)))
-            }
+            Some(Command::Parse {
+                input,
+                mask_ids,
+                raw,
+            }) => Mode::Parse {
+                input: (input != "-").then(|| PathBuf::from(input)),
+                mask_ids: *mask_ids,
+                raw: *raw,
+            },
             Some(Command::Backfill { input }) => Mode::Backfill {
                 input: (input != "-").then(|| PathBuf::from(input)),
                 meter: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
@@ -332,10 +346,11 @@ fn check_config_file(
     if !clash.is_empty() {
         return Err(CliError::ConfigAndMeterFlags(clash));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::ConfigRead {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        read_to_string_limited(path, CONFIG_FILE_LIMIT).map_err(|source| CliError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
     let file = config_file::parse(&text, path)?;
     let listen_addresses = if set_by_user.set("web_listen_address") {
         listen_address_flag(a)?

@@ -386,6 +386,14 @@ pub enum Command {
         /// The file to read; `-` or nothing reads standard input.
         #[arg(value_name = "FILE|-", default_value = "-")]
         input: String,
+        /// Mask equipment ids, serials, EANs and the header's serial (keeping
+        /// their length and first and last characters), for a bug report.
+        #[arg(long = "mask-ids")]
+        mask_ids: bool,
+        /// Write each telegram as its text (with --mask-ids: masked, its CRC
+        /// computed again) instead of JSON.
+        #[arg(long)]
+        raw: bool,
     },
     /// Turn a log of raw telegrams into OpenMetrics text stamped with each
     /// telegram's own time, for `promtool tsdb create-blocks-from openmetrics`.

@@ -65,6 +65,7 @@ pub enum Family {
     Reconnects,
     FieldErrors,
     RegisterRejections,
+    CrcX25,
     BuildInfo,
 }
 
@@ -166,6 +167,7 @@ impl Family {
             Family::Reconnects => ("dsmr_source_reconnects_total", "Times the source was reopened after a failure.", C),
             Family::FieldErrors => ("dsmr_field_errors_total", "Values left out of otherwise valid telegrams because they did not parse.", C),
             Family::RegisterRejections => ("dsmr_register_rejections_total", "Register values held at the last good value because they went backwards or grew faster than the meter can count, by register and reason.", C),
+            Family::CrcX25 => ("dsmr_telegrams_crc_x25_total", "Valid telegrams whose CRC is CRC-16/X25 (Holley meters, header HLY) instead of the DSMR CRC-16/ARC; they are counted in dsmr_telegrams_total too.", C),
             Family::BuildInfo => ("dsmr_exporter_build_info", "The exporter's version; always 1.", G),
         }
     }
@@ -252,6 +254,7 @@ mod tests {
         Family::Reconnects,
         Family::FieldErrors,
         Family::RegisterRejections,
+        Family::CrcX25,
         Family::BuildInfo,
     ];
 }

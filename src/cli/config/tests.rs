@@ -133,12 +133,22 @@ fn replay_and_parse() {
         })
     );
     let c = parse(&["parse", "--timezone", "UTC", "x.txt"]).unwrap();
-    assert!(matches!(c.mode, Mode::Parse(Some(ref p)) if p.as_os_str() == "x.txt"));
-    assert_eq!(c.zone, Zone::UTC);
-    assert!(matches!(parse(&["parse"]).unwrap().mode, Mode::Parse(None)));
     assert!(matches!(
-        parse(&["parse", "-"]).unwrap().mode,
-        Mode::Parse(None)
+        c.mode,
+        Mode::Parse { input: Some(ref p), mask_ids: false, raw: false } if p.as_os_str() == "x.txt"
+    ));
+    assert_eq!(c.zone, Zone::UTC);
+    assert!(matches!(
+        parse(&["parse"]).unwrap().mode,
+        Mode::Parse { input: None, .. }
+    ));
+    assert!(matches!(
+        parse(&["parse", "--mask-ids", "--raw", "-"]).unwrap().mode,
+        Mode::Parse {
+            input: None,
+            mask_ids: true,
+            raw: true
+        }
     ));
 }
 
