@@ -11,8 +11,7 @@
 //!   `basic_auth_users` mapping, TLS exactly when it has a
 //!   `tls_server_config` that is not null, and headers only when
 //!   `http_server_config.headers` is a non-empty mapping;
-//! - text that is not YAML is accepted only when it is all whitespace (an
-//!   empty file).
+//! - all-whitespace text is an empty file.
 #![no_main]
 
 use dsmr_exporter::http::WebConfig;
@@ -59,8 +58,13 @@ fuzz_target!(|data: &[u8]| {
             // Text that is all whitespace (Rust's, which includes U+000B and
             // U+2028, not all of it YAML's) is an empty file.
             let Ok(v) = serde_yaml_ng::from_str::<Value>(text) else {
-                assert!(text.trim().is_empty(), "accepted text that is not YAML");
-                assert!(!a.has_basic_auth() && !a.has_tls() && a.headers().is_empty());
+                // The tree can fail where the typed reading does not: a
+                // number too large for it (`0xaa22...`) where the file wants
+                // a string (`regressions/webconfig/big-hex-number`). Then
+                // only the empty file can be checked.
+                if text.trim().is_empty() {
+                    assert!(!a.has_basic_auth() && !a.has_tls() && a.headers().is_empty());
+                }
                 return;
             };
             assert_eq!(
