@@ -292,7 +292,7 @@ fn read_yaml(text: &str, path: &Path) -> Result<WebConfigFile, WebConfigError> {
     if text.trim().is_empty() {
         return Ok(WebConfigFile::default());
     }
-    serde_yaml_ng::from_str::<WebConfigFile>(text).map_err(|source| {
+    let file = serde_yaml_ng::from_str::<WebConfigFile>(text).map_err(|source| {
         let name = path.display().to_string();
         let msg = source.to_string();
         // serde_yaml places errors about top-level keys at the
@@ -304,7 +304,22 @@ fn read_yaml(text: &str, path: &Path) -> Result<WebConfigFile, WebConfigError> {
             },
             None => WebConfigError::Syntax { path: name, source },
         }
-    })
+    })?;
+    refuse_duplicate_keys(text, path)?;
+    Ok(file)
+}
+
+/// A key written twice (a user in `basic_auth_users`, a header) is an
+/// error, as exporter-toolkit's strict reading makes it: the typed reading
+/// would keep one of the two silently. The untyped tree is what notices.
+fn refuse_duplicate_keys(text: &str, path: &Path) -> Result<(), WebConfigError> {
+    match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
+        Err(e) if e.to_string().contains("duplicate entry") => Err(WebConfigError::Invalid {
+            path: path.display().to_string(),
+            what: e.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The line (from 1) of the first top-level key named in an "unknown
@@ -336,6 +351,20 @@ mod tests {
         let bad = HeaderValue::from_static("Basic cHJvbWV0aGV1czpTZWNyZXQ="); // prometheus:Secret
         assert!(!c.authorize(Some(&bad)).await);
         assert!(!c.authorize(None).await);
+    }
+
+    /// Found by the webconfig fuzz target: a header written twice was
+    /// taken, one of the two values silently; a user written twice alike.
+    #[test]
+    fn a_key_written_twice_is_an_error() {
+        let path = Path::new("/nonexistent/web.yml");
+        let text = "http_server_config:\n  headers:\n    Strict-Transport-Security: max-age=1\n    Strict-Transport-Security: max-age=2\n";
+        let e = WebConfig::check_yaml(text, path).expect_err("a header twice");
+        assert!(e.to_string().contains("duplicate entry"), "{e}");
+        let h = "$2b$10$6uHO1B4VXgrh.S62tUAByeaXSY5rO6rP1GLBP3Ueb4TLDL.9gIAvq";
+        let text = format!("basic_auth_users:\n  a: {h}\n  a: {h}\n");
+        let e = WebConfig::check_yaml(&text, path).expect_err("a user twice");
+        assert!(e.to_string().contains("duplicate entry"), "{e}");
     }
 
     #[test]
