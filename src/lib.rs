@@ -44,6 +44,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod cost;
 pub mod duration;
 pub mod http;
 pub mod metrics;
