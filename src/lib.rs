@@ -48,5 +48,6 @@ pub mod cost;
 pub mod duration;
 pub mod http;
 pub mod metrics;
+pub mod price;
 pub mod source;
 pub mod state;

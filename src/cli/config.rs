@@ -14,11 +14,12 @@ use super::checks::{
     DEFAULT_TELEMETRY_PATH,
 };
 use super::config_file;
-use super::env::Env;
+use super::env::{Env, ENTSOE_TOKEN_VAR};
 use super::error::CliError;
 use super::flag_meter::{meter_from_flags, SMARTY_KEY_VAR};
 use super::flags::{Args, Command, LogFormat};
 use super::settings::MeterConfig;
+use crate::price::{FetchConfig, Token, DEFAULT_ENTSOE_URL};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use dsmr_engine::Zone;
@@ -79,6 +80,8 @@ pub struct ServeConfig {
     pub expose_equipment_ids: bool,
     /// `--web.config.file`, loaded and checked at start.
     pub web_config_file: Option<PathBuf>,
+    /// The price fetcher's settings (used when a meter has dynamic prices).
+    pub prices: FetchConfig,
 }
 
 impl fmt::Display for ServeConfig {
@@ -92,6 +95,9 @@ impl fmt::Display for ServeConfig {
             self.listen_address, self.telemetry_path
         )?;
         writeln!(f, "expose equipment ids: {}", self.expose_equipment_ids)?;
+        if self.meters.iter().any(|m| m.prices.is_some()) {
+            writeln!(f, "{}", self.prices)?;
+        }
         match &self.web_config_file {
             Some(p) => write!(f, "web config file: {}", p.display()),
             None => write!(f, "web config file: none (plain HTTP, no authentication)"),
@@ -104,6 +110,7 @@ pub fn load() -> Result<Config, CliError> {
     let env = Env {
         rust_log: std::env::var("RUST_LOG").ok(),
         smarty_key: std::env::var(SMARTY_KEY_VAR).ok(),
+        entsoe_token: std::env::var(ENTSOE_TOKEN_VAR).ok(),
     };
     parse_with_env(std::env::args_os(), env)
 }
@@ -119,7 +126,7 @@ where
         args,
         Env {
             rust_log,
-            smarty_key: None,
+            ..Env::default()
         },
     )
 }
@@ -159,7 +166,7 @@ impl Config {
     pub fn from_args(a: Args, rust_log: Option<String>) -> Result<Config, CliError> {
         let env = Env {
             rust_log,
-            smarty_key: None,
+            ..Env::default()
         };
         Config::check(a, &SetByUser(None), env)
     }
@@ -237,7 +244,21 @@ fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<Serve
         telemetry_path: telemetry_path_flag(a)?,
         expose_equipment_ids: a.metrics_expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
+        prices: FetchConfig {
+            state_dir: a.prices_state_dir.clone(),
+            entsoe_url: DEFAULT_ENTSOE_URL.to_owned(),
+            entsoe_token: env_token(env),
+        },
     })
+}
+
+/// The ENTSO-E token from the environment; blank is none.
+fn env_token(env: &Env) -> Option<Token> {
+    env.entsoe_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| Token(t.to_owned()))
 }
 
 fn listen_address_flag(a: &Args) -> Result<String, CliError> {
@@ -291,12 +312,20 @@ fn check_config_file(
     } else {
         file.expose_equipment_ids.unwrap_or(false)
     };
+    let mut prices = file.fetch;
+    if set_by_user.set("prices_state_dir") {
+        prices.state_dir = a.prices_state_dir.clone();
+    }
+    if prices.entsoe_token.is_none() {
+        prices.entsoe_token = env_token(env);
+    }
     Ok(ServeConfig {
         meters: file.meters,
         listen_address,
         telemetry_path,
         expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
+        prices,
     })
 }
 

@@ -9,4 +9,10 @@ pub struct Env {
     /// DSMR_EXPORTER_SMARTY_KEY: the Smarty key itself. An environment
     /// variable, not a flag, so that it never shows in `ps`.
     pub smarty_key: Option<String>,
+    /// DSMR_EXPORTER_ENTSOE_TOKEN: the ENTSO-E security token, when the
+    /// config file names no `entsoe_token_file`. Never a flag (`ps`).
+    pub entsoe_token: Option<String>,
 }
+
+/// The variable that holds the ENTSO-E security token.
+pub const ENTSOE_TOKEN_VAR: &str = "DSMR_EXPORTER_ENTSOE_TOKEN";

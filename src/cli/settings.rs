@@ -14,6 +14,7 @@ use super::checks::{
     NamedZone, ParityArg,
 };
 use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
+use crate::cost::PlanConfig;
 use crate::duration;
 use crate::source::{
     DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
@@ -60,6 +61,8 @@ pub struct MeterConfig {
     pub zone: Zone,
     /// The zone as the user wrote it, for `--check-config`.
     pub timezone: String,
+    /// What the energy costs (config file only); `None` counts no cost.
+    pub prices: Option<PlanConfig>,
 }
 
 impl fmt::Display for MeterConfig {
@@ -67,7 +70,11 @@ impl fmt::Display for MeterConfig {
         writeln!(f, "meter: {}", self.name)?;
         writeln!(f, "source: {}", self.source)?;
         writeln!(f, "stale after: {}", duration::format(self.stale_after))?;
-        writeln!(f, "timezone: {}", self.timezone)
+        writeln!(f, "timezone: {}", self.timezone)?;
+        match &self.prices {
+            Some(p) => writeln!(f, "{p}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -251,6 +258,7 @@ impl MeterSettings {
             stale_after,
             zone: timezone.zone,
             timezone: timezone.name,
+            prices: None,
         })
     }
 }

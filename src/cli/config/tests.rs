@@ -145,6 +145,7 @@ fn smarty_keys_from_the_environment() {
     let env = Env {
         rust_log: None,
         smarty_key: Some("0123456789abcdef0123456789abcdef".into()),
+        ..Env::default()
     };
     let c = parse_with_env(["x", "--tcp", "h:1"], env.clone()).unwrap();
     let Mode::Serve(s) = c.mode else {
@@ -160,6 +161,7 @@ fn smarty_keys_from_the_environment() {
     let empty = Env {
         rust_log: None,
         smarty_key: Some(" ".into()),
+        ..Env::default()
     };
     let c = parse_with_env(["x", "--tcp", "h:1"], empty).unwrap();
     let Mode::Serve(s) = c.mode else {
