@@ -3,6 +3,7 @@
 
 use dsmr_engine::Zone;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
+use dsmr_exporter::cost::{Feed, FeedSource};
 use dsmr_exporter::http::{self, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
 use dsmr_exporter::source::Source;
@@ -10,6 +11,7 @@ use dsmr_exporter::state::{Meter, Meters};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn main() -> ExitCode {
@@ -104,10 +106,18 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
 
     let mut list = Vec::with_capacity(prepared.len());
-    for (m, source) in prepared {
+    let mut feeds = Vec::new();
+    for (m, _) in &prepared {
         let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
-        list.push(meter.clone());
-        tokio::spawn(source.run(meter));
+        if let Some(plan) = &m.prices {
+            meter.set_plan(Arc::new(plan.attach(|src| shared_feed(&mut feeds, src))));
+        }
+        list.push(meter);
+    }
+    // Prices before telegrams, so the first ones are billed.
+    dsmr_exporter::price::start(feeds, cfg.prices.clone(), FIRST_PRICES_WAIT).await;
+    for ((_, source), meter) in prepared.into_iter().zip(&list) {
+        tokio::spawn(source.run(meter.clone()));
     }
     let meters = Meters::new(list);
     // The exporter-wide limit only matters for meters without their own,
@@ -133,6 +143,19 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         }
         Err(e) => fail(format_args!("server failed: {e}")),
     }
+}
+
+/// How long a start waits for the first fetch of dynamic prices.
+const FIRST_PRICES_WAIT: Duration = Duration::from_secs(5);
+
+/// The one feed of `src`, shared by every meter and side that names it.
+fn shared_feed(feeds: &mut Vec<(FeedSource, Arc<Feed>)>, src: &FeedSource) -> Arc<Feed> {
+    if let Some((_, f)) = feeds.iter().find(|(s, _)| s == src) {
+        return f.clone();
+    }
+    let feed = Arc::new(Feed::new(src.to_string()));
+    feeds.push((src.clone(), feed.clone()));
+    feed
 }
 
 /// What a start opens before it serves: every meter's source made ready

@@ -112,6 +112,11 @@ impl Feed {
         self.table.read().unwrap_or_else(|e| e.into_inner()).at(at)
     }
 
+    /// Where the feed's last price ends (Unix seconds), if it has one.
+    pub fn end(&self) -> Option<i64> {
+        self.table.read().unwrap_or_else(|e| e.into_inner()).end()
+    }
+
     /// A copy of the table (for the store).
     pub fn snapshot(&self) -> PriceTable {
         self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
