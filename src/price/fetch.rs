@@ -116,13 +116,15 @@ pub async fn fetch(
             let Some(token) = &cfg.entsoe_token else {
                 return Err("no ENTSO-E token: set [prices] entsoe_token_file or DSMR_EXPORTER_ENTSOE_TOKEN".to_owned());
             };
+            // Yesterday to the day after tomorrow (UTC days): tomorrow in
+            // CET/CEST ends at 22:00 or 23:00 UTC of the next day.
             let day = now.div_euclid(86_400) * 86_400;
             let url = entsoe::query_url(
                 &cfg.entsoe_url,
                 &token.0,
                 zone,
                 day - 86_400,
-                day + 2 * 86_400,
+                day + 3 * 86_400,
             );
             let body = http::get(&url, FETCH_TIMEOUT)
                 .await

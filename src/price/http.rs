@@ -39,12 +39,21 @@ pub enum FetchError {
     /// The HTTP exchange failed.
     #[error("HTTP: {0}")]
     Http(String),
-    /// An answer other than 200, with the start of its body.
-    #[error("HTTP status {status}: {body}")]
+    /// An answer other than 200, with its body (shown cut short).
+    #[error("HTTP status {status}: {}", snippet(body))]
     Status { status: u16, body: String },
     /// The whole exchange took longer than its timeout.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+}
+
+/// The start of an error body, on one line.
+fn snippet(body: &str) -> String {
+    let one_line = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
+    }
 }
 
 /// GETs `url`; the body of a 200 answer.
@@ -115,8 +124,7 @@ where
             .map_err(|e| FetchError::Http(e.to_string()))?
             .to_bytes();
         if status != 200 {
-            let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
-            let body = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let body = String::from_utf8_lossy(&body[..body.len().min(64 << 10)]).into_owned();
             return Err(FetchError::Status { status, body });
         }
         Ok(body)
