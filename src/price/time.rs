@@ -68,8 +68,14 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     if civil_from_days(days) != (y, mo as u32, d as u32) {
         return None;
     }
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+    let unix = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    // 1970 to 9998: what a price can be for, and what `format_utc` writes
+    // back with four digits of year.
+    (0..MAX_UNIX).contains(&unix).then_some(unix)
 }
+
+/// 9999-01-01T00:00:00Z.
+const MAX_UNIX: i64 = 253_370_764_800;
 
 /// `yyyyMMddHHmm` in UTC, the period format of ENTSO-E's query.
 pub fn entsoe_period(unix: i64) -> String {
@@ -108,6 +114,8 @@ mod tests {
             "2025-10-01T22:00:00.5Z",
             "2025-10-01T22:00+2:00",
             "20251001T2200Z",
+            "1969-12-31T23:59:59Z",
+            "9999-12-31T23:00:00-23:00",
             "",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad:?}");

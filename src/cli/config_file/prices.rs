@@ -278,14 +278,14 @@ pub(super) fn check_fetch(
     let entsoe_token = match &raw.entsoe_token_file {
         Some(p) => {
             let path = base.join(p.get_ref());
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = read_token_file(&path).map_err(|e| {
                 let what = format!("prices.entsoe_token_file {}: {e}", path.display());
                 file.error_at(p.span(), what)
             })?;
             let token = text.trim();
-            if token.is_empty() || token.contains(char::is_whitespace) {
+            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
                 let what = format!(
-                    "prices.entsoe_token_file {}: holds no token (one line, no spaces)",
+                    "prices.entsoe_token_file {}: holds no token (one line of printable characters, no spaces)",
                     path.display()
                 );
                 return Err(file.error_at(p.span(), what));
@@ -299,4 +299,15 @@ pub(super) fn check_fetch(
         entsoe_url,
         entsoe_token,
     })
+}
+
+/// A token file's text: the first 4 KiB at most (a token is 36
+/// characters; a device file must not fill memory).
+fn read_token_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(4_096)
+        .read_to_string(&mut text)?;
+    Ok(text)
 }
