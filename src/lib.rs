@@ -19,7 +19,12 @@
 //! - [`metrics`]: meter state (or one telegram) to Prometheus samples and
 //!   text; the only place that knows metric names.
 //! - [`state`]: the latest telegram and counters of each meter; written by
-//!   sources, read by metrics and http.
+//!   sources, read by metrics and http. A meter with prices bills its
+//!   guarded register increases there, to its [`cost`] account.
+//! - [`cost`]: prices, exact money arithmetic, price tables and each
+//!   meter's running cost; pure (no I/O, no clock).
+//! - [`price`]: dynamic prices: ENTSO-E and `start,price` file/URL feeds,
+//!   fetched ahead of time into [`cost`]'s shared tables, kept in a store.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
@@ -30,6 +35,8 @@
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
 //! cli, source -> duration
+//! main, cli -> price -> cost
+//! state, metrics -> cost -> dsmr_engine
 //! ```
 //!
 //! Where a change goes: a new source in `source/`, a new metric in
@@ -40,7 +47,9 @@
 //!
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
-//! `source`. `duration` imports nothing of the crate.
+//! `source`. `duration` imports nothing of the crate. `price` is a source
+//! of prices, not of telegrams: it never reaches `state` or `metrics`; it
+//! fills the `cost::Feed`s that a meter's account reads.
 
 pub mod cli;
 pub mod cmd;

@@ -304,3 +304,17 @@ fn entsoe_prices_fill_left_out_positions_and_are_kept_across_a_restart() {
     let cost = value(&body, "dsmr_cost_total", &["commodity=\"electricity\""]);
     assert_eq!(cost, Some(0.501), "{body}");
 }
+
+#[test]
+fn the_prices_example_checks_and_prints_its_prices() {
+    let out = common::bin::run(cmd().args(["--config", "examples/prices.toml", "--check-config"]));
+    let said = common::bin::text(&out.stdout);
+    assert!(out.status.success(), "{}", common::bin::text(&out.stderr));
+    for part in [
+        "electricity import per kWh: tariff 1: 0.2612, tariff 2: 0.2844",
+        "entsoe 10YNL----------L + markup 0.0182 + tax 0.1016, VAT 21%",
+        "entsoe token: not set",
+    ] {
+        assert!(said.contains(part), "{part}:\n{said}");
+    }
+}

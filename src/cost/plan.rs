@@ -221,7 +221,7 @@ impl fmt::Display for Spec<FeedSource> {
                 "{feed} + markup {} + tax {}, VAT {}%",
                 formula.markup,
                 formula.tax,
-                Nanos(formula.vat_ppm * 10_000)
+                Nanos(formula.vat_ppm.saturating_mul(100_000))
             ),
         }
     }
