@@ -103,7 +103,7 @@ impl<C: Fn(&str) -> String> Side<'_, C> {
         if has_fixed {
             return self.fixed(r, key, tariffs).map(Some);
         }
-        let source = self.source(r, key)?;
+        let source = self.source(r, key, spanned.span())?;
         let formula = Formula {
             markup: self
                 .opt(&r.markup, key, "markup", NANO_DIGITS)?
@@ -170,7 +170,12 @@ impl<C: Fn(&str) -> String> Side<'_, C> {
         Ok(Spec::Fixed(prices))
     }
 
-    fn source(&self, r: &RawPrice, key: &str) -> Result<FeedSource, ConfigError> {
+    fn source(
+        &self,
+        r: &RawPrice,
+        key: &str,
+        span: std::ops::Range<usize>,
+    ) -> Result<FeedSource, ConfigError> {
         let format = match &r.format {
             None => None,
             Some(f) => Some(match f.get_ref().as_str() {
@@ -217,7 +222,9 @@ impl<C: Fn(&str) -> String> Side<'_, C> {
             });
         }
         let Some(url) = &r.url else {
-            unreachable_source()
+            // `side` counted exactly one source before asking.
+            let what = format!("{key}: give entsoe, file or url");
+            return Err(self.error(span, what));
         };
         let u = url.get_ref();
         if !(u.starts_with("http://") || u.starts_with("https://"))
@@ -235,11 +242,6 @@ impl<C: Fn(&str) -> String> Side<'_, C> {
             }),
         })
     }
-}
-
-/// `side` has counted exactly one source before asking for it.
-fn unreachable_source() -> ! {
-    unreachable!("a price side with neither fixed prices nor a source was refused before")
 }
 
 /// An EIC area code: 16 characters of capitals, digits and '-'
