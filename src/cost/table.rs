@@ -16,8 +16,9 @@ pub struct Interval {
     pub price: Nanos,
 }
 
-/// Most intervals kept: 15-minute prices for about a month.
-pub const MAX_INTERVALS: usize = 3_000;
+/// Most intervals kept: 15-minute prices for about three months (a price
+/// file's most rows).
+pub const MAX_INTERVALS: usize = 10_000;
 
 /// Prices by interval, sorted by start, never overlapping.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -117,6 +118,22 @@ impl Feed {
         self.table.read().unwrap_or_else(|e| e.into_inner()).end()
     }
 
+    /// Replaces the whole table (a price file: the file is the truth, old
+    /// rows included, so an old capture can be replayed with its prices).
+    pub fn replace(&self, new: &[Interval]) {
+        let ordered = new.iter().all(|iv| iv.end > iv.start)
+            && new.windows(2).all(|w| w[0].end <= w[1].start);
+        let mut table = PriceTable::default();
+        if ordered {
+            // Rows are already a table: no merging needed.
+            let skip = new.len().saturating_sub(MAX_INTERVALS);
+            table.intervals = new[skip..].to_vec();
+        } else {
+            table.merge(new);
+        }
+        *self.table.write().unwrap_or_else(|e| e.into_inner()) = table;
+    }
+
     /// A copy of the table (for the store).
     pub fn snapshot(&self) -> PriceTable {
         self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -165,6 +182,19 @@ mod tests {
         assert_eq!(t.at(3600), Some(Nanos(2)));
         t.prune(3601);
         assert_eq!(t.intervals().len(), 1);
+    }
+
+    #[test]
+    fn a_file_replaces_its_feed_whole_old_rows_included() {
+        let feed = Feed::new("f");
+        feed.merge(&[iv(0, 900, 1)], i64::MIN);
+        feed.replace(&[iv(900, 1800, 2), iv(1800, 2700, 3)]);
+        assert_eq!(feed.at(0), None);
+        assert_eq!(feed.at(900), Some(Nanos(2)));
+        // Out of order: merged, the later one winning.
+        feed.replace(&[iv(1800, 2700, 3), iv(0, 2000, 4)]);
+        assert_eq!(feed.at(1900), Some(Nanos(4)));
+        assert_eq!(feed.at(2100), None);
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! UTC the next day; one that lacks them asks every 10 minutes from 11:30
 //! UTC on; one that lacks the current hour asks every 15 minutes. A
 //! failure is retried after 30 s, doubling up to 30 minutes. A local file
-//! is read again every minute.
+//! is read again every minute and replaces its feed's table whole (old
+//! rows kept, so an old capture replays with its prices); fetched feeds
+//! drop prices older than two days.
 
 use super::config::FetchConfig;
 use super::entsoe;
@@ -84,6 +86,10 @@ fn now() -> i64 {
 async fn refresh(source: &FeedSource, feed: &Feed, cfg: &FetchConfig) -> bool {
     let now = now();
     match fetch(source, cfg, now).await {
+        Ok(ivs) if matches!(source, FeedSource::File { .. }) => {
+            feed.replace(&ivs);
+            true
+        }
         Ok(ivs) => {
             feed.merge(&ivs, now - KEEP);
             tracing::debug!(feed = %source, prices = ivs.len(), until = ?feed.end(), "prices fetched");

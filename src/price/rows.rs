@@ -24,8 +24,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use thiserror::Error;
 
-/// Most rows in one file: 15-minute prices for a month, with room.
-pub const MAX_ROWS: usize = 10_000;
+/// Most rows in one file: 15-minute prices for three months.
+pub const MAX_ROWS: usize = crate::cost::table::MAX_INTERVALS;
 /// How long the last row lasts when it is the only one: an hour.
 pub const LONE_ROW: i64 = 3_600;
 
