@@ -87,7 +87,7 @@ pub fn parse(xml: &str) -> Result<Vec<Interval>, EntsoeError> {
     };
     loop {
         match reader.read_event() {
-            Err(e) => return Err(EntsoeError::Xml(e.to_string())),
+            Err(e) => return Err(EntsoeError::Xml(one_line(&e.to_string()))),
             Ok(Event::Eof) => break,
             Ok(Event::Start(e)) => {
                 if doc.path.len() == MAX_DEPTH {
@@ -262,6 +262,16 @@ impl Period {
     }
 }
 
+/// quick-xml's messages quote the document (newlines and all): one line
+/// of at most 200 characters, for the log.
+fn one_line(message: &str) -> String {
+    let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}
+
 /// `PT15M`, `PT60M`, `PT1H`, `P1D` in seconds.
 fn parse_resolution(s: &str) -> Option<i64> {
     let (n, unit) = if let Some(rest) = s.strip_prefix("PT") {
@@ -337,6 +347,11 @@ mod tests {
         );
         assert!(parse(&beyond).is_err());
         assert!(parse("<a><b>").is_err() || parse("<a><b>").is_ok_and(|v| v.is_empty()));
+        // quick-xml quotes the document in some messages (found by the
+        // fuzz target): the error stays one line.
+        let crash = include_str!("../../fuzz/regressions/entsoe_xml/error-quoting-the-document");
+        let e = parse(crash).unwrap_err().to_string();
+        assert!(e.starts_with("XML: ") && !e.contains('\n'), "{e}");
         let usd = doc(
             "PT60M",
             &[(1, "1")],
