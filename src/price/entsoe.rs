@@ -121,11 +121,11 @@ pub fn parse(xml: &str) -> Result<Vec<Interval>, EntsoeError> {
         }
     }
     if doc.ack {
-        let reason = doc.reason.trim();
+        let reason = one_line(&doc.reason);
         return Err(EntsoeError::Acknowledgement(if reason.is_empty() {
             "no data".to_owned()
         } else {
-            reason.to_owned()
+            reason
         }));
     }
     // Coarse resolutions first, so a finer series over the same time wins.
@@ -152,7 +152,8 @@ impl Doc {
         let v = text.trim();
         let invalid = |what: &str| EntsoeError::Invalid(format!("{what} {v:?}"));
         match self.leaf() {
-            (b"text", b"Reason") => {
+            (b"text", b"Reason") if self.reason.len() < 1_024 => {
+                self.reason.push(' ');
                 self.reason.push_str(v);
             }
             (b"currency_Unit.name", b"TimeSeries") => self.currency_ok = v == "EUR",
@@ -347,11 +348,17 @@ mod tests {
         );
         assert!(parse(&beyond).is_err());
         assert!(parse("<a><b>").is_err() || parse("<a><b>").is_ok_and(|v| v.is_empty()));
-        // quick-xml quotes the document in some messages (found by the
-        // fuzz target): the error stays one line.
+        // quick-xml quotes the document in some messages, and a reason may
+        // have lines (found by the fuzz target): an error stays one line.
         let crash = include_str!("../../fuzz/regressions/entsoe_xml/error-quoting-the-document");
         let e = parse(crash).unwrap_err().to_string();
         assert!(e.starts_with("XML: ") && !e.contains('\n'), "{e}");
+        let crash = include_str!("../../fuzz/regressions/entsoe_xml/reason-of-two-lines");
+        let e = parse(crash).unwrap_err().to_string();
+        assert!(
+            e.starts_with("ENTSO-E says: No matching") && !e.contains('\n'),
+            "{e}"
+        );
         let usd = doc(
             "PT60M",
             &[(1, "1")],

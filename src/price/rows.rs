@@ -103,7 +103,7 @@ pub fn parse_json(text: &str) -> Result<Vec<Interval>, RowsError> {
             .and_then(|s| s.strip_suffix('"'))
             .unwrap_or(raw);
         let nanos =
-            parse_decimal(text, NANO_DIGITS).map_err(|e| bad(format!("price {raw}: {e}")))?;
+            parse_decimal(text, NANO_DIGITS).map_err(|e| bad(format!("price {raw:?}: {e}")))?;
         rows.push((at, Nanos(nanos)));
     }
     rows_to_intervals(&rows, LONE_ROW).map_err(|i| RowsError::Order(i + 1))
@@ -145,5 +145,7 @@ mod tests {
         assert_eq!(ivs[1].end - ivs[1].start, 3_600);
         assert!(parse_json(r#"{"start":1}"#).is_err());
         assert!(parse_json(r#"[{"start":"2025-10-01T22:00:00Z","price":true}]"#).is_err());
+        let e = parse_json("[{\"start\":\"2025-10-01T22:00:00Z\",\"price\":[1,\n2]}]").unwrap_err();
+        assert!(!e.to_string().contains('\n'), "{e}");
     }
 }
