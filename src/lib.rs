@@ -10,8 +10,9 @@
 //! - [`cli`]: flags, environment variables and the `--config` TOML file,
 //!   checked into one configuration; the only place that reads argv or the
 //!   environment.
-//! - [`cmd`]: the one-shot commands, `parse` (a capture to JSON lines) and
-//!   `backfill` (a telegram log to timestamped OpenMetrics text).
+//! - [`cmd`]: the one-shot commands, `parse` (a capture to JSON lines),
+//!   `backfill` (a telegram log to timestamped OpenMetrics text) and
+//!   `homewizard pair` (an API v2 token from a HomeWizard device).
 //! - [`http`]: the listener and its limits, the routes, TLS and basic auth,
 //!   the live page, its Server-Sent Events and the JSON API.
 //! - [`source`]: serial, TCP, replay, HomeWizard and demo sources, and the
@@ -25,6 +26,9 @@
 //!   meter's running cost; pure (no I/O, no clock).
 //! - [`price`]: dynamic prices: ENTSO-E and `start,price` file/URL feeds,
 //!   fetched ahead of time into [`cost`]'s shared tables, kept in a store.
+//! - [`capacity`]: the Belgian capacity tariff (the projected quarter-hour,
+//!   the monthly peaks and their rolling average, the yearly cost): pure
+//!   computation, and the small state file of the recorded peaks.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
@@ -34,7 +38,9 @@
 //! main -> cli -> source -> state -> dsmr_engine
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
+//! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
+//! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! main, cli -> price -> cost
 //! state, metrics -> cost -> dsmr_engine
 //! ```
@@ -47,10 +53,12 @@
 //!
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
-//! `source`. `duration` imports nothing of the crate. `price` is a source
-//! of prices, not of telegrams: it never reaches `state` or `metrics`; it
-//! fills the `cost::Feed`s that a meter's account reads.
+//! `source`, but for `homewizard pair`, which uses the HomeWizard client. `duration` imports nothing of the crate.
+//! `price` is a source of prices, not of telegrams: it never reaches
+//! `state` or `metrics`; it fills the `cost::Feed`s that a meter's
+//! account reads.
 
+pub mod capacity;
 pub mod cli;
 pub mod cmd;
 pub mod cost;

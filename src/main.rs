@@ -2,6 +2,7 @@
 //! the signals together. Everything it wires lives in the library.
 
 use dsmr_engine::Zone;
+use dsmr_exporter::capacity;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
 use dsmr_exporter::cost::{Feed, FeedSource};
 use dsmr_exporter::http::{self, ServerConfig, WebConfig};
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             }
         }
         Mode::Parse(input) => parse(input.as_deref(), cfg.zone),
+        Mode::HomewizardPair(pair) => homewizard_pair(&pair),
         Mode::Backfill {
             input,
             meter,
@@ -107,17 +109,20 @@ async fn run(cfg: ServeConfig) -> ExitCode {
 
     let mut list = Vec::with_capacity(prepared.len());
     let mut feeds = Vec::new();
-    for (m, _) in &prepared {
+    let mut sources = Vec::with_capacity(prepared.len());
+    for (m, source, capacity) in prepared {
         let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
+        meter.set_capacity(capacity);
         if let Some(plan) = &m.prices {
             meter.set_plan(Arc::new(plan.attach(|src| shared_feed(&mut feeds, src))));
         }
-        list.push(meter);
+        list.push(meter.clone());
+        sources.push((source, meter));
     }
     // Prices before telegrams, so the first ones are billed.
     dsmr_exporter::price::start(feeds, cfg.prices.clone(), FIRST_PRICES_WAIT).await;
-    for ((_, source), meter) in prepared.into_iter().zip(&list) {
-        tokio::spawn(source.run(meter.clone()));
+    for (source, meter) in sources {
+        tokio::spawn(source.run(meter));
     }
     let meters = Meters::new(list);
     // The exporter-wide limit only matters for meters without their own,
@@ -158,19 +163,23 @@ fn shared_feed(feeds: &mut Vec<(FeedSource, Arc<Feed>)>, src: &FeedSource) -> Ar
     feed
 }
 
+/// A meter's config, its source made ready and its capacity tracker.
+type Prepared<'a> = (&'a MeterConfig, Source, capacity::Tracker);
+
 /// What a start opens before it serves: every meter's source made ready
-/// (a replay file opened and checked) and the web config file read, with
+/// (a replay file opened and checked, the capacity state file read) and
+/// the web config file read, with
 /// the certificates, key and client CA it names. `--check-config` runs
 /// this too, so it fails exactly when a start would.
-async fn prepare(
-    cfg: &ServeConfig,
-) -> Result<(Vec<(&MeterConfig, Source)>, Option<WebConfig>), String> {
+async fn prepare(cfg: &ServeConfig) -> Result<(Vec<Prepared<'_>>, Option<WebConfig>), String> {
     let mut prepared = Vec::with_capacity(cfg.meters.len());
     for m in &cfg.meters {
-        match Source::prepare(m.source.clone()).await {
-            Ok(s) => prepared.push((m, s)),
-            Err(e) => return Err(format!("meter {}: {e}", m.name)),
-        }
+        let source = Source::prepare(m.source.clone())
+            .await
+            .map_err(|e| format!("meter {}: {e}", m.name))?;
+        let capacity =
+            capacity::load_tracker(&m.capacity).map_err(|e| format!("meter {}: {e}", m.name))?;
+        prepared.push((m, source, capacity));
     }
     // A bad web config file stops the start, naming the line.
     let web = match &cfg.web_config_file {
@@ -261,6 +270,21 @@ fn backfill(
             ExitCode::SUCCESS
         }
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The `homewizard pair` command, on a small runtime of its own.
+fn homewizard_pair(cfg: &dsmr_exporter::source::homewizard::pair::PairConfig) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(dsmr_exporter::cmd::homewizard_pair::run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

@@ -17,9 +17,11 @@ use super::config_file;
 use super::env::{Env, ENTSOE_TOKEN_VAR};
 use super::error::CliError;
 use super::flag_meter::{meter_from_flags, SMARTY_KEY_VAR};
-use super::flags::{Args, Command, LogFormat};
+use super::flags::{Args, Command, HomewizardCommand, LogFormat};
+use super::homewizard::{apply_test_ca, pair_config, TEST_CA_VAR, TOKEN_VAR};
 use super::settings::MeterConfig;
 use crate::price::{FetchConfig, Token, DEFAULT_ENTSOE_URL};
+use crate::source::homewizard::pair::PairConfig;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use dsmr_engine::Zone;
@@ -65,6 +67,8 @@ pub enum Mode {
         /// `--metrics.expose-equipment-ids`.
         expose_equipment_ids: bool,
     },
+    /// `homewizard pair`: get an API v2 token from a device.
+    HomewizardPair(PairConfig),
 }
 
 /// Everything the exporter needs to run.
@@ -111,6 +115,8 @@ pub fn load() -> Result<Config, CliError> {
         rust_log: std::env::var("RUST_LOG").ok(),
         smarty_key: std::env::var(SMARTY_KEY_VAR).ok(),
         entsoe_token: std::env::var(ENTSOE_TOKEN_VAR).ok(),
+        homewizard_token: std::env::var(TOKEN_VAR).ok(),
+        homewizard_test_ca: std::env::var_os(TEST_CA_VAR).map(PathBuf::from),
     };
     parse_with_env(std::env::args_os(), env)
 }
@@ -183,6 +189,15 @@ impl Config {
                 meter: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
                 expose_equipment_ids: a.metrics_expose_equipment_ids,
             },
+            Some(Command::Homewizard {
+                command:
+                    HomewizardCommand::Pair {
+                        host,
+                        user,
+                        wait,
+                        print_token,
+                    },
+            }) => Mode::HomewizardPair(pair_config(&a, host, user, *wait, *print_token, &env)?),
             None if a.check_config => Mode::Check(check_serve(&a, set_by_user, &env)?),
             None => Mode::Serve(check_serve(&a, set_by_user, &env)?),
         };
@@ -221,6 +236,9 @@ const METER_FLAGS: &[(&str, &str)] = &[
     ("demo", "--demo"),
     ("homewizard", "--homewizard"),
     ("homewizard_interval", "--homewizard-interval"),
+    ("homewizard_api", "--homewizard-api"),
+    ("homewizard_token_file", "--homewizard-token-file"),
+    ("homewizard_serial", "--homewizard-serial"),
     ("replay_interval", "--replay-interval"),
     ("replay_loop", "--replay-loop"),
     ("meter", "--meter"),
@@ -235,21 +253,23 @@ const METER_FLAGS: &[(&str, &str)] = &[
 ];
 
 fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<ServeConfig, CliError> {
-    if let Some(path) = &a.config {
-        return check_config_file(a, path, set_by_user, env);
-    }
-    Ok(ServeConfig {
-        meters: vec![meter_from_flags(a, env)?],
-        listen_address: listen_address_flag(a)?,
-        telemetry_path: telemetry_path_flag(a)?,
-        expose_equipment_ids: a.metrics_expose_equipment_ids,
-        web_config_file: a.web_config_file.clone(),
-        prices: FetchConfig {
-            state_dir: a.prices_state_dir.clone(),
-            entsoe_url: DEFAULT_ENTSOE_URL.to_owned(),
-            entsoe_token: env_token(env),
+    let mut serve = match &a.config {
+        Some(path) => check_config_file(a, path, set_by_user, env)?,
+        None => ServeConfig {
+            meters: vec![meter_from_flags(a, env)?],
+            listen_address: listen_address_flag(a)?,
+            telemetry_path: telemetry_path_flag(a)?,
+            expose_equipment_ids: a.metrics_expose_equipment_ids,
+            web_config_file: a.web_config_file.clone(),
+            prices: FetchConfig {
+                state_dir: a.prices_state_dir.clone(),
+                entsoe_url: DEFAULT_ENTSOE_URL.to_owned(),
+                entsoe_token: env_token(env),
+            },
         },
-    })
+    };
+    apply_test_ca(&mut serve.meters, env)?;
+    Ok(serve)
 }
 
 /// The ENTSO-E token from the environment; blank is none.
@@ -286,6 +306,9 @@ fn check_config_file(
         .collect();
     if env.smarty_key.is_some() {
         clash.push(SMARTY_KEY_VAR.to_owned());
+    }
+    if env.homewizard_token.is_some() {
+        clash.push(TOKEN_VAR.to_owned());
     }
     if !clash.is_empty() {
         return Err(CliError::ConfigAndMeterFlags(clash));

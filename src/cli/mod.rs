@@ -6,6 +6,7 @@
 //!   [`MeterSettings::resolve`] that applies every meter rule and default
 //!   into the [`MeterConfig`] both build.
 //! - [`smarty_keys`]: where Smarty keys come from, and reading them.
+//! - `small_file`: reading a key or token file, bounded in size.
 //! - [`flag_meter`]: the flags' one meter into [`MeterSettings`], errors
 //!   worded the flag way.
 //! - [`config_file`]: `--config FILE` (TOML, many meters, their prices),
@@ -13,7 +14,9 @@
 //! - [`config`]: flags and environment into the checked [`Config`]; the only
 //!   module that reads argv or the environment.
 //! - [`env`]: the environment variables read outside clap (`RUST_LOG`, the
-//!   Smarty key itself).
+//!   Smarty key itself, the HomeWizard token and test-only CA).
+//! - [`homewizard`]: the HomeWizard token from the environment, the
+//!   test-only CA, and the `homewizard pair` command's configuration.
 //! - [`error`]: [`CliError`], and how it is printed.
 //!
 //! Edges: this folder imports [`crate::source`] (the source configurations it
@@ -28,7 +31,9 @@ pub mod env;
 pub mod error;
 mod flag_meter;
 pub mod flags;
+pub mod homewizard;
 pub mod settings;
+mod small_file;
 pub mod smarty_keys;
 
 pub use checks::ParityArg;
@@ -36,5 +41,5 @@ pub use config::{load, parse_from, parse_with_env, Config, LogConfig, Mode, Serv
 pub use config_file::{ConfigError, FileConfig};
 pub use env::Env;
 pub use error::CliError;
-pub use flags::{Args, Command, LogFormat};
+pub use flags::{Args, Command, HomewizardCommand, LogFormat};
 pub use settings::{MeterConfig, MeterSettings};

@@ -6,6 +6,7 @@
 use super::families::{Family, MetricKind};
 use super::labels::{decode_equipment_id, Labels};
 use super::value::Value;
+use crate::capacity::Capacity;
 use crate::cost::money::{atto_to_fixed, NANO_DIGITS};
 use crate::cost::{Account, Commodity};
 use crate::state::{unix_millis, MbusKind, MeterState};
@@ -342,6 +343,28 @@ impl<'a> SampleBuilder<'_, 'a> {
         }
         if let Some(v) = m.valve {
             self.labelled(Family::MbusValve, "channel", channel, Value::Int(v.into()));
+        }
+    }
+
+    /// The capacity tariff of a capacity meter (see [`crate::capacity`]):
+    /// each value only when it was measured.
+    pub(super) fn capacity(&mut self, c: &Capacity) {
+        let mw = |mw: i64| Value::exact(Fixed::new(mw, 3));
+        if let Some(p) = c.projected_mw {
+            self.plain(Family::CapacityQuarterProjected, mw(p));
+            self.plain(Family::CapacityQuarterStart, Value::Int(c.quarter_start));
+        }
+        if let Some(p) = c.month_peak_mw {
+            self.plain(Family::CapacityMonthPeak, mw(p));
+        }
+        self.plain(Family::CapacityRollingAverage, mw(c.rolling_average_mw));
+        let months = Value::Int(c.months_counted.into());
+        self.plain(Family::CapacityRollingMonths, months);
+        if let Some(cost) = c.cost_per_year {
+            self.plain(Family::CapacityCost, Value::exact(cost));
+        }
+        if let Some(sent) = c.values_sent {
+            self.plain(Family::CapacityValuesSent, Value::Int(sent.into()));
         }
     }
 

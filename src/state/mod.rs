@@ -21,6 +21,9 @@
 //! A meter with prices ([`Meter::set_plan`]) bills each telegram's guarded
 //! register increases to its cost account ([`crate::cost::Account`]) right
 //! after the guard, under the same lock.
+//! Each meter's capacity-tariff [`Tracker`] sees every stored telegram too;
+//! when a month's recorded peak rises it writes the state file after the
+//! lock is released.
 //!
 //! # Inside
 //! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
@@ -32,6 +35,7 @@ pub mod registers;
 
 pub use registers::{Reason, Registers};
 
+use crate::capacity::{self, Tracker};
 use crate::cost::{Account, Plan};
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{Quantity, Telegram, Zone};
@@ -66,6 +70,9 @@ pub struct MeterState {
     pub registers: Registers,
     /// Money spent and earned, when the meter has prices.
     pub cost: Option<Account>,
+    /// The Belgian capacity tariff (inactive until the meter sends a
+    /// capacity value or its config asks for it).
+    pub capacity: Tracker,
 }
 
 /// The first register values seen on one local date (in the meter's zone,
@@ -349,8 +356,21 @@ impl Meter {
         if let Some(d) = st.day_start.as_mut() {
             d.rebase(t, &outcome);
         }
+        let save = st.capacity.observe(t, self.zone, unix_seconds(now));
         drop(guard);
+        // Only when a month's peak rose: rare, small, and outside the lock.
+        if let Some((path, peaks)) = save {
+            if let Err(e) = capacity::store::save(&path, &peaks) {
+                tracing::warn!(meter = %self.name, "{e}");
+            }
+        }
         self.notify();
+    }
+
+    /// Sets the capacity-tariff tracker (its settings and the peaks
+    /// recorded before), before the source starts.
+    pub fn set_capacity(&self, tracker: Tracker) {
+        self.lock().capacity = tracker;
     }
 
     /// Counts a telegram whose CRC did not match.

@@ -6,7 +6,7 @@
 //! `file = "prices.csv"` or `url = "https://…"`, with `markup`, `tax`
 //! (per unit) and `vat` (percent) making the source's price all-in.
 
-use super::raw::{RawDecimal, RawFetch, RawPrice, RawPrices};
+use super::raw::{RawDecimal, RawFetch, RawPriceSide, RawPrices};
 use super::{ConfigError, FileText};
 use crate::cost::money::{parse_decimal, NANO_DIGITS};
 use crate::cost::{FeedSource, Formula, Nanos, PlanConfig, RowFormat, Spec};
@@ -86,7 +86,7 @@ impl<C: Fn(&str) -> String> Side<'_, C> {
 
     fn side(
         &self,
-        raw: Option<&Spanned<RawPrice>>,
+        raw: Option<&Spanned<RawPriceSide>>,
         key: &str,
         tariffs: bool,
     ) -> Result<Option<Spec<FeedSource>>, ConfigError> {
@@ -134,7 +134,7 @@ impl<C: Fn(&str) -> String> Side<'_, C> {
 
     fn fixed(
         &self,
-        r: &RawPrice,
+        r: &RawPriceSide,
         key: &str,
         tariffs: bool,
     ) -> Result<Spec<FeedSource>, ConfigError> {
@@ -172,7 +172,7 @@ impl<C: Fn(&str) -> String> Side<'_, C> {
 
     fn source(
         &self,
-        r: &RawPrice,
+        r: &RawPriceSide,
         key: &str,
         span: std::ops::Range<usize>,
     ) -> Result<FeedSource, ConfigError> {
