@@ -20,7 +20,12 @@
 //! - [`metrics`]: meter state (or one telegram) to Prometheus samples and
 //!   text; the only place that knows metric names.
 //! - [`state`]: the latest telegram and counters of each meter; written by
-//!   sources, read by metrics and http.
+//!   sources, read by metrics and http. A meter with prices bills its
+//!   guarded register increases there, to its [`cost`] account.
+//! - [`cost`]: prices, exact money arithmetic, price tables and each
+//!   meter's running cost; pure (no I/O, no clock).
+//! - [`price`]: dynamic prices: ENTSO-E and `start,price` file/URL feeds,
+//!   fetched ahead of time into [`cost`]'s shared tables, kept in a store.
 //! - [`capacity`]: the Belgian capacity tariff (the projected quarter-hour,
 //!   the monthly peaks and their rolling average, the yearly cost): pure
 //!   computation, and the small state file of the recorded peaks.
@@ -39,6 +44,8 @@
 //! cli, source -> duration
 //! cli, source, capacity -> small_file
 //! main, cli, state, metrics, http -> capacity -> dsmr_engine
+//! main, cli -> price -> cost
+//! state, metrics -> cost -> dsmr_engine
 //! ```
 //!
 //! Where a change goes: a new source in `source/`, a new metric in
@@ -51,13 +58,18 @@
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
 //! `source`, but for `homewizard pair`, which uses the HomeWizard client.
 //! `duration` and `small_file` import nothing of the crate.
+//! `price` is a source of prices, not of telegrams: it never reaches
+//! `state` or `metrics`; it fills the `cost::Feed`s that a meter's
+//! account reads.
 
 pub mod capacity;
 pub mod cli;
 pub mod cmd;
+pub mod cost;
 pub mod duration;
 pub mod http;
 pub mod metrics;
+pub mod price;
 pub mod small_file;
 pub mod source;
 pub mod state;

@@ -4,6 +4,7 @@
 use dsmr_engine::Zone;
 use dsmr_exporter::capacity;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
+use dsmr_exporter::cost::{Feed, FeedSource};
 use dsmr_exporter::http::{self, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
 use dsmr_exporter::source::Source;
@@ -11,6 +12,7 @@ use dsmr_exporter::state::{Meter, Meters};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn main() -> ExitCode {
@@ -101,10 +103,20 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     );
 
     let mut list = Vec::with_capacity(prepared.len());
+    let mut feeds = Vec::new();
+    let mut sources = Vec::with_capacity(prepared.len());
     for (m, source, capacity) in prepared {
         let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
         meter.set_capacity(capacity);
+        if let Some(plan) = &m.prices {
+            meter.set_plan(Arc::new(plan.attach(|src| shared_feed(&mut feeds, src))));
+        }
         list.push(meter.clone());
+        sources.push((source, meter));
+    }
+    // Prices before telegrams, so the first ones are billed.
+    dsmr_exporter::price::start(feeds, cfg.prices.clone(), FIRST_PRICES_WAIT).await;
+    for (source, meter) in sources {
         tokio::spawn(source.run(meter));
     }
     let meters = Meters::new(list);
@@ -139,6 +151,19 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         }
         Err(e) => fail(format_args!("server failed: {e}")),
     }
+}
+
+/// How long a start waits for the first fetch of dynamic prices.
+const FIRST_PRICES_WAIT: Duration = Duration::from_secs(5);
+
+/// The one feed of `src`, shared by every meter and side that names it.
+fn shared_feed(feeds: &mut Vec<(FeedSource, Arc<Feed>)>, src: &FeedSource) -> Arc<Feed> {
+    if let Some((_, f)) = feeds.iter().find(|(s, _)| s == src) {
+        return f.clone();
+    }
+    let feed = Arc::new(Feed::new(src.to_string()));
+    feeds.push((src.clone(), feed.clone()));
+    feed
 }
 
 /// The sockets to serve on: systemd's (`--web.systemd-socket`) or one

@@ -73,6 +73,11 @@ const KNOWN_METRICS: &[&str] = &[
     "dsmr_phase_reactive_export_var",
     "dsmr_phase_power_factor",
     "dsmr_mbus_valve_state",
+    // Cost (docs/cost.md).
+    "dsmr_cost_total",
+    "dsmr_earnings_total",
+    "dsmr_price",
+    "dsmr_price_available",
 ];
 
 fn repo() -> PathBuf {

@@ -14,12 +14,13 @@ use super::checks::{
     DEFAULT_TELEMETRY_PATH,
 };
 use super::config_file;
-use super::env::Env;
+use super::env::{Env, ENTSOE_TOKEN_VAR};
 use super::error::CliError;
 use super::flag_meter::{meter_from_flags, SMARTY_KEY_VAR};
 use super::flags::{Args, Command, HomewizardCommand, LogFormat};
 use super::homewizard::{apply_test_ca, pair_config, TEST_CA_VAR, TOKEN_VAR};
 use super::settings::MeterConfig;
+use crate::price::{FetchConfig, Token, DEFAULT_ENTSOE_URL};
 use crate::small_file::{read_to_string_limited, CONFIG_FILE_LIMIT};
 use crate::source::homewizard::pair::PairConfig;
 use clap::parser::ValueSource;
@@ -94,6 +95,8 @@ pub struct ServeConfig {
     pub expose_equipment_ids: bool,
     /// `--web.config.file`, loaded and checked at start.
     pub web_config_file: Option<PathBuf>,
+    /// The price fetcher's settings (used when a meter has dynamic prices).
+    pub prices: FetchConfig,
 }
 
 impl fmt::Display for ServeConfig {
@@ -114,6 +117,9 @@ impl fmt::Display for ServeConfig {
             }
         }
         writeln!(f, "expose equipment ids: {}", self.expose_equipment_ids)?;
+        if self.meters.iter().any(|m| m.prices.is_some()) {
+            writeln!(f, "{}", self.prices)?;
+        }
         match &self.web_config_file {
             Some(p) => write!(f, "web config file: {}", p.display()),
             None => write!(f, "web config file: none (plain HTTP, no authentication)"),
@@ -128,6 +134,7 @@ pub fn load() -> Result<Config, CliError> {
         smarty_key: std::env::var(SMARTY_KEY_VAR).ok(),
         listen_pid: std::env::var("LISTEN_PID").ok(),
         listen_fds: std::env::var("LISTEN_FDS").ok(),
+        entsoe_token: std::env::var(ENTSOE_TOKEN_VAR).ok(),
         homewizard_token: std::env::var(TOKEN_VAR).ok(),
         homewizard_test_ca: std::env::var_os(TEST_CA_VAR).map(PathBuf::from),
     };
@@ -281,10 +288,24 @@ fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<Serve
             telemetry_path: telemetry_path_flag(a)?,
             expose_equipment_ids: a.metrics_expose_equipment_ids,
             web_config_file: a.web_config_file.clone(),
+            prices: FetchConfig {
+                state_dir: a.prices_state_dir.clone(),
+                entsoe_url: DEFAULT_ENTSOE_URL.to_owned(),
+                entsoe_token: env_token(env),
+            },
         },
     };
     apply_test_ca(&mut serve.meters, env)?;
     Ok(serve)
+}
+
+/// The ENTSO-E token from the environment; blank is none.
+fn env_token(env: &Env) -> Option<Token> {
+    env.entsoe_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| Token(t.to_owned()))
 }
 
 fn listen_address_flag(a: &Args) -> Result<Vec<String>, CliError> {
@@ -369,6 +390,13 @@ fn check_config_file(
     } else {
         file.expose_equipment_ids.unwrap_or(false)
     };
+    let mut prices = file.fetch;
+    if set_by_user.set("prices_state_dir") {
+        prices.state_dir = a.prices_state_dir.clone();
+    }
+    if prices.entsoe_token.is_none() {
+        prices.entsoe_token = env_token(env);
+    }
     Ok(ServeConfig {
         meters: file.meters,
         listen_addresses,
@@ -376,6 +404,7 @@ fn check_config_file(
         telemetry_path,
         expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
+        prices,
     })
 }
 

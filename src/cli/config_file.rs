@@ -27,12 +27,14 @@
 //! `examples/dsmr-exporter.toml` documents every key.
 
 mod meter;
+mod prices;
 mod raw;
 #[cfg(test)]
 mod tests;
 
 use super::checks::{check_listen_address, check_meter_name, check_telemetry_path};
 use super::settings::MeterConfig;
+use crate::price::FetchConfig;
 use raw::{RawFile, RawListenAddress, RawWeb};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -51,6 +53,8 @@ pub struct FileConfig {
     pub telemetry_path: Option<String>,
     /// `[metrics] expose_equipment_ids`.
     pub expose_equipment_ids: Option<bool>,
+    /// `[prices]`: the price fetcher's settings.
+    pub fetch: FetchConfig,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -95,6 +99,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         .map_err(|e| file.error_at(e.span().unwrap_or(0..0), one_line(e.message())))?;
     let base = path.parent().unwrap_or(Path::new(""));
     let (listen_addresses, telemetry_path) = check_web(raw.web, &file)?;
+    let fetch = prices::check_fetch(&raw.prices, base, &file)?;
     if raw.meter.is_empty() {
         return Err(file.error_at(
             0..0,
@@ -127,6 +132,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         listen_addresses,
         telemetry_path,
         expose_equipment_ids: raw.metrics.expose_equipment_ids,
+        fetch,
     })
 }
 

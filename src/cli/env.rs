@@ -14,6 +14,9 @@ pub struct Env {
     pub listen_pid: Option<String>,
     /// See `listen_pid`.
     pub listen_fds: Option<String>,
+    /// DSMR_EXPORTER_ENTSOE_TOKEN: the ENTSO-E security token, when the
+    /// config file names no `entsoe_token_file`. Never a flag (`ps`).
+    pub entsoe_token: Option<String>,
     /// DSMR_EXPORTER_HOMEWIZARD_TOKEN: the HomeWizard API v2 token itself,
     /// instead of a token file. Not a flag, for the same reason.
     pub homewizard_token: Option<String>,
@@ -21,3 +24,6 @@ pub struct Env {
     /// trusted instead of HomeWizard's, for a stand-in device.
     pub homewizard_test_ca: Option<std::path::PathBuf>,
 }
+
+/// The variable that holds the ENTSO-E security token.
+pub const ENTSOE_TOKEN_VAR: &str = "DSMR_EXPORTER_ENTSOE_TOKEN";

@@ -345,6 +345,16 @@ pub struct Args {
     )]
     pub metrics_expose_equipment_ids: bool,
 
+    /// Directory where fetched prices are kept across restarts (prices of
+    /// `--config` meters; `[prices] state_dir` there).
+    #[arg(
+        long = "prices.state-dir",
+        value_name = "DIR",
+        env = "DSMR_EXPORTER_PRICES_STATE_DIR",
+        help_heading = "Prices"
+    )]
+    pub prices_state_dir: Option<PathBuf>,
+
     /// Log line format.
     #[arg(
         long = "log.format",

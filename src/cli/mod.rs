@@ -8,8 +8,8 @@
 //! - [`smarty_keys`]: where Smarty keys come from, and reading them.
 //! - [`flag_meter`]: the flags' one meter into [`MeterSettings`], errors
 //!   worded the flag way.
-//! - [`config_file`]: `--config FILE` (TOML, many meters), errors as
-//!   `FILE:LINE:COL`.
+//! - [`config_file`]: `--config FILE` (TOML, many meters, their prices),
+//!   errors as `FILE:LINE:COL`.
 //! - [`config`]: flags and environment into the checked [`Config`]; the only
 //!   module that reads argv or the environment.
 //! - [`env`]: the environment variables read outside clap (`RUST_LOG`, the
@@ -19,8 +19,9 @@
 //! - [`error`]: [`CliError`], and how it is printed.
 //!
 //! Edges: this folder imports [`crate::source`] (the source configurations it
-//! builds) and [`crate::duration`]; nothing else in the crate imports it but
-//! `main`.
+//! builds), [`crate::cost`] and [`crate::price`] (the price plans and the
+//! fetcher's settings it builds) and [`crate::duration`]; nothing else in
+//! the crate imports it but `main`.
 
 pub mod checks;
 pub mod config;

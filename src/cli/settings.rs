@@ -15,6 +15,7 @@ use super::checks::{
 };
 use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
 use crate::capacity::{CapacitySettings, Price};
+use crate::cost::PlanConfig;
 use crate::duration;
 use crate::source::demo::DEMO_BE_PRICE;
 use crate::source::homewizard::{Api, Token, TokenSource, DEFAULT_TOKEN_FILE};
@@ -63,6 +64,8 @@ pub struct MeterConfig {
     pub zone: Zone,
     /// The zone as the user wrote it, for `--check-config`.
     pub timezone: String,
+    /// What the energy costs (config file only); `None` counts no cost.
+    pub prices: Option<PlanConfig>,
     /// The Belgian capacity tariff: configured, or the default (tracked
     /// once the meter sends a capacity value, no price, no state file).
     pub capacity: CapacitySettings,
@@ -81,7 +84,10 @@ impl fmt::Display for MeterConfig {
         if let Some(path) = &c.state_file {
             writeln!(f, "capacity state file: {}", path.display())?;
         }
-        Ok(())
+        match &self.prices {
+            Some(p) => writeln!(f, "{p}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -286,6 +292,7 @@ impl MeterSettings {
             stale_after,
             zone: timezone.zone,
             timezone: timezone.name,
+            prices: None,
             capacity,
         })
     }

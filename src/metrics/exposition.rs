@@ -160,6 +160,7 @@ fn collect_meter<'a>(
     if !st.is_fresh(now, meter.stale_after_or(opts.stale_after)) {
         return;
     }
+    builder.prices(&st);
     if let Some(t) = &st.telegram {
         builder.telegram(t);
     }

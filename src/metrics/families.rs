@@ -66,6 +66,10 @@ pub enum Family {
     FieldErrors,
     RegisterRejections,
     CrcX25,
+    Cost,
+    Earnings,
+    Price,
+    PriceAvailable,
     BuildInfo,
 }
 
@@ -168,6 +172,10 @@ impl Family {
             Family::FieldErrors => ("dsmr_field_errors_total", "Values left out of otherwise valid telegrams because they did not parse.", C),
             Family::RegisterRejections => ("dsmr_register_rejections_total", "Register values held at the last good value because they went backwards or grew faster than the meter can count, by register and reason.", C),
             Family::CrcX25 => ("dsmr_telegrams_crc_x25_total", "Valid telegrams whose CRC is CRC-16/X25 (Holley meters, header HLY) instead of the DSMR CRC-16/ARC; they are counted in dsmr_telegrams_total too.", C),
+            Family::Cost => ("dsmr_cost_total", "Money spent since the exporter started: each register increase times the all-in price in force at the meter's time, by commodity (fixed: standing charges pro rata).", C),
+            Family::Earnings => ("dsmr_earnings_total", "Money earned by electricity delivered to the grid since the exporter started, at the export price in force at the meter's time.", C),
+            Family::Price => ("dsmr_price", "The all-in price per unit at the meter's latest telegram (absent while missing).", G),
+            Family::PriceAvailable => ("dsmr_price_available", "1 when a price is known for the meter's latest telegram, 0 when missing: cost then stops counting.", G),
             Family::BuildInfo => ("dsmr_exporter_build_info", "The exporter's version; always 1.", G),
         }
     }
@@ -255,6 +263,10 @@ mod tests {
         Family::FieldErrors,
         Family::RegisterRejections,
         Family::CrcX25,
+        Family::Cost,
+        Family::Earnings,
+        Family::Price,
+        Family::PriceAvailable,
         Family::BuildInfo,
     ];
 }

@@ -5,7 +5,7 @@ use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder};
 use std::borrow::Cow;
 use std::fmt;
 
-const MAX_LABELS: usize = 4;
+const MAX_LABELS: usize = 5;
 
 /// The labels of one sample, `meter` first; no allocation unless a value is
 /// copied out of a telegram.

@@ -7,6 +7,8 @@ use super::families::{Family, MetricKind};
 use super::labels::{decode_equipment_id, Labels};
 use super::value::Value;
 use crate::capacity::Capacity;
+use crate::cost::money::{atto_to_fixed, NANO_DIGITS};
+use crate::cost::{Account, Commodity};
 use crate::state::{unix_millis, MbusKind, MeterState};
 use dsmr_engine::telegram::{device_type_name, Mbus, Span, Telegram};
 use dsmr_engine::value::Dimension;
@@ -140,6 +142,54 @@ impl<'a> SampleBuilder<'_, 'a> {
                 .with("register", register)
                 .with("reason", reason.as_str());
             self.push(Family::RegisterRejections, labels, Value::count(n));
+        }
+        if let Some(account) = &st.cost {
+            self.cost(account);
+        }
+    }
+
+    /// The cost counters of a meter with prices: process counters like
+    /// `dsmr_telegrams_total`, so they stay while the meter is stale. Each
+    /// exact sum becomes a double here, once.
+    fn cost(&mut self, account: &Account) {
+        let currency = account.currency().to_owned();
+        let money = |labels: Labels<'a>, commodity: Commodity| {
+            labels
+                .with("commodity", commodity.as_str())
+                .with("currency", currency.clone())
+        };
+        for (commodity, atto) in account.spent() {
+            let labels = money(Labels::meter(self.meter), commodity);
+            self.push(Family::Cost, labels, Value::exact(atto_to_fixed(atto)));
+        }
+        if let Some(nanos) = account.fixed() {
+            let labels = money(Labels::meter(self.meter), Commodity::Fixed);
+            let value = Value::exact(Fixed::new(nanos, NANO_DIGITS as u8));
+            self.push(Family::Cost, labels, value);
+        }
+        if let Some(atto) = account.earned() {
+            let labels = money(Labels::meter(self.meter), Commodity::Electricity);
+            self.push(Family::Earnings, labels, Value::exact(atto_to_fixed(atto)));
+        }
+    }
+
+    /// The all-in prices at the meter's latest telegram, and whether each
+    /// is known: measurements, so they leave with a stale meter.
+    pub(super) fn prices(&mut self, st: &MeterState) {
+        let Some(account) = &st.cost else { return };
+        for p in account.prices() {
+            let labels = Labels::meter(self.meter)
+                .with("commodity", p.commodity.as_str())
+                .with("direction", p.direction.as_str());
+            let available = Value::Int(p.price.is_some().into());
+            self.push(Family::PriceAvailable, labels.clone(), available);
+            if let Some(price) = p.price {
+                let labels = labels
+                    .with("unit", p.commodity.unit())
+                    .with("currency", account.currency().to_owned());
+                let value = Value::exact(Fixed::new(price.0, NANO_DIGITS as u8));
+                self.push(Family::Price, labels, value);
+            }
         }
     }
 

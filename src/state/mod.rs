@@ -18,6 +18,9 @@
 //! out-of-range values count as field errors. Every reader sees the held
 //! values.
 //!
+//! A meter with prices ([`Meter::set_plan`]) bills each telegram's guarded
+//! register increases to its cost account ([`crate::cost::Account`]) right
+//! after the guard, under the same lock.
 //! Each meter's capacity-tariff [`Tracker`] sees every stored telegram too;
 //! when a month's recorded peak rises it writes the state file after the
 //! lock is released.
@@ -25,12 +28,15 @@
 //! # Inside
 //! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
 //! - [`registers`]: the register guard ([`Registers`]).
+//! - `billing`: the guarded registers as the cost account reads them.
 
+mod billing;
 pub mod registers;
 
 pub use registers::{Reason, Registers};
 
 use crate::capacity::{self, Tracker};
+use crate::cost::{Account, Plan};
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{CrcAlgorithm, CrcStatus, Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -64,6 +70,8 @@ pub struct MeterState {
     pub day_start: Option<DayStart>,
     /// The register guard: last good values and rejections by register.
     pub registers: Registers,
+    /// Money spent and earned, when the meter has prices.
+    pub cost: Option<Account>,
     /// The Belgian capacity tariff (inactive until the meter sends a
     /// capacity value or its config asks for it).
     pub capacity: Tracker,
@@ -290,6 +298,12 @@ impl Meter {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Gives the meter prices: from the next telegram on, its register
+    /// increases are billed (a new account, nothing billed yet).
+    pub fn set_plan(&self, plan: Arc<Plan>) {
+        self.lock().cost = Some(Account::new(plan));
+    }
+
     /// Records that the source opened (`true`) or closed (`false`).
     pub fn set_source_up(&self, up: bool) {
         let changed = std::mem::replace(&mut self.lock().source_up, up) != up;
@@ -335,6 +349,14 @@ impl Meter {
         };
         let outcome = st.registers.check(t, &cx);
         st.field_errors += outcome.field_errors;
+        if let Some(account) = st.cost.as_mut() {
+            account.apply(&billing::readings(
+                t,
+                &outcome,
+                self.zone,
+                unix_seconds(now),
+            ));
+        }
         track_day_start(&mut st.day_start, t, self.zone, previous, now);
         if let Some(d) = st.day_start.as_mut() {
             d.rebase(t, &outcome);

@@ -56,10 +56,16 @@ pub(super) fn check_meter(
         base: base.to_owned(),
         capacity,
     };
-    settings.resolve().map_err(|e| {
+    let mut meter = settings.resolve().map_err(|e| {
         let (at, message) = file_error(e, m, &span, &sources);
         file.error_at(at, ctx(&message))
-    })
+    })?;
+    meter.prices = m
+        .prices
+        .as_ref()
+        .map(|p| super::prices::check_prices(p.get_ref(), base, file, &ctx))
+        .transpose()?;
+    Ok(meter)
 }
 
 /// A duration value, parsed; errors as `KEY "VALUE": why`.

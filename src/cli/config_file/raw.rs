@@ -14,7 +14,77 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub(super) metrics: RawMetrics,
     #[serde(default)]
+    pub(super) prices: RawFetch,
+    #[serde(default)]
     pub(super) meter: Vec<Spanned<RawMeter>>,
+}
+
+/// `[prices]`: the fetcher's settings, for every meter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFetch {
+    pub(super) state_dir: Option<PathBuf>,
+    pub(super) entsoe_url: Option<Spanned<String>>,
+    pub(super) entsoe_token_file: Option<Spanned<PathBuf>>,
+}
+
+/// `[meter.prices]`: what one meter's energy costs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPrices {
+    pub(super) currency: Option<Spanned<String>>,
+    pub(super) fixed_per_day: Option<Spanned<RawDecimal>>,
+    pub(super) electricity: Option<RawElectricity>,
+    pub(super) gas: Option<Spanned<RawPriceSide>>,
+    pub(super) water: Option<Spanned<RawPriceSide>>,
+    pub(super) heat: Option<Spanned<RawPriceSide>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawElectricity {
+    pub(super) import: Option<Spanned<RawPriceSide>>,
+    pub(super) export: Option<Spanned<RawPriceSide>>,
+}
+
+/// One price: fixed (`price`, `tariff1`…`tariff4`) or a source (`entsoe`,
+/// `file`, `url`) with its formula.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPriceSide {
+    pub(super) price: Option<Spanned<RawDecimal>>,
+    pub(super) tariff1: Option<Spanned<RawDecimal>>,
+    pub(super) tariff2: Option<Spanned<RawDecimal>>,
+    pub(super) tariff3: Option<Spanned<RawDecimal>>,
+    pub(super) tariff4: Option<Spanned<RawDecimal>>,
+    pub(super) entsoe: Option<Spanned<String>>,
+    pub(super) file: Option<Spanned<PathBuf>>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) format: Option<Spanned<String>>,
+    pub(super) markup: Option<Spanned<RawDecimal>>,
+    pub(super) tax: Option<Spanned<RawDecimal>>,
+    pub(super) vat: Option<Spanned<RawDecimal>>,
+}
+
+/// A decimal written as a string (`"0.2715"`, exact) or a TOML number
+/// (read back from its shortest text, which is what was written).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDecimal {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+impl RawDecimal {
+    /// The decimal's text.
+    pub(super) fn text(&self) -> String {
+        match self {
+            RawDecimal::Text(s) => s.clone(),
+            RawDecimal::Int(i) => i.to_string(),
+            RawDecimal::Float(f) => f.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +120,7 @@ pub(super) struct RawMeter {
     pub(super) demo: Option<Spanned<RawDemo>>,
     pub(super) homewizard: Option<Spanned<RawHomewizard>>,
     pub(super) smarty: Option<Spanned<RawSmarty>>,
+    pub(super) prices: Option<Spanned<RawPrices>>,
     pub(super) capacity: Option<Spanned<RawCapacity>>,
 }
 

@@ -254,3 +254,99 @@ capacity = { price_per_kw_year = 40 }
     let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price = \"1\" }\n");
     assert!(e.contains("price"), "{e}");
 }
+
+const PRICED: &str = "[[meter]]\nname = \"h\"\ndemo = true\n";
+
+#[test]
+fn prices_fixed_and_dynamic_with_their_formula() {
+    use crate::cost::{FeedSource, Formula, Nanos, RowFormat, Spec};
+    let text = format!(
+        "{PRICED}[meter.prices]\nfixed_per_day = 0.95\n\
+         [meter.prices.electricity.import]\ntariff1 = \"0.25\"\nprice = 0.3\n\
+         [meter.prices.electricity.export]\nentsoe = \"10YBE----------2\"\nmarkup = \"-0.01\"\nvat = \"6\"\n\
+         [meter.prices.gas]\nfile = \"gas.json\"\ntax = 0.7\n\n\
+         [prices]\nstate_dir = \"state\"\nentsoe_url = \"http://127.0.0.1:1/api/\"\n"
+    );
+    let c = parse(&text, Path::new("/etc/dsmr/m.toml")).unwrap();
+    let p = c.meters[0].prices.as_ref().expect("prices");
+    assert_eq!(p.currency, "EUR");
+    assert_eq!(p.fixed_per_day, Some(Nanos(950_000_000)));
+    let mut fixed = [None; 5];
+    fixed[0] = Some(Nanos(300_000_000));
+    fixed[1] = Some(Nanos(250_000_000));
+    assert_eq!(p.import, Some(Spec::Fixed(fixed)));
+    let export = Spec::Dynamic {
+        feed: FeedSource::Entsoe {
+            zone: "10YBE----------2".into(),
+        },
+        formula: Formula {
+            markup: Nanos(-10_000_000),
+            tax: Nanos(0),
+            vat_ppm: 60_000,
+        },
+    };
+    assert_eq!(p.export, Some(export));
+    let Some(Spec::Dynamic { feed, .. }) = &p.gas else {
+        panic!("gas: {:?}", p.gas)
+    };
+    let want = FeedSource::File {
+        path: "/etc/dsmr/gas.json".into(),
+        format: RowFormat::Json,
+    };
+    assert_eq!(feed, &want);
+    assert_eq!(
+        c.fetch.state_dir.as_deref(),
+        Some(Path::new("/etc/dsmr/state"))
+    );
+    assert_eq!(c.fetch.entsoe_url, "http://127.0.0.1:1/api");
+    assert_eq!(c.fetch.entsoe_token, None);
+}
+
+#[test]
+fn price_errors_point_at_the_value() {
+    let cases = [
+        (
+            "[meter.prices.gas]\nprice = \"1,38\"\n",
+            "m.toml:5:9: meter \"h\": prices.gas.price \"1,38\": not a decimal number",
+        ),
+        (
+            "[meter.prices.gas]\nprice = 1\nentsoe = \"10YNL----------L\"\n",
+            "m.toml:4:1: meter \"h\": prices.gas: give exactly one of",
+        ),
+        (
+            "[meter.prices.gas]\ntariff2 = 1\n",
+            "m.toml:5:11: meter \"h\": prices.gas: tariff2: only electricity has tariffs",
+        ),
+        (
+            "[meter.prices.electricity.import]\nprice = 1\nvat = 21\n",
+            "m.toml:6:7: meter \"h\": prices.electricity.import: markup, tax, vat and format go with",
+        ),
+        (
+            "[meter.prices]\ncurrency = \"USD\"\n[meter.prices.electricity.import]\nentsoe = \"10YNL----------L\"\n",
+            "m.toml:7:10: meter \"h\": prices.electricity.import.entsoe: ENTSO-E prices are in EUR",
+        ),
+        (
+            "[meter.prices.electricity.import]\nentsoe = \"NL\"\n",
+            "m.toml:5:10: meter \"h\": prices.electricity.import.entsoe \"NL\": an EIC",
+        ),
+        (
+            "[meter.prices.electricity.import]\nprice = \"0.0000000001\"\n",
+            "more than 9 digits after the decimal point",
+        ),
+        (
+            "[meter.prices.water]\nurl = \"ftp://x\"\n",
+            "prices.water.url \"ftp://x\": an http:// or https:// URL",
+        ),
+    ];
+    for (tail, want) in cases {
+        let e = err(&format!("{PRICED}{tail}"));
+        assert!(e.contains(want), "{tail:?}:\n{e}\nwanted {want}");
+    }
+    let e = err(&format!(
+        "{PRICED}[prices]\nentsoe_token_file = \"missing.token\"\n"
+    ));
+    assert!(
+        e.starts_with("m.toml:5:21: prices.entsoe_token_file missing.token:"),
+        "{e}"
+    );
+}
