@@ -20,12 +20,16 @@
 //!   text; the only place that knows metric names.
 //! - [`state`]: the latest telegram and counters of each meter; written by
 //!   sources, read by metrics and http.
+//! - [`supervise`]: runs each meter's source task and reloads them on
+//!   SIGHUP or `POST /-/reload`: added meters start, removed ones stop,
+//!   changed ones restart, unchanged ones keep their state.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
 //! Imports run down, never up and never both ways:
 //!
 //! ```text
+//! main -> supervise -> cli, source, state, http
 //! main -> cli -> source -> state -> dsmr_engine
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
@@ -49,3 +53,4 @@ pub mod http;
 pub mod metrics;
 pub mod source;
 pub mod state;
+pub mod supervise;

@@ -3,10 +3,10 @@
 
 use dsmr_engine::Zone;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
-use dsmr_exporter::http::{self, ServerConfig, WebConfig};
+use dsmr_exporter::http::{self, Lifecycle, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
 use dsmr_exporter::source::Source;
-use dsmr_exporter::state::{Meter, Meters};
+use dsmr_exporter::supervise::{self, Reread, Supervisor};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -68,13 +68,18 @@ fn main() -> ExitCode {
 
 /// Runs the exporter until SIGINT or SIGTERM: every meter's source
 /// prepared first (so a bad replay file stops the start, not half of it),
-/// the listener bound, then one task per meter, all feeding the one
-/// `Meters` that the one server renders.
+/// the listener bound, then the supervisor's one task per meter, all
+/// feeding the `Live` set of meters that the one server renders. SIGHUP
+/// (and `POST /-/reload` with `--web.enable-lifecycle`) reloads `--config`.
 async fn run(cfg: ServeConfig) -> ExitCode {
     let shutdown = match shutdown_signal() {
         Ok(s) => s,
         Err(e) => return fail(format_args!("cannot listen for signals: {e}")),
     };
+    let (lifecycle, reload_requests) = Lifecycle::channel();
+    if let Err(e) = supervise::reload_on_sighup(lifecycle.clone()) {
+        return fail(format_args!("cannot listen for SIGHUP: {e}"));
+    }
     raise_open_file_limit(cfg.meters.len());
     let (prepared, web) = match prepare(&cfg).await {
         Ok(p) => p,
@@ -84,6 +89,56 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(format_args!("cannot listen on {}: {e}", cfg.listen_address)),
     };
+    log_start(&cfg, &listener);
+    let prepared = prepared.into_iter().map(|(m, s)| (m.clone(), s)).collect();
+    let reread: Option<Reread> = cfg
+        .config_file
+        .is_some()
+        .then(|| Box::new(reread) as Reread);
+    let supervisor = Supervisor::start(cfg.clone(), prepared, reread);
+    let live = supervisor.live();
+    tokio::spawn(supervisor.run(reload_requests));
+    // The exporter-wide limit only matters for meters without their own,
+    // and every meter has one; the longest is the safe fallback.
+    let stale_after = cfg
+        .meters
+        .iter()
+        .map(|m| m.stale_after)
+        .max()
+        .unwrap_or(Duration::from_secs(60));
+    let server_cfg = ServerConfig {
+        telemetry_path: cfg.telemetry_path.clone(),
+        metrics: MetricsOptions {
+            stale_after,
+            expose_equipment_ids: cfg.expose_equipment_ids,
+        },
+        web,
+        exporter_metrics: cfg.exporter_metrics,
+        lifecycle: cfg.enable_lifecycle.then_some(lifecycle),
+    };
+    match http::serve(listener, live, server_cfg, shutdown).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format_args!("server failed: {e}")),
+    }
+}
+
+/// The configuration as a start would read it now (argv, environment and
+/// the `--config` file), for a reload.
+fn reread() -> Result<ServeConfig, String> {
+    match cli::load() {
+        Ok(cli::Config {
+            mode: Mode::Serve(s),
+            ..
+        }) => Ok(s),
+        Ok(_) => Err("the command line no longer runs the exporter".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn log_start(cfg: &ServeConfig, listener: &tokio::net::TcpListener) {
     let addr = listener
         .local_addr()
         .map_or_else(|_| cfg.listen_address.clone(), |a| a.to_string());
@@ -101,37 +156,6 @@ async fn run(cfg: ServeConfig) -> ExitCode {
             cfg.telemetry_path,
             many.len()
         ),
-    }
-
-    let mut list = Vec::with_capacity(prepared.len());
-    for (m, source) in prepared {
-        let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
-        list.push(meter.clone());
-        tokio::spawn(source.run(meter));
-    }
-    let meters = Meters::new(list);
-    // The exporter-wide limit only matters for meters without their own,
-    // and every meter has one; the longest is the safe fallback.
-    let stale_after = cfg
-        .meters
-        .iter()
-        .map(|m| m.stale_after)
-        .max()
-        .unwrap_or(Duration::from_secs(60));
-    let server_cfg = ServerConfig {
-        telemetry_path: cfg.telemetry_path.clone(),
-        metrics: MetricsOptions {
-            stale_after,
-            expose_equipment_ids: cfg.expose_equipment_ids,
-        },
-        web,
-    };
-    match http::serve(listener, meters, server_cfg, shutdown).await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(format_args!("server failed: {e}")),
     }
 }
 

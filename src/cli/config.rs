@@ -79,6 +79,12 @@ pub struct ServeConfig {
     pub expose_equipment_ids: bool,
     /// `--web.config.file`, loaded and checked at start.
     pub web_config_file: Option<PathBuf>,
+    /// `--config FILE`, which SIGHUP and `POST /-/reload` read again.
+    pub config_file: Option<PathBuf>,
+    /// `--web.enable-lifecycle`: `POST /-/reload` answers.
+    pub enable_lifecycle: bool,
+    /// Not `--web.disable-exporter-metrics`: the `process_*` series are served.
+    pub exporter_metrics: bool,
 }
 
 impl fmt::Display for ServeConfig {
@@ -237,6 +243,9 @@ fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<Serve
         telemetry_path: telemetry_path_flag(a)?,
         expose_equipment_ids: a.metrics_expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
+        config_file: None,
+        enable_lifecycle: a.web_enable_lifecycle,
+        exporter_metrics: !a.web_disable_exporter_metrics,
     })
 }
 
@@ -297,6 +306,9 @@ fn check_config_file(
         telemetry_path,
         expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
+        config_file: Some(path.to_owned()),
+        enable_lifecycle: a.web_enable_lifecycle,
+        exporter_metrics: !a.web_disable_exporter_metrics,
     })
 }
 

@@ -10,6 +10,7 @@
 //!   [`basic_auth`] checks its users on every request.
 //! - [`page`]: the live page at `/`.
 //! - [`events`]: its Server-Sent Events at `/events`.
+//! - [`lifecycle`]: the handle `POST /-/reload` asks for a reload through.
 //! - [`api`]: the JSON API at `/api/v1/meters`, the document per meter that
 //!   the page and the events show too.
 //!
@@ -23,12 +24,14 @@ pub mod accept;
 pub mod api;
 pub mod basic_auth;
 pub mod events;
+pub mod lifecycle;
 pub mod page;
 pub mod routes;
 pub mod server;
 pub mod tls;
 pub mod webconfig;
 
+pub use lifecycle::{Lifecycle, ReloadRequest};
 pub use routes::ServerConfig;
 pub use server::{serve, serve_with_limits, Limits};
 pub use webconfig::{WebConfig, WebConfigError};

@@ -1,6 +1,7 @@
 //! The routes: `/metrics` (or the configured telemetry path), `/healthz`,
-//! the live page at `/`, its `/events` stream and the JSON API at
-//! `/api/v1/meters`, each behind basic auth when it is configured.
+//! the live page at `/`, its `/events` stream, the JSON API at
+//! `/api/v1/meters` and `POST /-/reload` (with `--web.enable-lifecycle`),
+//! each behind basic auth when it is configured.
 //!
 //! Every response is computed synchronously from the meters' state, which
 //! sits behind a `std::sync::Mutex` held only while copying, so a scrape
@@ -10,10 +11,11 @@ use super::accept::wants_openmetrics;
 use super::api;
 use super::basic_auth::Verdict;
 use super::events::{self, EventBody, Hub, StreamOptions};
+use super::lifecycle::Lifecycle;
 use super::page;
 use super::webconfig::WebConfig;
 use crate::metrics::{Format, Metrics, MetricsOptions};
-use crate::state::Meters;
+use crate::state::Live;
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::header::{
@@ -36,6 +38,11 @@ pub struct ServerConfig {
     /// TLS and basic auth from `--web.config.file` ([`WebConfig::load`]);
     /// `None` serves plain HTTP to anyone.
     pub web: Option<WebConfig>,
+    /// The `process_*` series (`--web.disable-exporter-metrics` turns them off).
+    pub exporter_metrics: bool,
+    /// Where `POST /-/reload` asks for a reload (`--web.enable-lifecycle`);
+    /// `None` answers 403, as Prometheus does.
+    pub lifecycle: Option<Lifecycle>,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +51,8 @@ impl Default for ServerConfig {
             telemetry_path: "/metrics".to_owned(),
             metrics: MetricsOptions::default(),
             web: None,
+            exporter_metrics: true,
+            lifecycle: None,
         }
     }
 }
@@ -52,7 +61,8 @@ impl Default for ServerConfig {
 #[derive(Debug)]
 pub(crate) struct Router {
     metrics: Metrics,
-    meters: Meters,
+    /// The meters now; a reload swaps the list.
+    live: Live,
     cfg: ServerConfig,
     /// The live page, with the exposition's path filled in.
     page: String,
@@ -85,7 +95,7 @@ impl Router {
     /// before the connection's) or when `stop` turns true, and at most
     /// `max_event_streams` are open at once.
     pub(crate) fn new(
-        meters: Meters,
+        live: Live,
         mut cfg: ServerConfig,
         stop: watch::Receiver<bool>,
         stream_lifetime: Duration,
@@ -94,8 +104,14 @@ impl Router {
         if !cfg.telemetry_path.starts_with('/') {
             cfg.telemetry_path.insert(0, '/');
         }
+        let mut metrics = Metrics::new(live.clone(), cfg.metrics.clone());
+        if cfg.exporter_metrics {
+            metrics = metrics.with_process_metrics();
+        }
+        // The event streams follow the meters of the start.
+        let meters = live.meters();
         Router {
-            metrics: Metrics::new(meters.clone(), cfg.metrics.clone()),
+            metrics,
             page: page::page_template(&cfg.telemetry_path),
             stream: StreamOptions {
                 stale_after: cfg.metrics.stale_after,
@@ -104,7 +120,7 @@ impl Router {
             },
             hub: Hub::new(&meters, cfg.metrics.stale_after),
             event_slots: Arc::new(Semaphore::new(max_event_streams)),
-            meters,
+            live,
             cfg,
             stop,
         }
@@ -132,7 +148,33 @@ impl Router {
                 }
             }
         }
+        if req.uri().path() == "/-/reload" {
+            return self.reload(req.method()).await;
+        }
         self.respond(&req)
+    }
+
+    /// `POST /-/reload` (or PUT): 405 for other methods, 403 without
+    /// `--web.enable-lifecycle`, else the reload's outcome (500 when the
+    /// new configuration was refused and the old one runs on).
+    async fn reload(&self, method: &Method) -> Response<ResponseBody> {
+        if method != Method::POST && method != Method::PUT {
+            let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, TEXT, "only POST and PUT\n");
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
+            return r;
+        }
+        let Some(lifecycle) = &self.cfg.lifecycle else {
+            return reply(
+                StatusCode::FORBIDDEN,
+                TEXT,
+                "Lifecycle API is not enabled.\n",
+            );
+        };
+        match lifecycle.reload().await {
+            Ok(done) => reply(StatusCode::OK, TEXT, done + "\n"),
+            Err(why) => reply(StatusCode::INTERNAL_SERVER_ERROR, TEXT, why + "\n"),
+        }
     }
 
     /// 404 for an unknown path, then 405 for a method other than GET and
@@ -202,7 +244,11 @@ impl Router {
         let mut r = reply(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            page::page(&self.page, &self.meters, self.cfg.metrics.stale_after),
+            page::page(
+                &self.page,
+                &self.live.meters(),
+                self.cfg.metrics.stale_after,
+            ),
         );
         r.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -213,7 +259,7 @@ impl Router {
         let mut r = reply(
             StatusCode::OK,
             "application/json",
-            api::meters_json(&self.meters, self.cfg.metrics.stale_after),
+            api::meters_json(&self.live.meters(), self.cfg.metrics.stale_after),
         );
         r.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -236,15 +282,16 @@ impl Router {
     }
 
     /// Names of the meters without a valid telegram within `stale_after`.
-    fn stale_meters(&self) -> Vec<&str> {
+    fn stale_meters(&self) -> Vec<String> {
         let now = Instant::now();
-        self.meters
+        self.live
+            .meters()
             .iter()
             .filter(|m| {
                 !m.lock()
                     .is_fresh(now, m.stale_after_or(self.cfg.metrics.stale_after))
             })
-            .map(|m| m.name())
+            .map(|m| m.name().to_owned())
             .collect()
     }
 }
@@ -283,7 +330,7 @@ mod tests {
 
     fn new_router(cfg: ServerConfig) -> Router {
         let (_, stop) = watch::channel(false);
-        Router::new(Meters::default(), cfg, stop, Duration::from_secs(60), 4)
+        Router::new(Live::default(), cfg, stop, Duration::from_secs(60), 4)
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! period to finish the response they are writing.
 
 use super::routes::{ResponseBody, Router, ServerConfig};
-use crate::state::Meters;
+use crate::state::Live;
 use http_body_util::Either;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -81,7 +81,7 @@ impl Default for Limits {
 /// out of file descriptors) are logged and retried, never fatal.
 pub async fn serve(
     listener: TcpListener,
-    meters: Meters,
+    meters: impl Into<Live>,
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -91,7 +91,7 @@ pub async fn serve(
 /// [`serve`] with explicit [`Limits`] (tests use short timeouts).
 pub async fn serve_with_limits(
     listener: TcpListener,
-    meters: Meters,
+    meters: impl Into<Live>,
     cfg: ServerConfig,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -102,7 +102,7 @@ pub async fn serve_with_limits(
     let lifetime =
         limits.connection_timeout - (limits.connection_timeout / 10).min(Duration::from_secs(1));
     let router = Arc::new(Router::new(
-        meters,
+        meters.into(),
         cfg,
         stop_rx.clone(),
         lifetime,

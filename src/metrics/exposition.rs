@@ -9,9 +9,10 @@
 
 use super::families::{Family, MetricKind};
 use super::labels::Labels;
+use super::process::ProcessCollector;
 use super::samples::{Sample, SampleBuilder};
 use super::value::Value;
-use crate::state::{Meter, Meters};
+use crate::state::{unix_millis, Live, Meter, Meters};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
@@ -67,14 +68,23 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers the collector for `meters`; the server keeps one of these.
-    pub fn new(meters: Meters, opts: MetricsOptions) -> Metrics {
+    /// Registers the collector for `meters` (a fixed list, or the [`Live`]
+    /// set a reload swaps); the server keeps one of these.
+    pub fn new(meters: impl Into<Live>, opts: MetricsOptions) -> Metrics {
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(MeterCollector { meters, opts }));
+        let live = meters.into();
+        registry.register_collector(Box::new(MeterCollector { live, opts }));
         Metrics {
             registry,
             size_hint: AtomicUsize::new(4096),
         }
+    }
+
+    /// Adds the `process_*` series ([`super::process`]): on unless
+    /// `--web.disable-exporter-metrics`.
+    pub fn with_process_metrics(mut self) -> Metrics {
+        self.registry.register_collector(Box::new(ProcessCollector));
+        self
     }
 
     /// The exposition of every meter as it is now.
@@ -107,21 +117,25 @@ pub fn render(meters: &Meters, opts: &MetricsOptions, format: Format) -> String 
 
 #[derive(Debug)]
 struct MeterCollector {
-    meters: Meters,
+    live: Live,
     opts: MetricsOptions,
 }
 
 impl Collector for MeterCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
         let now = Instant::now();
-        let mut samples = Vec::with_capacity(1 + 80 * self.meters.len());
-        samples.push(Sample {
-            family: Family::BuildInfo,
-            labels: Labels::default().with("version", env!("CARGO_PKG_VERSION")),
-            value: Value::Int(1),
-        });
-        for meter in self.meters.iter() {
+        // This scrape's list: a reload during it changes the next one.
+        let meters = self.live.meters();
+        let mut samples = Vec::with_capacity(3 + 80 * meters.len());
+        exporter_samples(&self.live, &mut samples);
+        for meter in meters.iter() {
+            let started = Instant::now();
             collect_meter(meter, &self.opts, now, &mut samples);
+            samples.push(Sample {
+                family: Family::ScrapeDuration,
+                labels: Labels::meter(meter.name()),
+                value: Value::Float(started.elapsed().as_secs_f64()),
+            });
         }
         // Stable: within a family, meters stay in configuration order.
         samples.sort_by_key(|s| s.family);
@@ -140,6 +154,27 @@ impl Collector for MeterCollector {
         }
         Ok(())
     }
+}
+
+/// The exporter's own series that belong to no meter: build info and how
+/// the last reload went.
+fn exporter_samples(live: &Live, samples: &mut Vec<Sample<'_>>) {
+    samples.push(Sample {
+        family: Family::BuildInfo,
+        labels: Labels::default().with("version", env!("CARGO_PKG_VERSION")),
+        value: Value::Int(1),
+    });
+    let reload = live.reload_status();
+    samples.push(Sample {
+        family: Family::ConfigReloadSuccessful,
+        labels: Labels::default(),
+        value: Value::Int(reload.successful.into()),
+    });
+    samples.push(Sample {
+        family: Family::ConfigReloadTimestamp,
+        labels: Labels::default(),
+        value: Value::exact(dsmr_engine::Fixed::new(unix_millis(reload.last_success), 3)),
+    });
 }
 
 /// Appends the samples of one meter, holding its lock only while copying.

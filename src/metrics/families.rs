@@ -58,6 +58,9 @@ pub enum Family {
     Reconnects,
     FieldErrors,
     RegisterRejections,
+    ScrapeDuration,
+    ConfigReloadSuccessful,
+    ConfigReloadTimestamp,
     BuildInfo,
 }
 
@@ -152,6 +155,9 @@ impl Family {
             Family::Reconnects => ("dsmr_source_reconnects_total", "Times the source was reopened after a failure.", C),
             Family::FieldErrors => ("dsmr_field_errors_total", "Values left out of otherwise valid telegrams because they did not parse.", C),
             Family::RegisterRejections => ("dsmr_register_rejections_total", "Register values held at the last good value because they went backwards or grew faster than the meter can count, by register and reason.", C),
+            Family::ScrapeDuration => ("dsmr_scrape_duration_seconds", "Time this scrape spent copying the meter's series, including waiting for its lock.", G),
+            Family::ConfigReloadSuccessful => ("dsmr_config_last_reload_successful", "1 when the last reload of the configuration file succeeded, 0 when it failed and the previous configuration runs on.", G),
+            Family::ConfigReloadTimestamp => ("dsmr_config_last_reload_success_timestamp_seconds", "When the running configuration was loaded (start or last successful reload), as Unix time.", G),
             Family::BuildInfo => ("dsmr_exporter_build_info", "The exporter's version; always 1.", G),
         }
     }
@@ -231,6 +237,9 @@ mod tests {
         Family::Reconnects,
         Family::FieldErrors,
         Family::RegisterRejections,
+        Family::ScrapeDuration,
+        Family::ConfigReloadSuccessful,
+        Family::ConfigReloadTimestamp,
         Family::BuildInfo,
     ];
 }

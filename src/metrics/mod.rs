@@ -25,6 +25,8 @@
 //! - [`value`]: a sample's exact [`Value`].
 //! - [`exposition`]: the scrape-time registry ([`Metrics`]), its options
 //!   and the two text formats.
+//! - [`process`]: the `process_*` series client_golang exporters have,
+//!   from `/proc` ([`ProcessCollector`]).
 //!
 //! Edges: reads [`crate::state`] and the engine's types; imported by
 //! [`crate::http`] (the scrape) and `cmd::backfill` (the same samples,
@@ -34,11 +36,13 @@
 pub mod exposition;
 pub mod families;
 pub mod labels;
+pub mod process;
 pub mod samples;
 pub mod value;
 
 pub use exposition::{render, Format, Metrics, MetricsOptions};
 pub use families::{Family, MetricKind};
 pub use labels::{decode_equipment_id, Labels};
+pub use process::{ProcessCollector, ProcessSample};
 pub use samples::{telegram_samples, Sample};
 pub use value::Value;

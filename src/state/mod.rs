@@ -21,9 +21,13 @@
 //! # Inside
 //! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
 //! - [`registers`]: the register guard ([`Registers`]).
+//! - [`live`]: the set of meters served now, swapped whole on a reload,
+//!   and how the last reload went ([`Live`]).
 
+pub mod live;
 pub mod registers;
 
+pub use live::{Live, ReloadStatus};
 pub use registers::{Reason, Registers};
 
 use dsmr_engine::value::Dimension;
@@ -342,16 +346,18 @@ impl Meter {
     }
 }
 
-/// Every meter of this process, in configuration order.
+/// Every meter of this process, in configuration order. Cloning is one
+/// reference count: a reload swaps a new list in ([`Live`]) while a scrape
+/// still reads the one it took.
 #[derive(Debug, Default, Clone)]
 pub struct Meters {
-    list: Vec<Arc<Meter>>,
+    list: Arc<[Arc<Meter>]>,
 }
 
 impl Meters {
     /// The set of meters.
     pub fn new(list: Vec<Arc<Meter>>) -> Meters {
-        Meters { list }
+        Meters { list: list.into() }
     }
 
     /// Iterates over the meters.
