@@ -57,6 +57,24 @@ fn log_line(log: &Receiver<String>, what: &str) -> String {
     }
 }
 
+/// What `/events` sends on connect (one `meter` event per meter), read
+/// for half a second.
+fn first_events(addr: &str) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    write!(s, "GET /events HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("send");
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let deadline = Instant::now() + Duration::from_millis(500);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    while Instant::now() < deadline {
+        if let Ok(n) = s.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 /// `METHOD /-/reload`: the status code and the body.
 fn lifecycle(addr: &str, method: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
@@ -131,6 +149,10 @@ fn sighup_starts_added_stops_removed_restarts_changed_and_keeps_unchanged_meters
     let reloaded_at = value(&after, "dsmr_config_last_reload_success_timestamp_seconds")
         .expect("reload timestamp");
     assert!(reloaded_at > loaded_at, "{loaded_at} -> {reloaded_at}");
+    // A new event stream follows the reload too.
+    let events = first_events(&addr);
+    assert!(events.contains("\"added\""), "{events}");
+    assert!(!events.contains("\"gone\""), "{events}");
 }
 
 #[test]

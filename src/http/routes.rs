@@ -15,7 +15,7 @@ use super::lifecycle::Lifecycle;
 use super::page;
 use super::webconfig::WebConfig;
 use crate::metrics::{Format, Metrics, MetricsOptions};
-use crate::state::Live;
+use crate::state::{Live, Meters};
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::header::{
@@ -70,7 +70,8 @@ pub(crate) struct Router {
     stop: watch::Receiver<bool>,
     stream: StreamOptions,
     /// The meters' events, built once for all `/events` readers.
-    hub: Arc<Hub>,
+    /// Rebuilt for new streams when a reload changed the meters.
+    hub: std::sync::Mutex<(Meters, Arc<Hub>)>,
     /// Places for `/events` readers; one more is refused with 503.
     event_slots: Arc<Semaphore>,
 }
@@ -108,7 +109,7 @@ impl Router {
         if cfg.exporter_metrics {
             metrics = metrics.with_process_metrics();
         }
-        // The event streams follow the meters of the start.
+        // The event hub starts over the meters of the start; `hub()` follows reloads.
         let meters = live.meters();
         Router {
             metrics,
@@ -118,7 +119,10 @@ impl Router {
                 lifetime: stream_lifetime,
                 keepalive: Duration::from_secs(15),
             },
-            hub: Hub::new(&meters, cfg.metrics.stale_after),
+            hub: std::sync::Mutex::new((
+                meters.clone(),
+                Hub::new(&meters, cfg.metrics.stale_after),
+            )),
             event_slots: Arc::new(Semaphore::new(max_event_streams)),
             live,
             cfg,
@@ -270,7 +274,7 @@ impl Router {
         let Ok(slot) = self.event_slots.clone().try_acquire_owned() else {
             return busy("too many event streams, retry\n");
         };
-        let body = events::event_stream(&self.hub, self.stream.clone(), self.stop.clone(), slot);
+        let body = events::event_stream(&self.hub(), self.stream.clone(), self.stop.clone(), slot);
         let mut r = Response::new(Either::Right(body));
         let h = r.headers_mut();
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -279,6 +283,17 @@ impl Router {
         // connection's lifetime, which then counts from its start.
         h.insert(CONNECTION, HeaderValue::from_static("close"));
         r
+    }
+
+    /// The event hub of the meters now: a new one after a reload changed
+    /// them (streams already open keep theirs until they reconnect).
+    fn hub(&self) -> Arc<Hub> {
+        let now = self.live.meters();
+        let mut hub = self.hub.lock().unwrap_or_else(|e| e.into_inner());
+        if !hub.0.same_list(&now) {
+            *hub = (now.clone(), Hub::new(&now, self.cfg.metrics.stale_after));
+        }
+        hub.1.clone()
     }
 
     /// Names of the meters without a valid telegram within `stale_after`.

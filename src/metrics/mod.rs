@@ -25,6 +25,8 @@
 //! - [`value`]: a sample's exact [`Value`].
 //! - [`exposition`]: the scrape-time registry ([`Metrics`]), its options
 //!   and the two text formats.
+//! - [`chunked`]: the same exposition for many meters, a chunk of meters
+//!   at a time, so a scrape never holds every meter's samples at once.
 //! - [`process`]: the `process_*` series client_golang exporters have,
 //!   from `/proc` ([`ProcessCollector`]).
 //!
@@ -33,6 +35,7 @@
 //! stamped with each telegram's time). Inside: exposition -> samples ->
 //! labels, value -> families. This file only declares and re-exports.
 
+pub mod chunked;
 pub mod exposition;
 pub mod families;
 pub mod labels;

@@ -365,6 +365,12 @@ impl Meters {
         self.list.iter()
     }
 
+    /// True when both are the same list (not an equal one): a reload
+    /// swapped nothing in between.
+    pub fn same_list(&self, other: &Meters) -> bool {
+        Arc::ptr_eq(&self.list, &other.list)
+    }
+
     /// How many meters there are.
     pub fn len(&self) -> usize {
         self.list.len()
