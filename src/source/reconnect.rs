@@ -397,14 +397,29 @@ async fn read_until_lost<S: AsyncRead + Unpin>(
     let mut got_data = false;
     let ok_before = meter.lock().ok;
     let mut recovered = false;
+    // One timer per connection, moved on only when it fires while data
+    // still flows: arming a timer around every read cost as much as the
+    // read itself at 10 000 meters (docs/scale.md).
+    let mut silence = read_timeout.map(|t| (t, Box::pin(tokio::time::sleep(t))));
+    let mut last_read = Instant::now();
     loop {
-        let read = read_and_feed(stream, feed);
-        let n = match read_timeout {
-            Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r,
-                Err(_) => return (Disconnect::Silent(t), got_data),
+        let n = match silence.as_mut() {
+            None => read_and_feed(stream, feed).await,
+            Some((t, timer)) => tokio::select! {
+                biased;
+                r = read_and_feed(stream, feed) => {
+                    last_read = Instant::now();
+                    r
+                }
+                () = timer.as_mut() => {
+                    let quiet_until = last_read + *t;
+                    if Instant::now() >= quiet_until {
+                        return (Disconnect::Silent(*t), got_data);
+                    }
+                    timer.as_mut().reset(tokio::time::Instant::from_std(quiet_until));
+                    continue;
+                }
             },
-            None => read.await,
         };
         match n {
             Ok(0) => return (Disconnect::Eof, got_data),
