@@ -10,7 +10,8 @@
 //! stime from /proc/PID/stat, as % of one core), its resident memory
 //! (VmRSS, VmHWM from /proc/PID/status) and then the `/metrics` response
 //! time for all meters (median of 20 scrapes, each on a new connection and
-//! reading the whole body). A Prometheus-like scrape every 15 s runs during
+//! reading the whole body). A Prometheus-like scrape every 15 s (or
+//! `SCALE_SCRAPE_EVERY`) runs during
 //! the interval, so its cost is in the CPU figure.
 //!
 //! Targets: 10 000 meters under 10 % of one core, 150 MiB RSS and 1 s per
@@ -19,7 +20,8 @@
 //! before the meters' listeners bind, and a harness whose exporter exits
 //! fails at once with its log instead of waiting.
 //!
-//! `SCALE_METERS` changes the number of meters, `SCALE_EXPORTER=PATH`
+//! `SCALE_METERS` changes the number of meters, `SCALE_SCRAPE_EVERY` the
+//! seconds between scrapes during the CPU measurement, `SCALE_EXPORTER=PATH`
 //! measures another build of the exporter (an older one, to compare).
 
 use dsmr_exporter::source::DemoMeter;
@@ -284,8 +286,14 @@ async fn wait_until_all_deliver(exporter: &mut Exporter, meters: usize) -> Durat
 }
 
 /// The exporter's CPU over `seconds`, in % of one core, with a scrape every
-/// 15 s as Prometheus would; also how many scrapes were answered.
-async fn cpu_under_scrapes(addr: &str, pid: u32, seconds: u64) -> (f64, Duration, usize) {
+/// `every` (15 s as Prometheus would, by default); also how many scrapes
+/// were answered.
+async fn cpu_under_scrapes(
+    addr: &str,
+    pid: u32,
+    seconds: u64,
+    every: Duration,
+) -> (f64, Duration, usize) {
     let hz = clock_ticks_per_second();
     let ticks0 = cpu_ticks(pid);
     let t0 = Instant::now();
@@ -297,7 +305,7 @@ async fn cpu_under_scrapes(addr: &str, pid: u32, seconds: u64) -> (f64, Duration
                 n += 1;
             }
             let left = Duration::from_secs(seconds).saturating_sub(t0.elapsed());
-            std::thread::sleep(left.min(Duration::from_secs(15)));
+            std::thread::sleep(left.min(every));
         }
         n
     })
@@ -343,7 +351,8 @@ async fn one_exporter_reads_many_tcp_meters() {
     // Let start-up allocations and connection bursts settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
 
-    let (cpu_pct, elapsed, scrapes) = cpu_under_scrapes(addr, pid, seconds).await;
+    let every = Duration::from_secs(env_or("SCALE_SCRAPE_EVERY", 15).max(1));
+    let (cpu_pct, elapsed, scrapes) = cpu_under_scrapes(addr, pid, seconds, every).await;
     let rss_mib = status_kib(pid, "VmRSS") as f64 / 1024.0;
     let hwm_mib = status_kib(pid, "VmHWM") as f64 / 1024.0;
     let threads = status_kib(pid, "Threads");
