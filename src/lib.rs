@@ -10,8 +10,9 @@
 //! - [`cli`]: flags, environment variables and the `--config` TOML file,
 //!   checked into one configuration; the only place that reads argv or the
 //!   environment.
-//! - [`cmd`]: the one-shot commands, `parse` (a capture to JSON lines) and
-//!   `backfill` (a telegram log to timestamped OpenMetrics text).
+//! - [`cmd`]: the one-shot commands, `parse` (a capture to JSON lines),
+//!   `backfill` (a telegram log to timestamped OpenMetrics text) and
+//!   `homewizard pair` (an API v2 token from a HomeWizard device).
 //! - [`http`]: the listener and its limits, the routes, TLS and basic auth,
 //!   the live page, its Server-Sent Events and the JSON API.
 //! - [`source`]: serial, TCP, replay, HomeWizard and demo sources, and the
@@ -20,6 +21,11 @@
 //!   text; the only place that knows metric names.
 //! - [`state`]: the latest telegram and counters of each meter; written by
 //!   sources, read by metrics and http.
+//! - [`capacity`]: the Belgian capacity tariff (the projected quarter-hour,
+//!   the monthly peaks and their rolling average, the yearly cost): pure
+//!   computation, and the small state file of the recorded peaks.
+//! - [`small_file`]: reading the files a configuration names, at most so
+//!   deep (the config file, keys, tokens, certificates, state files).
 //! - [`supervise`]: runs each meter's source task and reloads them on
 //!   SIGHUP or `POST /-/reload`: added meters start, removed ones stop,
 //!   changed ones restart, unchanged ones keep their state.
@@ -33,7 +39,10 @@
 //! main -> cli -> source -> state -> dsmr_engine
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
+//! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
+//! cli, source, capacity -> small_file
+//! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! ```
 //!
 //! Where a change goes: a new source in `source/`, a new metric in
@@ -44,13 +53,16 @@
 //!
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
-//! `source`. `duration` imports nothing of the crate.
+//! `source`, but for `homewizard pair`, which uses the HomeWizard client.
+//! `duration` and `small_file` import nothing of the crate.
 
+pub mod capacity;
 pub mod cli;
 pub mod cmd;
 pub mod duration;
 pub mod http;
 pub mod metrics;
+pub mod small_file;
 pub mod source;
 pub mod state;
 pub mod supervise;

@@ -2,6 +2,7 @@
 //! the signals together. Everything it wires lives in the library.
 
 use dsmr_engine::Zone;
+use dsmr_exporter::capacity;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
 use dsmr_exporter::http::{self, Lifecycle, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
@@ -37,7 +38,16 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Mode::Parse(input) => parse(input.as_deref(), cfg.zone),
+        Mode::Parse {
+            input,
+            mask_ids,
+            raw,
+        } => parse(
+            input.as_deref(),
+            cfg.zone,
+            dsmr_exporter::cmd::parse::ParseOptions { mask_ids, raw },
+        ),
+        Mode::HomewizardPair(pair) => homewizard_pair(&pair),
         Mode::Backfill {
             input,
             meter,
@@ -90,7 +100,10 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         Err(e) => return fail(format_args!("cannot listen on {}: {e}", cfg.listen_address)),
     };
     log_start(&cfg, &listener);
-    let prepared = prepared.into_iter().map(|(m, s)| (m.clone(), s)).collect();
+    let prepared = prepared
+        .into_iter()
+        .map(|(m, s, c)| (m.clone(), s, c))
+        .collect();
     let reread: Option<Reread> = cfg
         .config_file
         .is_some()
@@ -159,19 +172,23 @@ fn log_start(cfg: &ServeConfig, listener: &tokio::net::TcpListener) {
     }
 }
 
+/// A meter's config, its source made ready and its capacity tracker.
+type Prepared<'a> = (&'a MeterConfig, Source, capacity::Tracker);
+
 /// What a start opens before it serves: every meter's source made ready
-/// (a replay file opened and checked) and the web config file read, with
+/// (a replay file opened and checked, the capacity state file read) and
+/// the web config file read, with
 /// the certificates, key and client CA it names. `--check-config` runs
 /// this too, so it fails exactly when a start would.
-async fn prepare(
-    cfg: &ServeConfig,
-) -> Result<(Vec<(&MeterConfig, Source)>, Option<WebConfig>), String> {
+async fn prepare(cfg: &ServeConfig) -> Result<(Vec<Prepared<'_>>, Option<WebConfig>), String> {
     let mut prepared = Vec::with_capacity(cfg.meters.len());
     for m in &cfg.meters {
-        match Source::prepare(m.source.clone()).await {
-            Ok(s) => prepared.push((m, s)),
-            Err(e) => return Err(format!("meter {}: {e}", m.name)),
-        }
+        let source = Source::prepare(m.source.clone())
+            .await
+            .map_err(|e| format!("meter {}: {e}", m.name))?;
+        let capacity =
+            capacity::load_tracker(&m.capacity).map_err(|e| format!("meter {}: {e}", m.name))?;
+        prepared.push((m, source, capacity));
     }
     // A bad web config file stops the start, naming the line.
     let web = match &cfg.web_config_file {
@@ -224,15 +241,20 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
 }
 
 /// The `parse` command: telegrams from a file or stdin, an account on stdout.
-fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
+fn parse(
+    input: Option<&Path>,
+    zone: Zone,
+    opts: dsmr_exporter::cmd::parse::ParseOptions,
+) -> ExitCode {
+    use dsmr_exporter::cmd::parse::run_with;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match input {
         Some(path) => match std::fs::File::open(path) {
-            Ok(mut f) => dsmr_exporter::cmd::parse::run(&mut f, &mut out, zone),
+            Ok(mut f) => run_with(&mut f, &mut out, zone, opts),
             Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
         },
-        None => dsmr_exporter::cmd::parse::run(&mut std::io::stdin().lock(), &mut out, zone),
+        None => run_with(&mut std::io::stdin().lock(), &mut out, zone, opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -262,6 +284,21 @@ fn backfill(
             ExitCode::SUCCESS
         }
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The `homewizard pair` command, on a small runtime of its own.
+fn homewizard_pair(cfg: &dsmr_exporter::source::homewizard::pair::PairConfig) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format_args!("cannot start the async runtime: {e}")),
+    };
+    match rt.block_on(dsmr_exporter::cmd::homewizard_pair::run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
 }

@@ -646,3 +646,59 @@ fn read_and_write_failures_are_errors_that_say_where() {
     let err = run(&mut &log[..], &mut FailingWriter, &opts()).expect_err("write error");
     assert_eq!(err.to_string(), "writing the OpenMetrics output: disk full");
 }
+
+// Backfill counts no field errors, so `FIELD_ERRORS` goes unused here.
+#[allow(dead_code)]
+#[path = "support/glitch.rs"]
+mod glitch;
+
+/// The values of one series in backfill output, in time order.
+fn series_values(out: &str, series: &str) -> Vec<f64> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|rest| {
+            let value = rest.split(' ').next().expect("a value");
+            value.parse().expect("a number")
+        })
+        .collect()
+}
+
+/// Issue #12's glitches in a telegram log: the backfilled history holds
+/// each glitching register at its last good value, as the live exporter
+/// does, so `increase()` over the backfilled range is the true use; and a
+/// telegram without CRC after the meter has sent CRCs is refused.
+#[test]
+fn backfill_holds_glitching_registers_as_the_live_exporter_does() {
+    let mut log: String = (0..glitch::TELEGRAMS).map(glitch::telegram).collect();
+    // The next telegram without its version line and CRC: valid on its own
+    // (a DSMR 2.2 meter sends no CRC), but this meter has sent CRCs.
+    let next = glitch::telegram(glitch::TELEGRAMS);
+    let cut = next.rfind('!').expect("a '!' line") + 1;
+    log.push_str(&next[..cut].replace("1-3:0.2.8(50)\r\n", ""));
+    log.push_str("\r\n");
+    let (out, stats) = backfill(log.as_bytes());
+
+    assert_eq!(stats.written, u64::from(glitch::TELEGRAMS), "{stats:?}");
+    assert_eq!(stats.crc_mismatch, 1, "{stats:?}");
+    let held: u64 = glitch::REJECTED.iter().map(|r| r.2).sum();
+    assert_eq!(stats.registers_held, held, "{stats:?}");
+
+    // Held (or carried) at the previous telegram's value where it glitched.
+    let good = |i: u32, glitches: &[u32]| if glitches.contains(&i) { i - 1 } else { i };
+    let import = series_values(
+        &out,
+        "dsmr_electricity_imported_joules_total{meter=\"main\",tariff=\"1\"}",
+    );
+    let want: Vec<f64> = (0..glitch::TELEGRAMS)
+        .map(|i| glitch::joules(glitch::truth(good(i, &[30, 50, 65, 70, 72])).0) as f64)
+        .collect();
+    assert_eq!(import, want);
+    let gas = series_values(
+        &out,
+        "dsmr_gas_cubic_meters_total{meter=\"main\",channel=\"1\"}",
+    );
+    let want: Vec<f64> = (0..glitch::TELEGRAMS)
+        .map(|i| glitch::truth(good(i, &[60])).2 as f64 / 1_000.0)
+        .collect();
+    assert_eq!(gas, want);
+}

@@ -4,6 +4,9 @@
 //!    `Pipeline`: the rendered DOM shows the fixture's values.
 //! 2. With `chromedriver` (plain WebDriver over HTTP), the page stays open
 //!    while a new telegram is fed: the page shows it without a reload.
+//! 3. The real binary with `--demo be`: the dumped DOM shows the capacity
+//!    tariff (the projected quarter against the month peak), which a Dutch
+//!    meter's card keeps hidden.
 //!
 //! `--virtual-time-budget` is not used: an open EventSource keeps virtual
 //! time from advancing, so Chromium would never dump. The dump is taken
@@ -13,6 +16,8 @@
 //! check) the test says so on stdout and returns; CI installs both
 //! (`apt-get install chromium chromium-driver`). With `SCREENSHOTS=1` it
 //! also writes docs/page-light.png and docs/page-dark.png.
+
+mod common;
 
 use dsmr_engine::Zone;
 use dsmr_exporter::http::{serve, ServerConfig};
@@ -175,6 +180,10 @@ fn the_page_shows_the_fixture_and_follows_new_telegrams() {
         assert!(card.contains(want), "{want:?} not in\n{card}");
     }
     assert!(section(&dom, "garage").contains("source down"), "{dom}");
+    assert!(
+        card.contains("data-k=\"cap\" hidden"),
+        "a Dutch meter shows no capacity tariff"
+    );
     assert!(dom.contains("href=\"/metrics\"") && dom.contains("href=\"/healthz\""));
 
     // 2. A new telegram while the page is open.
@@ -216,6 +225,44 @@ fn the_page_shows_the_fixture_and_follows_new_telegrams() {
     if std::env::var_os("SCREENSHOTS").is_some() {
         screenshots(&url);
     }
+}
+
+#[test]
+fn the_page_shows_the_capacity_tariff_of_the_belgian_demo() {
+    if skip(CHROMIUM) {
+        return;
+    }
+    let (_child, addr, _log) = common::bin::start(common::bin::cmd().args([
+        "--demo",
+        "be",
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ]));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !common::bin::scrape(&addr, "/api/v1/meters")
+        .unwrap_or_default()
+        .contains("\"capacity\"")
+    {
+        assert!(Instant::now() < deadline, "no capacity block in the API");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dom = chromium(&format!("http://{addr}/"), &["--dump-dom"]);
+    let card = section(&dom, "main");
+    for want in [
+        "data-k=\"cap\">",
+        "<h3>Capacity tariff</h3>",
+        "This quarter-hour is heading for ",
+        "<dt>Quarter-hour, projected</dt><dd>",
+        "<dt>Month peak</dt><dd>",
+        "<dt>12-month average</dt><dd>",
+        " kW (12 months)</dd>",
+        "<dt>Capacity cost</dt><dd>€ ",
+        " a year</dd>",
+        "Tariff ",
+    ] {
+        assert!(card.contains(want), "{want:?} not in\n{card}");
+    }
+    assert!(!card.contains("data-k=\"cap\" hidden"), "{card}");
 }
 
 /// The `<section>` of one meter in a dumped DOM.

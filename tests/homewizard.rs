@@ -1,12 +1,12 @@
-//! The HomeWizard source against a small HTTP server of ours that plays the
-//! dongle: telegrams with and without CRC, the same telegram served again,
-//! an HTML error page, an HTTP error status, and the device going away and
-//! coming back.
+//! The HomeWizard source over API v1 against a small HTTP server of ours
+//! that plays the dongle: telegrams with and without CRC, the same telegram
+//! served again, an HTML error page, an HTTP error status, and the device
+//! going away and coming back. (API v2: tests/homewizard_v2.rs.)
 
 mod common;
 use common::{fixture, summary, wait_for, Task};
 use dsmr_engine::Zone;
-use dsmr_exporter::source::homewizard::{self, HomewizardConfig, TELEGRAM_PATH};
+use dsmr_exporter::source::homewizard::{self, Api, HomewizardConfig, TELEGRAM_PATH};
 use dsmr_exporter::source::Retry;
 use dsmr_exporter::state::Meter;
 use std::net::SocketAddr;
@@ -100,12 +100,17 @@ async fn free_addr() -> SocketAddr {
 
 fn config(addr: SocketAddr) -> HomewizardConfig {
     HomewizardConfig {
+        api: Api::V1,
         timeout: Duration::from_secs(2),
         retry: Retry {
             initial: Duration::from_millis(20),
             max: Duration::from_millis(100),
         },
-        ..HomewizardConfig::new(addr.to_string(), Duration::from_millis(30))
+        ..HomewizardConfig::new(
+            addr.ip().to_string(),
+            Some(addr.port()),
+            Duration::from_millis(30),
+        )
     }
 }
 

@@ -1,7 +1,6 @@
 //! Any text as a `--config` TOML file, through the exporter's own
 //! `config_file::parse` (the function `--config` calls with the file's
 //! text). Checked beyond "no panic":
-//! - the same text parses to the same result twice;
 //! - an error is one line, names the file, and its line:column lies inside
 //!   the text (line <= lines + 1, column <= that line's characters + 1);
 //! - a success has at least one meter and unique meter names.
@@ -9,7 +8,11 @@
 //! Smarty key files are read while parsing, relative to the config file's
 //! folder, which here does not exist; inputs giving a `*key_file` an
 //! absolute path are skipped so that the fuzzer cannot make the exporter
-//! read `/dev/zero` or the like. (Replay files are read later, not here.)
+//! block on a FIFO or a terminal. (A key file is read at most 4 KiB deep, so
+//! `/dev/zero` would only be an error.) The text is parsed as TOML for that
+//! check only when it could hold an absolute path, a `/` written plainly or
+//! as a `\u` escape, so most runs parse once. Replay files are read later,
+//! not here.
 #![no_main]
 
 use dsmr_exporter::cli::config_file;
@@ -36,17 +39,15 @@ fuzz_target!(|data: &[u8]| {
     };
     // toml::Value parses what the exporter's tables accept (and more): a
     // text it refuses is refused by the exporter too, without reading files.
-    if let Ok(v) = text.parse::<toml::Table>() {
-        if absolute_key_file(&toml::Value::Table(v)) {
-            return;
+    if text.contains('/') || text.contains("\\u") || text.contains("\\U") {
+        if let Ok(v) = text.parse::<toml::Table>() {
+            if absolute_key_file(&toml::Value::Table(v)) {
+                return;
+            }
         }
     }
-    let path = Path::new(PATH);
-    let first = config_file::parse(text, path);
-    let second = config_file::parse(text, path);
-    match (&first, &second) {
-        (Ok(a), Ok(b)) => {
-            assert_eq!(format!("{a:?}"), format!("{b:?}"), "not deterministic");
+    match config_file::parse(text, Path::new(PATH)) {
+        Ok(a) => {
             assert!(!a.meters.is_empty(), "accepted a file without a meter");
             let mut names = HashSet::new();
             for m in &a.meters {
@@ -56,8 +57,7 @@ fuzz_target!(|data: &[u8]| {
                 );
             }
         }
-        (Err(a), Err(b)) => {
-            assert_eq!(a, b, "not deterministic");
+        Err(a) => {
             let shown = a.to_string();
             assert!(
                 !shown.contains('\n'),
@@ -81,6 +81,5 @@ fuzz_target!(|data: &[u8]| {
                 a.column
             );
         }
-        _ => panic!("not deterministic: {first:?} then {second:?}"),
     }
 });

@@ -118,26 +118,55 @@ pub(crate) fn check_tcp_address(s: &str) -> Result<String, &'static str> {
     Ok(s.trim().to_owned())
 }
 
-/// A HomeWizard host: `HOST` or `HOST:PORT` (port 80 when left out).
-pub(crate) fn check_homewizard_host(s: &str) -> Result<String, &'static str> {
+/// A HomeWizard host: `HOST` or `HOST:PORT`; without a port, each API
+/// uses its own (80 for v1, 443 for v2). Returns the host and the port.
+pub(crate) fn check_homewizard_host(s: &str) -> Result<(String, Option<u16>), &'static str> {
     let s = s.trim();
-    let s = s.strip_prefix("http://").unwrap_or(s).trim_end_matches('/');
+    let s = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .unwrap_or(s)
+        .trim_end_matches('/');
     if s.is_empty() {
         return Err("expected HOST or HOST:PORT, e.g. 192.168.1.60");
     }
     if s.contains('/') {
-        return Err("give only the host (the path /api/v1/telegram is added)");
+        return Err("give only the host (the API path is added)");
     }
     let bare_ipv6 = s.starts_with('[') && s.ends_with(']');
     let has_port = !bare_ipv6 && s.contains(':');
     if has_port {
-        check_tcp_address(s)
+        check_tcp_address(s)?;
+        let (host, port) = split_host_port(s)?;
+        Ok((host.to_owned(), Some(port)))
     } else {
         if s.contains(char::is_whitespace) {
             return Err("the host contains spaces");
         }
-        Ok(format!("{s}:80"))
+        Ok((s.to_owned(), None))
     }
+}
+
+/// A HomeWizard serial: 12 hex digits (the MAC address), lower case as in
+/// the device's certificate.
+pub(crate) fn check_homewizard_serial(s: &str) -> Result<String, &'static str> {
+    let s = s.trim();
+    if s.len() != 12 || !s.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("expected the device's 12 hex digits, e.g. 5c2fafaabbcc");
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+/// Which HomeWizard API, as `--homewizard-api` and the file's
+/// `homewizard.api` write it: `auto` (ask the device), `v1` or `v2`.
+// Plain variant comments for the same reason as `ParityArg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum HomewizardApiArg {
+    Auto,
+    V1,
+    V2,
 }
 
 /// Polls at most 10 times a second, at least once a minute.
@@ -186,29 +215,41 @@ mod tests {
 
     #[test]
     fn homewizard_hosts() {
+        let ok = |h: &str, p: Option<u16>| Ok((h.to_owned(), p));
         assert_eq!(
-            check_homewizard_host("192.168.1.60").as_deref(),
-            Ok("192.168.1.60:80")
+            check_homewizard_host("192.168.1.60"),
+            ok("192.168.1.60", None)
         );
         assert_eq!(
-            check_homewizard_host("p1.local:8080").as_deref(),
-            Ok("p1.local:8080")
+            check_homewizard_host("p1.local:8080"),
+            ok("p1.local", Some(8080))
         );
         assert_eq!(
-            check_homewizard_host("http://p1.local/").as_deref(),
-            Ok("p1.local:80")
+            check_homewizard_host("http://p1.local/"),
+            ok("p1.local", None)
         );
         assert_eq!(
-            check_homewizard_host("[fe80::1]").as_deref(),
-            Ok("[fe80::1]:80")
+            check_homewizard_host("https://p1.local"),
+            ok("p1.local", None)
         );
+        assert_eq!(check_homewizard_host("[fe80::1]"), ok("[fe80::1]", None));
         assert_eq!(
-            check_homewizard_host("[fe80::1]:81").as_deref(),
-            Ok("[fe80::1]:81")
+            check_homewizard_host("[fe80::1]:81"),
+            ok("[fe80::1]", Some(81))
         );
         assert!(check_homewizard_host("").is_err());
         assert!(check_homewizard_host("p1.local/api/v1/telegram").is_err());
         assert!(check_homewizard_host("fe80::1").is_err());
         assert!(check_homewizard_host("p1.local:0").is_err());
+    }
+
+    #[test]
+    fn homewizard_serials() {
+        assert_eq!(
+            check_homewizard_serial("5C2FAFAABBCC").as_deref(),
+            Ok("5c2fafaabbcc")
+        );
+        assert!(check_homewizard_serial("5c2fafaabbc").is_err());
+        assert!(check_homewizard_serial("5c2fafaabbcg").is_err());
     }
 }

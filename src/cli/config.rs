@@ -17,8 +17,11 @@ use super::config_file;
 use super::env::Env;
 use super::error::CliError;
 use super::flag_meter::{meter_from_flags, SMARTY_KEY_VAR};
-use super::flags::{Args, Command, LogFormat};
+use super::flags::{Args, Command, HomewizardCommand, LogFormat};
+use super::homewizard::{apply_test_ca, pair_config, TEST_CA_VAR, TOKEN_VAR};
 use super::settings::MeterConfig;
+use crate::small_file::{read_to_string_limited, CONFIG_FILE_LIMIT};
+use crate::source::homewizard::pair::PairConfig;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use dsmr_engine::Zone;
@@ -54,7 +57,14 @@ pub enum Mode {
     /// Print the configuration and exit (`--check-config`).
     Check(ServeConfig),
     /// Decode telegrams from a file, or standard input when `None`.
-    Parse(Option<PathBuf>),
+    Parse {
+        /// The capture; standard input when `None`.
+        input: Option<PathBuf>,
+        /// `--mask-ids`.
+        mask_ids: bool,
+        /// `--raw`.
+        raw: bool,
+    },
     /// Backfill from a telegram log, or standard input when `None`.
     Backfill {
         /// The log; standard input when `None`.
@@ -64,6 +74,8 @@ pub enum Mode {
         /// `--metrics.expose-equipment-ids`.
         expose_equipment_ids: bool,
     },
+    /// `homewizard pair`: get an API v2 token from a device.
+    HomewizardPair(PairConfig),
 }
 
 /// Everything the exporter needs to run.
@@ -110,6 +122,8 @@ pub fn load() -> Result<Config, CliError> {
     let env = Env {
         rust_log: std::env::var("RUST_LOG").ok(),
         smarty_key: std::env::var(SMARTY_KEY_VAR).ok(),
+        homewizard_token: std::env::var(TOKEN_VAR).ok(),
+        homewizard_test_ca: std::env::var_os(TEST_CA_VAR).map(PathBuf::from),
     };
     parse_with_env(std::env::args_os(), env)
 }
@@ -125,7 +139,7 @@ where
         args,
         Env {
             rust_log,
-            smarty_key: None,
+            ..Env::default()
         },
     )
 }
@@ -165,7 +179,7 @@ impl Config {
     pub fn from_args(a: Args, rust_log: Option<String>) -> Result<Config, CliError> {
         let env = Env {
             rust_log,
-            smarty_key: None,
+            ..Env::default()
         };
         Config::check(a, &SetByUser(None), env)
     }
@@ -174,14 +188,29 @@ impl Config {
         let zone = a.timezone.zone;
         let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
         let mode = match &a.command {
-            Some(Command::Parse { input }) => {
-                Mode::Parse((input != "-").then(|| PathBuf::from(input)))
-            }
+            Some(Command::Parse {
+                input,
+                mask_ids,
+                raw,
+            }) => Mode::Parse {
+                input: (input != "-").then(|| PathBuf::from(input)),
+                mask_ids: *mask_ids,
+                raw: *raw,
+            },
             Some(Command::Backfill { input }) => Mode::Backfill {
                 input: (input != "-").then(|| PathBuf::from(input)),
                 meter: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
                 expose_equipment_ids: a.metrics_expose_equipment_ids,
             },
+            Some(Command::Homewizard {
+                command:
+                    HomewizardCommand::Pair {
+                        host,
+                        user,
+                        wait,
+                        print_token,
+                    },
+            }) => Mode::HomewizardPair(pair_config(&a, host, user, *wait, *print_token, &env)?),
             None if a.check_config => Mode::Check(check_serve(&a, set_by_user, &env)?),
             None => Mode::Serve(check_serve(&a, set_by_user, &env)?),
         };
@@ -220,6 +249,9 @@ const METER_FLAGS: &[(&str, &str)] = &[
     ("demo", "--demo"),
     ("homewizard", "--homewizard"),
     ("homewizard_interval", "--homewizard-interval"),
+    ("homewizard_api", "--homewizard-api"),
+    ("homewizard_token_file", "--homewizard-token-file"),
+    ("homewizard_serial", "--homewizard-serial"),
     ("replay_interval", "--replay-interval"),
     ("replay_loop", "--replay-loop"),
     ("meter", "--meter"),
@@ -234,19 +266,21 @@ const METER_FLAGS: &[(&str, &str)] = &[
 ];
 
 fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<ServeConfig, CliError> {
-    if let Some(path) = &a.config {
-        return check_config_file(a, path, set_by_user, env);
-    }
-    Ok(ServeConfig {
-        meters: vec![meter_from_flags(a, env)?],
-        listen_address: listen_address_flag(a)?,
-        telemetry_path: telemetry_path_flag(a)?,
-        expose_equipment_ids: a.metrics_expose_equipment_ids,
-        web_config_file: a.web_config_file.clone(),
-        config_file: None,
-        enable_lifecycle: a.web_enable_lifecycle,
-        exporter_metrics: !a.web_disable_exporter_metrics,
-    })
+    let mut serve = match &a.config {
+        Some(path) => check_config_file(a, path, set_by_user, env)?,
+        None => ServeConfig {
+            meters: vec![meter_from_flags(a, env)?],
+            listen_address: listen_address_flag(a)?,
+            telemetry_path: telemetry_path_flag(a)?,
+            expose_equipment_ids: a.metrics_expose_equipment_ids,
+            web_config_file: a.web_config_file.clone(),
+            config_file: None,
+            enable_lifecycle: a.web_enable_lifecycle,
+            exporter_metrics: !a.web_disable_exporter_metrics,
+        },
+    };
+    apply_test_ca(&mut serve.meters, env)?;
+    Ok(serve)
 }
 
 fn listen_address_flag(a: &Args) -> Result<String, CliError> {
@@ -275,13 +309,17 @@ fn check_config_file(
     if env.smarty_key.is_some() {
         clash.push(SMARTY_KEY_VAR.to_owned());
     }
+    if env.homewizard_token.is_some() {
+        clash.push(TOKEN_VAR.to_owned());
+    }
     if !clash.is_empty() {
         return Err(CliError::ConfigAndMeterFlags(clash));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::ConfigRead {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        read_to_string_limited(path, CONFIG_FILE_LIMIT).map_err(|source| CliError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
     let file = config_file::parse(&text, path)?;
     let listen_address = if set_by_user.set("web_listen_address") {
         listen_address_flag(a)?

@@ -5,12 +5,14 @@
 
 use super::env::Env;
 use super::error::CliError;
-use super::flags::Args;
+use super::flags::{Args, DemoArg};
+use super::homewizard::homewizard_flags;
 use super::settings::{
     MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason, SerialSettings,
     SmartySettings, SourceSettings,
 };
 use super::smarty_keys::{AuthKey, KeySource};
+use crate::capacity::CapacitySettings;
 use crate::duration;
 use std::path::PathBuf;
 
@@ -44,14 +46,11 @@ fn meter_settings(a: &Args, env: &Env) -> Result<(MeterSettings, Vec<&'static st
         interval: Some(a.replay_interval),
         looped: a.replay_loop,
     });
-    let demo = a.demo.then_some(SourceSettings::Demo);
-    let homewizard = a
-        .homewizard
-        .as_ref()
-        .map(|host| SourceSettings::Homewizard {
-            host: host.clone(),
-            interval: Some(a.homewizard_interval),
-        });
+    let demo = match a.demo {
+        Some(DemoArg::On(country)) => Some(SourceSettings::Demo(country)),
+        Some(DemoArg::Off) | None => None,
+    };
+    let homewizard = homewizard_flags(a, env)?.map(SourceSettings::Homewizard);
     let (flags, sources): (Vec<&'static str>, Vec<SourceSettings>) = [
         ("--serial", serial),
         ("--tcp", tcp),
@@ -69,6 +68,7 @@ fn meter_settings(a: &Args, env: &Env) -> Result<(MeterSettings, Vec<&'static st
         sources,
         smarty: smarty_flags(a, env)?,
         base: PathBuf::new(),
+        capacity: CapacitySettings::default(),
     };
     Ok((settings, flags))
 }
@@ -144,6 +144,12 @@ fn flag_error(e: MeterSettingsError, a: &Args, sources: &[&'static str]) -> CliE
             "--homewizard-interval",
             duration::format(a.homewizard_interval),
         ),
+        MeterField::HomewizardSerial => (
+            "--homewizard-serial",
+            a.homewizard_serial.clone().unwrap_or_default(),
+        ),
+        // The token is a secret: never repeated in an error.
+        MeterField::HomewizardToken => (super::homewizard::TOKEN_VAR, "…".to_owned()),
         // These two fail with their own reasons, handled above.
         MeterField::Sources | MeterField::Smarty => ("--meter", a.meter.clone()),
     };

@@ -10,13 +10,14 @@
 
 use super::checks::{
     check_baud, check_data_bits, check_homewizard_interval, check_stale_after, check_stop_bits,
-    NamedZone, ParityArg, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
+    HomewizardApiArg, NamedZone, ParityArg, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
 };
 use super::settings::{
     DEFAULT_BAUD, DEFAULT_DATA_BITS, DEFAULT_HOMEWIZARD_INTERVAL_TEXT,
     DEFAULT_REPLAY_INTERVAL_TEXT, DEFAULT_STALE_AFTER_TEXT, DEFAULT_STOP_BITS, DEFAULT_TIMEZONE,
 };
 use crate::duration;
+use crate::source::DemoCountry;
 use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -32,16 +33,19 @@ DSMR_EXPORTER_WEB_LISTEN_ADDRESS=:9947, DSMR_EXPORTER_DEMO=true. A flag on the c
 
 Examples:
   dsmr-exporter --demo                                   simulated meter, metrics on :9947
+  dsmr-exporter --demo be                                simulated Belgian meter with the capacity tariff
   dsmr-exporter --serial /dev/ttyUSB0                    DSMR 4/5 meter (115200 8N1)
   dsmr-exporter --serial /dev/ttyUSB0 --baud 9600 --data-bits 7 --parity even   DSMR 2.2/3.0
   dsmr-exporter --tcp 192.168.1.50:2001                  ser2net or a Wi-Fi P1 dongle
-  dsmr-exporter --homewizard 192.168.1.60                HomeWizard Wi-Fi P1 meter (HTTP API)
+  dsmr-exporter homewizard pair 192.168.1.60             get a HomeWizard API v2 token (press its button)
+  dsmr-exporter --homewizard 192.168.1.60                HomeWizard Wi-Fi P1 meter (API v2 or v1)
   dsmr-exporter --serial /dev/ttyUSB0 --smarty-key-file /etc/dsmr/key   Luxembourg (Smarty)
   dsmr-exporter --config /etc/dsmr-exporter.toml         several meters, see examples/dsmr-exporter.toml
   dsmr-exporter parse telegram.txt                       decode telegrams from a file
 
 The Smarty key can also come from DSMR_EXPORTER_SMARTY_KEY (the 32 hex digits themselves); \
-there is deliberately no flag that takes the key on the command line, where other users see it.";
+there is deliberately no flag that takes the key on the command line, where other users see it. \
+Likewise the HomeWizard API v2 token: --homewizard-token-file, or DSMR_EXPORTER_HOMEWIZARD_TOKEN.";
 
 /// The flags as clap parses them: numbers, durations and the zone typed
 /// and checked, the rest as written (checked by [`super::config`]).
@@ -115,16 +119,23 @@ pub struct Args {
     )]
     pub replay_loop: bool,
 
-    /// Run a built-in simulated DSMR 5.0 meter (3 phases, solar, gas, water).
+    /// Run a built-in simulated meter: `nl` (the default: DSMR 5.0, 3
+    /// phases, solar, gas, water) or `be` (a Flemish e-MUCS meter with the
+    /// capacity tariff's quarter-hour demand, month peak and peak history).
     #[arg(
         long,
+        value_name = "COUNTRY",
+        num_args = 0..=1,
+        require_equals = false,
+        default_missing_value = "nl",
+        value_parser = parse_demo,
         env = "DSMR_EXPORTER_DEMO",
-        value_parser = BoolishValueParser::new(),
         help_heading = "Source"
     )]
-    pub demo: bool,
+    pub demo: Option<DemoArg>,
 
-    /// Poll a HomeWizard Wi-Fi P1 meter's local API (http://HOST/api/v1/telegram).
+    /// Poll a HomeWizard Wi-Fi P1 meter's local API: v2 (HTTPS, needs a
+    /// token from `dsmr-exporter homewizard pair HOST`) or v1 (HTTP).
     #[arg(
         long,
         value_name = "HOST[:PORT]",
@@ -132,6 +143,40 @@ pub struct Args {
         help_heading = "Source"
     )]
     pub homewizard: Option<String>,
+
+    /// Which HomeWizard API: auto asks the device at start (v2 when GET /api
+    /// over HTTPS answers 401, v1 when it answers 404 or there is no HTTPS).
+    #[arg(
+        long = "homewizard-api",
+        value_enum,
+        default_value_t = HomewizardApiArg::Auto,
+        env = "DSMR_EXPORTER_HOMEWIZARD_API",
+        help_heading = "Source"
+    )]
+    pub homewizard_api: HomewizardApiArg,
+
+    /// The HomeWizard API v2 token file, written by `homewizard pair` and
+    /// read by --homewizard [default: homewizard.token]. The token can also
+    /// come from DSMR_EXPORTER_HOMEWIZARD_TOKEN.
+    #[arg(
+        long = "homewizard-token-file",
+        value_name = "PATH",
+        env = "DSMR_EXPORTER_HOMEWIZARD_TOKEN_FILE",
+        global = true,
+        help_heading = "Source"
+    )]
+    pub homewizard_token_file: Option<PathBuf>,
+
+    /// The HomeWizard device's serial (12 hex digits): its certificate must
+    /// name it. Default: any HomeWizard P1 meter's certificate.
+    #[arg(
+        long = "homewizard-serial",
+        value_name = "SERIAL",
+        env = "DSMR_EXPORTER_HOMEWIZARD_SERIAL",
+        global = true,
+        help_heading = "Source"
+    )]
+    pub homewizard_serial: Option<String>,
 
     /// Time between two polls of the HomeWizard meter.
     #[arg(
@@ -345,6 +390,14 @@ pub enum Command {
         /// The file to read; `-` or nothing reads standard input.
         #[arg(value_name = "FILE|-", default_value = "-")]
         input: String,
+        /// Mask equipment ids, serials, EANs and the header's serial (keeping
+        /// their length and first and last characters), for a bug report.
+        #[arg(long = "mask-ids")]
+        mask_ids: bool,
+        /// Write each telegram as its text (with --mask-ids: masked, its CRC
+        /// computed again) instead of JSON.
+        #[arg(long)]
+        raw: bool,
     },
     /// Turn a log of raw telegrams into OpenMetrics text stamped with each
     /// telegram's own time, for `promtool tsdb create-blocks-from openmetrics`.
@@ -353,6 +406,36 @@ pub enum Command {
         /// The log to read; `-` or nothing reads standard input.
         #[arg(value_name = "FILE|-", default_value = "-")]
         input: String,
+    },
+    /// HomeWizard P1 meter tools: `pair` gets an API v2 token.
+    Homewizard {
+        /// What to do.
+        #[command(subcommand)]
+        command: HomewizardCommand,
+    },
+}
+
+/// `dsmr-exporter homewizard ...`.
+#[derive(Debug, Subcommand)]
+pub enum HomewizardCommand {
+    /// Get an API v2 token from a HomeWizard P1 meter: press the button on
+    /// the device when asked. The token goes to --homewizard-token-file
+    /// (mode 0600); it is not printed unless --print-token is given.
+    /// Takes --homewizard-token-file and --homewizard-serial.
+    Pair {
+        /// The device.
+        #[arg(value_name = "HOST[:PORT]")]
+        host: String,
+        /// The user name on the device (after `local/`). Pairing again under
+        /// the same name replaces the old token.
+        #[arg(long, value_name = "NAME", default_value = crate::source::homewizard::pair::DEFAULT_USER)]
+        user: String,
+        /// How long to wait for the button press.
+        #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_pair_wait)]
+        wait: Duration,
+        /// Also print the token on standard output (it is a secret).
+        #[arg(long = "print-token")]
+        print_token: bool,
     },
 }
 
@@ -384,6 +467,27 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     duration::parse(s).map_err(|e| e.to_string())
 }
 
+/// `--demo [nl|be]`, or DSMR_EXPORTER_DEMO: a country, or a yes/no word
+/// (`true` is the Dutch demo, `false` none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoArg {
+    /// No demo (`false`, `no`, `0`, `off`).
+    Off,
+    /// The demo of this country.
+    On(DemoCountry),
+}
+
+fn parse_demo(s: &str) -> Result<DemoArg, String> {
+    if let Some(c) = DemoCountry::parse(s) {
+        return Ok(DemoArg::On(c));
+    }
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "on" | "1" => Ok(DemoArg::On(DemoCountry::Nl)),
+        "false" | "no" | "n" | "off" | "0" => Ok(DemoArg::Off),
+        _ => Err("expected nl or be (or true / false)".to_owned()),
+    }
+}
+
 /// `--stale-after`: a duration above 0.
 fn parse_stale_after(s: &str) -> Result<Duration, String> {
     check_stale_after(parse_duration(s)?).map_err(String::from)
@@ -392,6 +496,15 @@ fn parse_stale_after(s: &str) -> Result<Duration, String> {
 /// `--homewizard-interval`: from 100ms to 60s.
 fn parse_homewizard_interval(s: &str) -> Result<Duration, String> {
     check_homewizard_interval(parse_duration(s)?).map_err(String::from)
+}
+
+/// `homewizard pair --wait`: from 1s to 10m.
+fn parse_pair_wait(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_secs(1) || d > Duration::from_secs(600) {
+        return Err("must be from 1s to 10m".to_owned());
+    }
+    Ok(d)
 }
 
 /// `--timezone`.

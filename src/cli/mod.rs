@@ -13,7 +13,9 @@
 //! - [`config`]: flags and environment into the checked [`Config`]; the only
 //!   module that reads argv or the environment.
 //! - [`env`]: the environment variables read outside clap (`RUST_LOG`, the
-//!   Smarty key itself).
+//!   Smarty key itself, the HomeWizard token and test-only CA).
+//! - [`homewizard`]: the HomeWizard token from the environment, the
+//!   test-only CA, and the `homewizard pair` command's configuration.
 //! - [`error`]: [`CliError`], and how it is printed.
 //!
 //! Edges: this folder imports [`crate::source`] (the source configurations it
@@ -27,6 +29,7 @@ pub mod env;
 pub mod error;
 mod flag_meter;
 pub mod flags;
+pub mod homewizard;
 pub mod settings;
 pub mod smarty_keys;
 
@@ -35,5 +38,5 @@ pub use config::{load, parse_from, parse_with_env, Config, LogConfig, Mode, Serv
 pub use config_file::{ConfigError, FileConfig};
 pub use env::Env;
 pub use error::CliError;
-pub use flags::{Args, Command, LogFormat};
+pub use flags::{Args, Command, HomewizardCommand, LogFormat};
 pub use settings::{MeterConfig, MeterSettings};

@@ -10,14 +10,17 @@
 
 use super::checks::{
     check_baud, check_data_bits, check_homewizard_host, check_homewizard_interval,
-    check_meter_name, check_serial_path, check_stale_after, check_stop_bits, check_tcp_address,
-    NamedZone, ParityArg,
+    check_homewizard_serial, check_meter_name, check_serial_path, check_stale_after,
+    check_stop_bits, check_tcp_address, HomewizardApiArg, NamedZone, ParityArg,
 };
 use super::smarty_keys::{load_smarty_keys, AuthKey, KeyFileError, KeySource};
+use crate::capacity::{CapacitySettings, Price};
 use crate::duration;
+use crate::source::demo::DEMO_BE_PRICE;
+use crate::source::homewizard::{Api, Token, TokenSource, DEFAULT_TOKEN_FILE};
 use crate::source::{
-    DataBits, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig, SourceConfig, StopBits,
-    TcpConfig,
+    DataBits, DemoCountry, HomewizardConfig, Parity, ReplayConfig, Retry, SerialConfig,
+    SourceConfig, StopBits, TcpConfig,
 };
 use dsmr_engine::smarty::SmartyKeys;
 use dsmr_engine::Zone;
@@ -60,6 +63,9 @@ pub struct MeterConfig {
     pub zone: Zone,
     /// The zone as the user wrote it, for `--check-config`.
     pub timezone: String,
+    /// The Belgian capacity tariff: configured, or the default (tracked
+    /// once the meter sends a capacity value, no price, no state file).
+    pub capacity: CapacitySettings,
 }
 
 impl fmt::Display for MeterConfig {
@@ -67,7 +73,15 @@ impl fmt::Display for MeterConfig {
         writeln!(f, "meter: {}", self.name)?;
         writeln!(f, "source: {}", self.source)?;
         writeln!(f, "stale after: {}", duration::format(self.stale_after))?;
-        writeln!(f, "timezone: {}", self.timezone)
+        writeln!(f, "timezone: {}", self.timezone)?;
+        let c = &self.capacity;
+        if let Some(price) = c.price {
+            writeln!(f, "capacity price: {price} per kW per year")?;
+        }
+        if let Some(path) = &c.state_file {
+            writeln!(f, "capacity state file: {}", path.display())?;
+        }
+        Ok(())
     }
 }
 
@@ -89,6 +103,9 @@ pub struct MeterSettings {
     /// The directory that relative replay and key files are taken from;
     /// empty for the working directory.
     pub base: PathBuf,
+    /// The capacity tariff's settings (price already parsed); a relative
+    /// state file is taken from [`MeterSettings::base`].
+    pub capacity: CapacitySettings,
 }
 
 /// One source of a meter, as given.
@@ -111,14 +128,9 @@ pub enum SourceSettings {
         looped: bool,
     },
     /// A HomeWizard P1 meter's local API.
-    Homewizard {
-        /// `HOST` or `HOST:PORT`, as written.
-        host: String,
-        /// Time between two polls.
-        interval: Option<Duration>,
-    },
-    /// The built-in simulated meter.
-    Demo,
+    Homewizard(HomewizardSettings),
+    /// The built-in simulated meter, of a country.
+    Demo(DemoCountry),
 }
 
 /// A serial port and its line settings, as given.
@@ -134,6 +146,24 @@ pub struct SerialSettings {
     pub parity: Option<ParityArg>,
     /// 1 or 2.
     pub stop_bits: Option<u8>,
+}
+
+/// A HomeWizard P1 meter, as given.
+#[derive(Debug, Clone, Default)]
+pub struct HomewizardSettings {
+    /// `HOST` or `HOST:PORT`, as written.
+    pub host: String,
+    /// Time between two polls.
+    pub interval: Option<Duration>,
+    /// v1, v2 or auto (the default).
+    pub api: Option<HomewizardApiArg>,
+    /// The v2 token file, relative to [`MeterSettings::base`].
+    pub token_file: Option<PathBuf>,
+    /// The v2 token itself and where it came from (an environment
+    /// variable); wins over `token_file`.
+    pub token: Option<(String, String)>,
+    /// The device's serial, which its certificate must name.
+    pub serial: Option<String>,
 }
 
 /// A Smarty meter's keys: where to read them.
@@ -170,6 +200,10 @@ pub enum MeterField {
     HomewizardHost,
     /// The time between HomeWizard polls.
     HomewizardInterval,
+    /// The HomeWizard device's serial.
+    HomewizardSerial,
+    /// The HomeWizard API v2 token given by value.
+    HomewizardToken,
 }
 
 /// Why a meter's setting was refused.
@@ -235,7 +269,7 @@ impl MeterSettings {
             Some(_)
                 if matches!(
                     source,
-                    SourceSettings::Demo | SourceSettings::Homewizard { .. }
+                    SourceSettings::Demo(_) | SourceSettings::Homewizard(_)
                 ) =>
             {
                 return Err(refused(MeterField::Smarty, Reason::SmartyNotApplicable))
@@ -245,14 +279,31 @@ impl MeterSettings {
                     .map_err(|e| refused(MeterField::Smarty, Reason::KeyFile(e)))?,
             ),
         };
+        let capacity = resolve_capacity(self.capacity, &source, &self.base);
         Ok(MeterConfig {
             name,
             source: resolve_source(source, stale_after, smarty, &self.base)?,
             stale_after,
             zone: timezone.zone,
             timezone: timezone.name,
+            capacity,
         })
     }
+}
+
+/// The capacity settings with the state file taken from `base`; the
+/// Belgian demo shows its cost at [`DEMO_BE_PRICE`] unless a price is given.
+fn resolve_capacity(
+    mut c: CapacitySettings,
+    source: &SourceSettings,
+    base: &Path,
+) -> CapacitySettings {
+    c.state_file = c.state_file.map(|f| base.join(f));
+    if matches!(source, SourceSettings::Demo(DemoCountry::Be)) {
+        c.enabled = true;
+        c.price = c.price.or_else(|| Price::parse(DEMO_BE_PRICE).ok());
+    }
+    c
 }
 
 /// [`DEFAULT_TIMEZONE`], named.
@@ -288,15 +339,48 @@ fn resolve_source(
             looped,
             smarty,
         }),
-        SourceSettings::Homewizard { host, interval } => {
-            let address = check_homewizard_host(&host).map_err(rule(MeterField::HomewizardHost))?;
-            let interval =
-                check_homewizard_interval(interval.unwrap_or(DEFAULT_HOMEWIZARD_INTERVAL))
-                    .map_err(rule(MeterField::HomewizardInterval))?;
-            SourceConfig::Homewizard(HomewizardConfig::new(address, interval))
-        }
-        SourceSettings::Demo => SourceConfig::Demo,
+        SourceSettings::Homewizard(h) => SourceConfig::Homewizard(resolve_homewizard(h, base)?),
+        SourceSettings::Demo(c) => SourceConfig::Demo(c),
     })
+}
+
+fn resolve_homewizard(
+    h: HomewizardSettings,
+    base: &Path,
+) -> Result<HomewizardConfig, MeterSettingsError> {
+    let (host, port) = check_homewizard_host(&h.host).map_err(rule(MeterField::HomewizardHost))?;
+    let interval = check_homewizard_interval(h.interval.unwrap_or(DEFAULT_HOMEWIZARD_INTERVAL))
+        .map_err(rule(MeterField::HomewizardInterval))?;
+    let serial = h
+        .serial
+        .map(|s| check_homewizard_serial(&s))
+        .transpose()
+        .map_err(rule(MeterField::HomewizardSerial))?;
+    let token = match h.token {
+        Some((from, value)) => TokenSource::Given {
+            from,
+            token: Token::parse(&value).map_err(|_| {
+                rule(MeterField::HomewizardToken)(
+                    "not a HomeWizard token (expected 32 hex digits on one line)",
+                )
+            })?,
+        },
+        None => TokenSource::File(
+            base.join(
+                h.token_file
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TOKEN_FILE)),
+            ),
+        ),
+    };
+    let mut cfg = HomewizardConfig::new(host, port, interval);
+    cfg.api = match h.api.unwrap_or(HomewizardApiArg::Auto) {
+        HomewizardApiArg::Auto => Api::Auto,
+        HomewizardApiArg::V1 => Api::V1,
+        HomewizardApiArg::V2 => Api::V2,
+    };
+    cfg.token = token;
+    cfg.trust.serial = serial;
+    Ok(cfg)
 }
 
 fn resolve_serial(
@@ -355,7 +439,7 @@ mod tests {
     fn resolve_fills_every_default_once() {
         let demo = MeterSettings {
             name: "m".into(),
-            sources: vec![SourceSettings::Demo],
+            sources: vec![SourceSettings::Demo(DemoCountry::Nl)],
             ..MeterSettings::default()
         }
         .resolve()
@@ -394,7 +478,10 @@ mod tests {
             (e.field, e.reason),
             (MeterField::Sources, Reason::NoSource)
         ));
-        let e = err(vec![SourceSettings::Demo, SourceSettings::Demo]);
+        let e = err(vec![
+            SourceSettings::Demo(DemoCountry::Nl),
+            SourceSettings::Demo(DemoCountry::Be),
+        ]);
         assert!(matches!(e.reason, Reason::SeveralSources));
         let e = err(vec![SourceSettings::Serial(SerialSettings {
             path: "/dev/x".into(),

@@ -4,9 +4,13 @@
 //! - [`parse`]: `dsmr-exporter parse`, a capture decoded to JSON lines.
 //! - [`backfill`]: `dsmr-exporter backfill`, a log of raw telegrams to
 //!   timestamped OpenMetrics text for `promtool`.
+//! - [`homewizard_pair`]: `dsmr-exporter homewizard pair HOST`, an API v2
+//!   token from a HomeWizard device into a file.
 //!
 //! Edges: `backfill` writes the samples of [`crate::metrics`]; `parse` uses
-//! the engine only. Only `main` imports this folder.
+//! the engine only; `homewizard_pair` talks to the device through
+//! [`crate::source::homewizard`]. Only `main` imports this folder.
 
 pub mod backfill;
+pub mod homewizard_pair;
 pub mod parse;

@@ -12,11 +12,12 @@
 //! `now`, `received_at`, `age_seconds`) as a [`Fixed`] written with exactly
 //! its digits, never through an `f64`.
 
+use crate::capacity::Capacity;
 use crate::state::{
     local_day, unix_millis, unix_seconds, DayStart, MbusKind, Meter, MeterState, Meters,
 };
 use dsmr_engine::json_view::TimeJson;
-use dsmr_engine::telegram::{Phase, Telegram};
+use dsmr_engine::telegram::{Phase, TariffRegister, Telegram};
 use dsmr_engine::{Fixed, Quantity, Unit, Zone};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -105,6 +106,9 @@ pub(crate) struct MeterDoc<'a> {
     telegrams: Counters,
     telegram: Option<TelegramDoc<'a>>,
     today: Option<Today>,
+    /// Only for a capacity-tariff meter (Belgian), added after `today`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capacity: Option<CapacityDoc>,
 }
 
 impl<'a> MeterDoc<'a> {
@@ -127,8 +131,63 @@ impl<'a> MeterDoc<'a> {
             },
             telegram: st.telegram.as_ref().map(|t| TelegramDoc::of(t, zone)),
             today: today(st, zone),
+            capacity: st.capacity.view().map(CapacityDoc::of),
         }
     }
+}
+
+/// The capacity tariff (see `crate::capacity`): powers as kW quantities
+/// with the milliwatt's digits, the cost as the exact decimal.
+#[derive(Serialize)]
+struct CapacityDoc {
+    /// `YYYY-MM` on the meter's clock.
+    month: String,
+    /// Unix start of the running quarter-hour, and the seconds gone.
+    quarter_start: i64,
+    quarter_elapsed_seconds: i64,
+    /// The running quarter's average if the power now holds.
+    projected: Option<Quantity>,
+    /// `register` or `demand`: what the energy so far was counted from.
+    projected_from: Option<&'static str>,
+    month_peak: Option<Quantity>,
+    rolling_average: Quantity,
+    months_counted: u8,
+    /// True when the earlier months are the meter's own history.
+    from_history: bool,
+    price_per_kw_year: Option<Fixed>,
+    cost_per_year: Option<Fixed>,
+    /// `null` until the meter sent 1-0:1.4.0 and 1-0:1.6.0 once.
+    values_sent: Option<bool>,
+}
+
+impl CapacityDoc {
+    fn of(c: &Capacity) -> CapacityDoc {
+        CapacityDoc {
+            month: c.month.label(),
+            quarter_start: c.quarter_start,
+            quarter_elapsed_seconds: c.quarter_elapsed_s,
+            projected: c.projected_mw.and_then(kilowatts),
+            projected_from: c.energy_source.map(|e| e.as_str()),
+            month_peak: c.month_peak_mw.and_then(kilowatts),
+            rolling_average: kilowatts(c.rolling_average_mw).unwrap_or(Quantity {
+                value: Fixed::new(0, 0),
+                unit: Unit::KW,
+            }),
+            months_counted: c.months_counted,
+            from_history: c.from_history,
+            price_per_kw_year: c.price.map(|p| p.value()),
+            cost_per_year: c.cost_per_year,
+            values_sent: c.values_sent,
+        }
+    }
+}
+
+/// Milliwatts as kW, with no trailing zero decimals.
+fn kilowatts(mw: i64) -> Option<Quantity> {
+    Some(Quantity {
+        value: Fixed::new(mw, 6).times(1)?,
+        unit: Unit::KW,
+    })
 }
 
 /// Telegrams by result.
@@ -188,8 +247,8 @@ impl<'a> TelegramDoc<'a> {
                 l2: PhaseDoc::of(&t.phases[1]),
                 l3: PhaseDoc::of(&t.phases[2]),
             },
-            imported: Registers::of(&t.imported),
-            exported: Registers::of(&t.exported),
+            imported: Registers::of(&t.imported).with_more(&t.imported_more),
+            exported: Registers::of(&t.exported).with_more(&t.exported_more),
             mbus: mbus.collect(),
         }
     }
@@ -248,6 +307,10 @@ struct Registers {
     tariff_3: Option<Quantity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tariff_4: Option<Quantity>,
+    /// Tariffs above 4 (`tariff_5`, Israeli `tariff_11` …), as the meter
+    /// numbers them.
+    #[serde(flatten)]
+    more: std::collections::BTreeMap<String, Quantity>,
 }
 
 impl Registers {
@@ -258,7 +321,17 @@ impl Registers {
             tariff_2: r[2],
             tariff_3: r[3],
             tariff_4: r[4],
+            more: Default::default(),
         }
+    }
+
+    /// Adds the tariffs above 4.
+    fn with_more(mut self, more: &[TariffRegister]) -> Registers {
+        self.more = more
+            .iter()
+            .map(|r| (format!("tariff_{}", r.tariff), r.value))
+            .collect();
+        self
     }
 }
 
@@ -441,6 +514,7 @@ mod tests {
                         }),
                     });
                 }
+                st.capacity.observe(&t, Zone::CET, 1_700_000_000);
                 st.telegram = Some(t);
             }
             list.push(m);

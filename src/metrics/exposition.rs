@@ -254,4 +254,7 @@ fn collect_meter<'a>(
     if let Some(t) = &st.telegram {
         builder.telegram(t);
     }
+    if let Some(c) = st.capacity.view() {
+        builder.capacity(c);
+    }
 }

@@ -6,6 +6,7 @@
 use super::families::{Family, MetricKind};
 use super::labels::{decode_equipment_id, Labels};
 use super::value::Value;
+use crate::capacity::Capacity;
 use crate::state::{unix_millis, MbusKind, MeterState};
 use dsmr_engine::telegram::{device_type_name, Mbus, Span, Telegram};
 use dsmr_engine::value::Dimension;
@@ -129,6 +130,11 @@ impl<'a> SampleBuilder<'_, 'a> {
         self.plain(Family::SourceUp, Value::Int(st.source_up.into()));
         self.plain(Family::Reconnects, Value::count(st.reconnects));
         self.plain(Family::FieldErrors, Value::count(st.field_errors));
+        // Only for a meter that has sent one (a Holley): no extra series
+        // for every other meter.
+        if st.crc_x25 > 0 {
+            self.plain(Family::CrcX25, Value::count(st.crc_x25));
+        }
         for (register, reason, n) in st.registers.rejected() {
             let labels = Labels::meter(self.meter)
                 .with("register", register)
@@ -176,6 +182,19 @@ impl<'a> SampleBuilder<'_, 'a> {
             self.quantity(Family::Exported, tariff, t.exported[i]);
             self.quantity(Family::ReactiveImported, tariff, t.reactive_imported[i]);
             self.quantity(Family::ReactiveExported, tariff, t.reactive_exported[i]);
+        }
+        // Tariffs above 4 (1.8.5, Israeli 1.8.11 to 1.8.13): the tariff
+        // label is the meter's own number, as for 1 to 4.
+        for (family, more) in [
+            (Family::Imported, &t.imported_more),
+            (Family::Exported, &t.exported_more),
+        ] {
+            for r in more {
+                if let Some(v) = r.value.base().map(Value::exact) {
+                    let labels = Labels::meter(self.meter).with("tariff", r.tariff.to_string());
+                    self.push(family, labels, v);
+                }
+            }
         }
     }
 
@@ -292,6 +311,28 @@ impl<'a> SampleBuilder<'_, 'a> {
         }
         if let Some(v) = m.valve {
             self.labelled(Family::MbusValve, "channel", channel, Value::Int(v.into()));
+        }
+    }
+
+    /// The capacity tariff of a capacity meter (see [`crate::capacity`]):
+    /// each value only when it was measured.
+    pub(super) fn capacity(&mut self, c: &Capacity) {
+        let mw = |mw: i64| Value::exact(Fixed::new(mw, 3));
+        if let Some(p) = c.projected_mw {
+            self.plain(Family::CapacityQuarterProjected, mw(p));
+            self.plain(Family::CapacityQuarterStart, Value::Int(c.quarter_start));
+        }
+        if let Some(p) = c.month_peak_mw {
+            self.plain(Family::CapacityMonthPeak, mw(p));
+        }
+        self.plain(Family::CapacityRollingAverage, mw(c.rolling_average_mw));
+        let months = Value::Int(c.months_counted.into());
+        self.plain(Family::CapacityRollingMonths, months);
+        if let Some(cost) = c.cost_per_year {
+            self.plain(Family::CapacityCost, Value::exact(cost));
+        }
+        if let Some(sent) = c.values_sent {
+            self.plain(Family::CapacityValuesSent, Value::Int(sent.into()));
         }
     }
 

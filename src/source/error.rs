@@ -4,8 +4,9 @@ use std::io;
 use std::path::PathBuf;
 use thiserror::Error;
 
-/// Why a source could not start. Only a replay file can fail up front:
-/// ports and hosts that are not there yet are retried, not refused.
+/// Why a source could not start. Only a replay file, and the token of a
+/// HomeWizard set to API v2, can fail up front: ports and hosts that are
+/// not there yet are retried, not refused.
 #[derive(Debug, Error)]
 pub enum SourceError {
     /// The replay file is missing or unreadable.
@@ -23,5 +24,11 @@ pub enum SourceError {
         path: PathBuf,
         failed: usize,
         first: String,
+    },
+    /// A HomeWizard meter set to API v2 without a usable token.
+    #[error("homewizard {host}: API v2 needs a token, but {reason}; pair first: dsmr-exporter homewizard pair {host}")]
+    HomewizardToken {
+        host: String,
+        reason: super::homewizard::TokenError,
     },
 }

@@ -12,7 +12,8 @@
 //! - [`tcp`]: raw telegrams over TCP (ser2net, Wi-Fi P1 dongles).
 //! - [`replay`]: telegrams from a file, at a steady pace, once or forever.
 //! - [`demo`]: a simulated DSMR 5.0 meter that writes real telegram text.
-//! - [`homewizard`]: a HomeWizard Wi-Fi P1 meter, polled over HTTP.
+//! - [`homewizard`]: a HomeWizard Wi-Fi P1 meter, polled over its local API
+//!   (v1 over HTTP, v2 over HTTPS with a token).
 //! - `reconnect`: the [`Retry`] policy, its backoff, and the reconnect loop
 //!   that serial and TCP share (HomeWizard backs off the same way).
 //! - `feed`: bytes on their way to the pipeline, through a Smarty
@@ -44,7 +45,7 @@ pub mod serial;
 pub mod setup;
 pub mod tcp;
 
-pub use demo::DemoMeter;
+pub use demo::{DemoCountry, DemoMeter};
 pub use error::SourceError;
 pub use homewizard::HomewizardConfig;
 pub use pipeline::Pipeline;

@@ -2,7 +2,7 @@
 //! [`Source`], the same made ready to run (a replay file loaded), which
 //! starts the right task.
 
-use super::demo;
+use super::demo::{self, DemoCountry};
 use super::error::SourceError;
 use super::homewizard::{self, HomewizardConfig};
 use super::replay::{Replay, ReplayConfig};
@@ -21,8 +21,8 @@ pub enum SourceConfig {
     Tcp(TcpConfig),
     /// `--replay`: telegrams from a file.
     Replay(ReplayConfig),
-    /// The built-in simulated meter.
-    Demo,
+    /// The built-in simulated meter, of a country.
+    Demo(DemoCountry),
     /// `--homewizard`: a HomeWizard P1 meter's HTTP API.
     Homewizard(HomewizardConfig),
 }
@@ -33,7 +33,7 @@ impl fmt::Display for SourceConfig {
             SourceConfig::Serial(c) => c.fmt(f),
             SourceConfig::Tcp(c) => c.fmt(f),
             SourceConfig::Replay(c) => c.fmt(f),
-            SourceConfig::Demo => f.write_str("demo (simulated DSMR 5.0 meter)"),
+            SourceConfig::Demo(c) => write!(f, "demo ({c})"),
             SourceConfig::Homewizard(c) => c.fmt(f),
         }
     }
@@ -50,14 +50,15 @@ pub enum Source {
     /// The file's telegrams, already loaded and split.
     Replay(Replay, ReplayConfig),
     /// The simulated meter.
-    Demo,
+    Demo(DemoCountry),
     /// A dongle, polled by its task.
     Homewizard(HomewizardConfig),
 }
 
 impl Source {
-    /// Does what can fail before the server starts (reading a replay file),
-    /// so such a mistake stops the process with a clear message.
+    /// Does what can fail before the server starts (reading a replay file,
+    /// a HomeWizard v2 token), so such a mistake stops the process with a
+    /// clear message.
     pub async fn prepare(cfg: SourceConfig) -> Result<Source, SourceError> {
         Ok(match cfg {
             SourceConfig::Serial(c) => Source::Serial(c),
@@ -65,8 +66,20 @@ impl Source {
             SourceConfig::Replay(c) => {
                 Source::Replay(Replay::load_with(&c.path, c.smarty.as_ref()).await?, c)
             }
-            SourceConfig::Demo => Source::Demo,
-            SourceConfig::Homewizard(c) => Source::Homewizard(c),
+            SourceConfig::Demo(c) => Source::Demo(c),
+            SourceConfig::Homewizard(c) => {
+                // Set to v2, a missing token stops the start; detected (auto),
+                // the device may still turn out to be v1.
+                if c.api == homewizard::Api::V2 {
+                    c.token
+                        .load()
+                        .map_err(|reason| SourceError::HomewizardToken {
+                            host: c.host_arg(),
+                            reason,
+                        })?;
+                }
+                Source::Homewizard(c)
+            }
         })
     }
 
@@ -77,7 +90,7 @@ impl Source {
             Source::Serial(c) => serial::run(c, meter).await,
             Source::Tcp(c) => tcp::run(c, meter).await,
             Source::Replay(r, c) => r.run(&c, meter).await,
-            Source::Demo => demo::run(meter).await,
+            Source::Demo(c) => demo::run(meter, c).await,
             Source::Homewizard(c) => homewizard::run(c, meter).await,
         }
     }

@@ -18,6 +18,10 @@
 //! out-of-range values count as field errors. Every reader sees the held
 //! values.
 //!
+//! Each meter's capacity-tariff [`Tracker`] sees every stored telegram too;
+//! when a month's recorded peak rises it writes the state file after the
+//! lock is released.
+//!
 //! # Inside
 //! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
 //! - [`registers`]: the register guard ([`Registers`]).
@@ -30,8 +34,9 @@ pub mod registers;
 pub use live::{Live, ReloadStatus};
 pub use registers::{Reason, Registers};
 
+use crate::capacity::{self, Tracker};
 use dsmr_engine::value::Dimension;
-use dsmr_engine::{Quantity, Telegram, Zone};
+use dsmr_engine::{CrcAlgorithm, CrcStatus, Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -51,6 +56,8 @@ pub struct MeterState {
     pub malformed: u64,
     /// Values that did not parse inside otherwise valid telegrams.
     pub field_errors: u64,
+    /// Of the `ok` telegrams, those whose CRC is CRC-16/X25 (Holley).
+    pub crc_x25: u64,
     /// Whether the source (port, connection, file) is open.
     pub source_up: bool,
     /// How often the source was reopened after a failure.
@@ -61,6 +68,9 @@ pub struct MeterState {
     pub day_start: Option<DayStart>,
     /// The register guard: last good values and rejections by register.
     pub registers: Registers,
+    /// The Belgian capacity tariff (inactive until the meter sends a
+    /// capacity value or its config asks for it).
+    pub capacity: Tracker,
 }
 
 /// The first register values seen on one local date (in the meter's zone,
@@ -307,6 +317,9 @@ impl Meter {
         let now = SystemTime::now();
         let previous = st.received_at.replace(now);
         st.ok += 1;
+        if telegram.crc_algorithm == CrcAlgorithm::X25 && telegram.crc != CrcStatus::Missing {
+            st.crc_x25 += 1;
+        }
         st.seq += 1;
         st.field_errors += telegram.errors.len() as u64;
         st.received_instant = Some(Instant::now());
@@ -330,8 +343,21 @@ impl Meter {
         if let Some(d) = st.day_start.as_mut() {
             d.rebase(t, &outcome);
         }
+        let save = st.capacity.observe(t, self.zone, unix_seconds(now));
         drop(guard);
+        // Only when a month's peak rose: rare, small, and outside the lock.
+        if let Some((path, peaks)) = save {
+            if let Err(e) = capacity::store::save(&path, &peaks) {
+                tracing::warn!(meter = %self.name, "{e}");
+            }
+        }
         self.notify();
+    }
+
+    /// Sets the capacity-tariff tracker (its settings and the peaks
+    /// recorded before), before the source starts.
+    pub fn set_capacity(&self, tracker: Tracker) {
+        self.lock().capacity = tracker;
     }
 
     /// Counts a telegram whose CRC did not match.

@@ -22,6 +22,7 @@
 //! - [`signal`]: SIGHUP as a reload request.
 //!
 //! Edges: imports [`crate::cli`] (the meter configurations it compares),
+//! [`crate::capacity`] (a starting meter's tracker and state file),
 //! [`crate::source`] (the tasks it starts), [`crate::state`] (the [`Live`]
 //! set it swaps) and [`crate::http`]'s reload channel; only `main` imports it.
 //!
@@ -33,4 +34,4 @@ pub mod supervisor;
 
 pub use plan::Plan;
 pub use signal::reload_on_sighup;
-pub use supervisor::{Reread, Supervisor};
+pub use supervisor::{Prepared, Reread, Supervisor};

@@ -66,10 +66,11 @@ mod tests {
     fn meter(name: &str, stale: u64) -> MeterConfig {
         MeterConfig {
             name: name.to_owned(),
-            source: SourceConfig::Demo,
+            source: SourceConfig::Demo(Default::default()),
             zone: Zone::CET,
             stale_after: Duration::from_secs(stale),
             timezone: "Europe/Amsterdam".to_owned(),
+            capacity: Default::default(),
         }
     }
 

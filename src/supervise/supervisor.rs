@@ -2,6 +2,7 @@
 //! out by [`Plan`] while the server keeps reading the [`Live`] set.
 
 use super::plan::Plan;
+use crate::capacity::{self, Tracker};
 use crate::cli::{MeterConfig, ServeConfig};
 use crate::http::ReloadRequest;
 use crate::source::Source;
@@ -14,6 +15,10 @@ use tokio::task::JoinHandle;
 /// Reads the configuration again, through the same checks as a start
 /// (`main` passes `cli::load`); `Err` is the reason, one line.
 pub type Reread = Box<dyn Fn() -> Result<ServeConfig, String> + Send>;
+
+/// A meter's configuration, its source made ready and its capacity
+/// tracker (with the peaks of its state file): what starts a meter.
+pub type Prepared = (MeterConfig, Source, Tracker);
 
 /// One meter and the task that feeds it.
 #[derive(Debug)]
@@ -45,11 +50,7 @@ impl std::fmt::Debug for Supervisor {
 impl Supervisor {
     /// Starts one task per prepared source, in configuration order. Call
     /// inside the runtime.
-    pub fn start(
-        base: ServeConfig,
-        prepared: Vec<(MeterConfig, Source)>,
-        reread: Option<Reread>,
-    ) -> Supervisor {
+    pub fn start(base: ServeConfig, prepared: Vec<Prepared>, reread: Option<Reread>) -> Supervisor {
         let running: Vec<Running> = prepared.into_iter().map(spawn).collect();
         Supervisor {
             live: Live::new(meters_of(&running)),
@@ -109,7 +110,9 @@ impl Supervisor {
                 let source = Source::prepare(m.source.clone())
                     .await
                     .map_err(|e| format!("meter {}: {e}", m.name))?;
-                fresh.push((m.clone(), source));
+                let tracker = capacity::load_tracker(&m.capacity)
+                    .map_err(|e| format!("meter {}: {e}", m.name))?;
+                fresh.push((m.clone(), source, tracker));
             }
         }
         let mut old: Vec<Option<Running>> = std::mem::take(&mut self.running)
@@ -166,8 +169,9 @@ impl Supervisor {
 }
 
 /// Starts the task of one meter, with fresh state.
-fn spawn((cfg, source): (MeterConfig, Source)) -> Running {
+fn spawn((cfg, source, tracker): Prepared) -> Running {
     let meter = Meter::with_stale_after(cfg.name.clone(), cfg.zone, cfg.stale_after);
+    meter.set_capacity(tracker);
     let task = tokio::spawn(source.run(meter.clone()));
     Running { cfg, meter, task }
 }

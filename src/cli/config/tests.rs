@@ -1,7 +1,7 @@
 //! The flag path end to end: argv and environment to [`Config`].
 
 use super::*;
-use crate::source::{ReplayConfig, SourceConfig, TcpConfig};
+use crate::source::{DemoCountry, ReplayConfig, SourceConfig, TcpConfig};
 use dsmr_engine::smarty::SmartyKeys;
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ fn meter(args: &[&str]) -> MeterConfig {
 fn defaults() {
     let s = serve(&["--demo"]);
     assert_eq!(s.meters[0].name, "main");
-    assert_eq!(s.meters[0].source, SourceConfig::Demo);
+    assert_eq!(s.meters[0].source, SourceConfig::Demo(DemoCountry::Nl));
     assert_eq!(s.meters[0].stale_after, Duration::from_secs(60));
     assert_eq!(s.listen_address, "0.0.0.0:9947");
     assert_eq!(s.telemetry_path, "/metrics");
@@ -114,12 +114,22 @@ fn replay_and_parse() {
         })
     );
     let c = parse(&["parse", "--timezone", "UTC", "x.txt"]).unwrap();
-    assert!(matches!(c.mode, Mode::Parse(Some(ref p)) if p.as_os_str() == "x.txt"));
-    assert_eq!(c.zone, Zone::UTC);
-    assert!(matches!(parse(&["parse"]).unwrap().mode, Mode::Parse(None)));
     assert!(matches!(
-        parse(&["parse", "-"]).unwrap().mode,
-        Mode::Parse(None)
+        c.mode,
+        Mode::Parse { input: Some(ref p), mask_ids: false, raw: false } if p.as_os_str() == "x.txt"
+    ));
+    assert_eq!(c.zone, Zone::UTC);
+    assert!(matches!(
+        parse(&["parse"]).unwrap().mode,
+        Mode::Parse { input: None, .. }
+    ));
+    assert!(matches!(
+        parse(&["parse", "--mask-ids", "--raw", "-"]).unwrap().mode,
+        Mode::Parse {
+            input: None,
+            mask_ids: true,
+            raw: true
+        }
     ));
 }
 
@@ -145,6 +155,7 @@ fn smarty_keys_from_the_environment() {
     let env = Env {
         rust_log: None,
         smarty_key: Some("0123456789abcdef0123456789abcdef".into()),
+        ..Env::default()
     };
     let c = parse_with_env(["x", "--tcp", "h:1"], env.clone()).unwrap();
     let Mode::Serve(s) = c.mode else {
@@ -160,6 +171,7 @@ fn smarty_keys_from_the_environment() {
     let empty = Env {
         rust_log: None,
         smarty_key: Some(" ".into()),
+        ..Env::default()
     };
     let c = parse_with_env(["x", "--tcp", "h:1"], empty).unwrap();
     let Mode::Serve(s) = c.mode else {
@@ -193,9 +205,12 @@ fn typed_flags_take_what_they_always_took() {
     assert!(e(&["--serial", "/dev/x", "--stop-bits", "+1"]).contains("must be 1 or 2"));
     assert!(e(&["--serial", "/dev/x", "--baud", "fast"]).contains("such as 115200"));
     let hw = meter(&["--homewizard", "h", "--homewizard-interval", "1m"]);
-    assert_eq!(
-        hw.source.to_string(),
-        "homewizard http://h:80/api/v1/telegram every 1m"
+    assert!(
+        hw.source
+            .to_string()
+            .starts_with("homewizard http://h:80/api/v1/telegram every 1m (API v1), or"),
+        "{}",
+        hw.source
     );
     let c = parse(&["--demo", "--timezone", "Europe/Brussels"]).unwrap();
     let Mode::Serve(s) = c.mode else {
@@ -231,4 +246,56 @@ fn typed_flags_refuse_bad_values_in_the_old_words() {
         };
         assert_eq!(c.exit_code(), 2, "{args:?}");
     }
+}
+
+#[test]
+fn homewizard_token_from_the_environment() {
+    use crate::source::homewizard::TokenSource;
+    let env = Env {
+        homewizard_token: Some("0123456789ABCDEF0123456789ABCDEF".into()),
+        ..Env::default()
+    };
+    let c = parse_with_env(["x", "--homewizard", "h"], env.clone()).unwrap();
+    let Mode::Serve(s) = c.mode else {
+        panic!("not serve")
+    };
+    let SourceConfig::Homewizard(h) = &s.meters[0].source else {
+        panic!("not homewizard")
+    };
+    assert!(matches!(&h.token, TokenSource::Given { from, token }
+        if from == "DSMR_EXPORTER_HOMEWIZARD_TOKEN" && token.expose().starts_with("0123")));
+    assert!(!s.to_string().contains("0123"), "never shown: {s}");
+    let e = parse_with_env(
+        ["x", "--homewizard", "h", "--homewizard-token-file", "t"],
+        env.clone(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("use one of the two"), "{e}");
+    let e = parse_with_env(["x", "--config", "c.toml"], env)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("DSMR_EXPORTER_HOMEWIZARD_TOKEN"), "{e}");
+}
+
+#[test]
+fn demo_takes_an_optional_country() {
+    let demo = |args: &[&str]| meter(args).source;
+    assert_eq!(demo(&["--demo"]), SourceConfig::Demo(DemoCountry::Nl));
+    assert_eq!(demo(&["--demo", "nl"]), SourceConfig::Demo(DemoCountry::Nl));
+    assert_eq!(demo(&["--demo", "be"]), SourceConfig::Demo(DemoCountry::Be));
+    assert_eq!(demo(&["--demo=BE"]), SourceConfig::Demo(DemoCountry::Be));
+    assert_eq!(
+        demo(&["--demo", "--meter", "x"]),
+        SourceConfig::Demo(DemoCountry::Nl)
+    );
+    assert_eq!(demo(&["--demo=true"]), SourceConfig::Demo(DemoCountry::Nl));
+    assert!(matches!(parse(&["--demo=false"]), Err(CliError::NoSource)));
+    let be = meter(&["--demo", "be"]);
+    assert!(be.capacity.enabled && be.capacity.price.is_some());
+    assert!(meter(&["--demo"]).capacity.price.is_none());
+    let Err(CliError::Clap(c)) = parse(&["--demo", "fr"]) else {
+        panic!("--demo fr: not clap's error")
+    };
+    assert!(c.to_string().contains("expected nl or be"), "{c}");
 }

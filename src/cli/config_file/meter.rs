@@ -2,15 +2,17 @@
 //! [`MeterSettings::resolve`], with errors worded the file way
 //! (`meter "x": serial.baud: …`) at the span of the refused value.
 
-use super::raw::RawMeter;
+use super::raw::{RawDemo, RawMeter, RawPrice};
 use super::{ConfigError, FileText};
+use crate::capacity::{CapacitySettings, Price};
 use crate::cli::checks::NamedZone;
 use crate::cli::settings::{
-    MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason, SerialSettings,
-    SmartySettings, SourceSettings,
+    HomewizardSettings, MeterConfig, MeterField, MeterSettings, MeterSettingsError, Reason,
+    SerialSettings, SmartySettings, SourceSettings,
 };
 use crate::cli::smarty_keys::{AuthKey, KeySource};
 use crate::duration;
+use crate::source::DemoCountry;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
@@ -36,6 +38,7 @@ pub(super) fn check_meter(
         })
         .transpose()?;
     let sources = sources_in_file_order(m, &ctx, file)?;
+    let capacity = capacity_settings(m, &ctx, file)?;
     let settings = MeterSettings {
         name: name.clone(),
         stale_after,
@@ -51,6 +54,7 @@ pub(super) fn check_meter(
             }
         }),
         base: base.to_owned(),
+        capacity,
     };
     settings.resolve().map_err(|e| {
         let (at, message) = file_error(e, m, &span, &sources);
@@ -70,6 +74,46 @@ fn parse_duration(
             .map_err(|e| file.error_at(v.span(), ctx(&format!("{key} {:?}: {e}", v.get_ref()))))
     })
     .transpose()
+}
+
+/// `[meter.capacity]`, its price checked; a table given turns the
+/// tracking on before the meter sends a capacity value.
+fn capacity_settings(
+    m: &RawMeter,
+    ctx: &impl Fn(&str) -> String,
+    file: &FileText<'_>,
+) -> Result<CapacitySettings, ConfigError> {
+    let Some(c) = &m.capacity else {
+        return Ok(CapacitySettings::default());
+    };
+    let c = c.get_ref();
+    let price = match &c.price_per_kw_year {
+        None => None,
+        Some(p) => {
+            let text = match p.get_ref() {
+                RawPrice::Text(t) => t.clone(),
+                RawPrice::Integer(i) => i.to_string(),
+                RawPrice::Float(f) => {
+                    let what = format!(
+                        "capacity.price_per_kw_year {f}: write the price in quotes (\"{f}\") so that it stays exact"
+                    );
+                    return Err(file.error_at(p.span(), ctx(&what)));
+                }
+            };
+            let price = Price::parse(&text).map_err(|r| {
+                file.error_at(
+                    p.span(),
+                    ctx(&format!("capacity.price_per_kw_year {text:?}: {r}")),
+                )
+            })?;
+            Some(price)
+        }
+    };
+    Ok(CapacitySettings {
+        enabled: true,
+        price,
+        state_file: c.state_file.clone(),
+    })
 }
 
 /// A source table of a meter: its key, where it is written, and what it says.
@@ -123,19 +167,35 @@ fn sources_in_file_order(
             settings: replay,
         });
     }
-    if let Some(d) = m.demo.as_ref().filter(|d| *d.get_ref()) {
-        sources.push(WrittenSource {
-            key: "demo",
-            span: d.span(),
-            settings: SourceSettings::Demo,
-        });
+    if let Some(d) = &m.demo {
+        let country = match d.get_ref() {
+            RawDemo::On(false) => None,
+            RawDemo::On(true) => Some(DemoCountry::Nl),
+            RawDemo::Country(c) => Some(DemoCountry::parse(c).ok_or_else(|| {
+                file.error_at(
+                    d.span(),
+                    ctx(&format!("demo {c:?}: expected true, \"nl\" or \"be\"")),
+                )
+            })?),
+        };
+        if let Some(country) = country {
+            sources.push(WrittenSource {
+                key: "demo",
+                span: d.span(),
+                settings: SourceSettings::Demo(country),
+            });
+        }
     }
     if let Some(h) = &m.homewizard {
         let raw = h.get_ref();
-        let homewizard = SourceSettings::Homewizard {
+        let homewizard = SourceSettings::Homewizard(HomewizardSettings {
             host: raw.host.get_ref().clone(),
             interval: parse_duration(raw.interval.as_ref(), "homewizard.interval", ctx, file)?,
-        };
+            api: raw.api,
+            token_file: raw.token_file.clone(),
+            token: None,
+            serial: raw.serial.as_ref().map(|s| s.get_ref().clone()),
+        });
         sources.push(WrittenSource {
             key: "homewizard",
             span: h.span(),
@@ -212,6 +272,14 @@ fn file_error(
                 .and_then(|h| h.get_ref().interval.as_ref()),
             "homewizard.interval",
         ),
-        MeterField::Sources | MeterField::Smarty => (meter.clone(), reason.to_owned()),
+        MeterField::HomewizardSerial => quoted(
+            m.homewizard
+                .as_ref()
+                .and_then(|h| h.get_ref().serial.as_ref()),
+            "homewizard.serial",
+        ),
+        MeterField::Sources | MeterField::Smarty | MeterField::HomewizardToken => {
+            (meter.clone(), reason.to_owned())
+        }
     }
 }

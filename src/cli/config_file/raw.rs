@@ -1,7 +1,7 @@
 //! The file's tables as serde reads them: unknown keys refused, every
 //! value that a later check may refuse kept with its span.
 
-use crate::cli::checks::ParityArg;
+use crate::cli::checks::{HomewizardApiArg, ParityArg};
 use serde::Deserialize;
 use std::path::PathBuf;
 use toml::Spanned;
@@ -39,9 +39,36 @@ pub(super) struct RawMeter {
     pub(super) serial: Option<Spanned<RawSerial>>,
     pub(super) tcp: Option<Spanned<RawTcp>>,
     pub(super) replay: Option<Spanned<RawReplay>>,
-    pub(super) demo: Option<Spanned<bool>>,
+    pub(super) demo: Option<Spanned<RawDemo>>,
     pub(super) homewizard: Option<Spanned<RawHomewizard>>,
     pub(super) smarty: Option<Spanned<RawSmarty>>,
+    pub(super) capacity: Option<Spanned<RawCapacity>>,
+}
+
+/// `demo = true` (the Dutch demo), `false`, or a country: `demo = "be"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDemo {
+    On(bool),
+    Country(String),
+}
+
+/// `[meter.capacity]`: the Belgian capacity tariff.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCapacity {
+    pub(super) price_per_kw_year: Option<Spanned<RawPrice>>,
+    pub(super) state_file: Option<PathBuf>,
+}
+
+/// A price as written: a string or an integer keeps every digit; a TOML
+/// float would not, so it is refused with a hint.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawPrice {
+    Text(String),
+    Integer(u32),
+    Float(f64),
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +101,9 @@ pub(super) struct RawReplay {
 pub(super) struct RawHomewizard {
     pub(super) host: Spanned<String>,
     pub(super) interval: Option<Spanned<String>>,
+    pub(super) api: Option<HomewizardApiArg>,
+    pub(super) token_file: Option<PathBuf>,
+    pub(super) serial: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

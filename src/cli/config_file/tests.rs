@@ -1,7 +1,7 @@
 //! The file path: TOML text to [`FileConfig`], and where errors point.
 
 use super::*;
-use crate::source::SourceConfig;
+use crate::source::{DemoCountry, SourceConfig};
 use std::time::Duration;
 
 fn err(text: &str) -> String {
@@ -56,9 +56,11 @@ demo = true
     assert_eq!(src[2], "replay /etc/dsmr/t.txt every 0, looped");
     assert_eq!(
         src[3],
-        "homewizard http://192.168.1.60:80/api/v1/telegram every 1s"
+        "homewizard http://192.168.1.60:80/api/v1/telegram every 1s (API v1), or \
+         https://192.168.1.60:443/api/telegram (API v2, token file /etc/dsmr/homewizard.token, \
+         certificate appliance/p1dongle/*) if the device answers 401 on GET /api over HTTPS"
     );
-    assert_eq!(c.meters[4].source, SourceConfig::Demo);
+    assert_eq!(c.meters[4].source, SourceConfig::Demo(DemoCountry::Nl));
     assert_eq!(c.meters[0].stale_after, Duration::from_secs(120));
     assert_eq!(c.meters[1].stale_after, Duration::from_secs(60));
 }
@@ -157,4 +159,78 @@ fn smarty_key_files_are_read_relative_to_the_config() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("missing") && e.contains("cannot read"), "{e}");
+}
+
+#[test]
+fn homewizard_api_v2_settings() {
+    use crate::source::homewizard::{Api, TokenSource};
+    let c = parse(
+        "[[meter]]\nname = \"hw\"\nhomewizard = { host = \"p1.local\", api = \"v2\", \
+         token_file = \"hw.token\", serial = \"5C2FAFAABBCC\" }\n",
+        Path::new("/etc/dsmr/m.toml"),
+    )
+    .unwrap();
+    let SourceConfig::Homewizard(h) = &c.meters[0].source else {
+        panic!("not homewizard")
+    };
+    assert_eq!((h.api, h.port), (Api::V2, None));
+    assert_eq!(h.token, TokenSource::File("/etc/dsmr/hw.token".into()));
+    assert_eq!(h.trust.serial.as_deref(), Some("5c2fafaabbcc"));
+    let e = err("[[meter]]\nname = \"a\"\nhomewizard = { host = \"h\", serial = \"5c2f\" }\n");
+    assert!(
+        e.starts_with("m.toml:3:") && e.contains("homewizard.serial \"5c2f\": expected"),
+        "{e}"
+    );
+    let e = err("[[meter]]\nname = \"a\"\nhomewizard = { host = \"h\", api = \"v3\" }\n");
+    assert!(e.contains("v3"), "{e}");
+}
+
+#[test]
+fn a_demo_country_and_the_capacity_table() {
+    let c = parse(
+        r#"
+[[meter]]
+name = "be"
+demo = "be"
+
+[[meter]]
+name = "fluvius"
+replay = { file = "t.txt" }
+[meter.capacity]
+price_per_kw_year = "53.2645"
+state_file = "peaks/fluvius.state"
+
+[[meter]]
+name = "off"
+demo = false
+replay = { file = "t.txt" }
+capacity = { price_per_kw_year = 40 }
+"#,
+        Path::new("/etc/dsmr/m.toml"),
+    )
+    .unwrap();
+    let be = &c.meters[0];
+    assert_eq!(be.source, SourceConfig::Demo(DemoCountry::Be));
+    // The Belgian demo tracks the tariff and shows a cost.
+    assert!(be.capacity.enabled && be.capacity.price.is_some());
+    let f = &c.meters[1].capacity;
+    assert!(f.enabled);
+    assert_eq!(f.price.unwrap().to_string(), "53.2645");
+    assert_eq!(
+        f.state_file.as_deref(),
+        Some(Path::new("/etc/dsmr/peaks/fluvius.state"))
+    );
+    assert_eq!(c.meters[2].capacity.price.unwrap().to_string(), "40");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = \"fr\"\n");
+    assert!(
+        e.starts_with("m.toml:3:") && e.contains("demo \"fr\""),
+        "{e}"
+    );
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price_per_kw_year = 53.26 }\n");
+    assert!(e.starts_with("m.toml:4:") && e.contains("in quotes"), "{e}");
+    let e =
+        err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price_per_kw_year = \"-1\" }\n");
+    assert!(e.contains("capacity.price_per_kw_year \"-1\""), "{e}");
+    let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price = \"1\" }\n");
+    assert!(e.contains("price"), "{e}");
 }

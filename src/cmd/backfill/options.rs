@@ -52,7 +52,8 @@ pub struct BackfillStats {
     /// Valid telegrams at the same time as the previous one (a meter
     /// repeating its clock): only series not yet written at that time were.
     pub repeated_timestamp: u64,
-    /// Telegrams skipped because their CRC did not match.
+    /// Telegrams skipped because their CRC did not match, or because they
+    /// had none after the meter had sent CRCs (noise that framed).
     pub crc_mismatch: u64,
     /// Telegrams skipped as malformed: cut off, too long, no header or `!`
     /// line, or a DSMR 4+ telegram without CRC.
@@ -65,6 +66,11 @@ pub struct BackfillStats {
     /// Valid telegrams skipped because they are older than one already
     /// written (a clock set back, or a log not in time order).
     pub out_of_order: u64,
+    /// Register values held at their last good value because they went
+    /// backwards or jumped further than the meter could have counted (the
+    /// live exporter's guard: dsmr_register_rejections_total). The
+    /// telegram is written, with the held value.
+    pub registers_held: u64,
     /// Sample lines written.
     pub samples: u64,
     /// Distinct series written.

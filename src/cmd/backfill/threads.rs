@@ -37,8 +37,8 @@ pub fn run(
     let (read, spooled) = std::thread::scope(|scope| {
         let worker_thread = scope.spawn(move || {
             let mut worker = SpoolWorker::new(opts, spool);
-            for batch in full_rx {
-                worker.batch(&batch)?;
+            for mut batch in full_rx {
+                worker.batch(&mut batch)?;
                 // The reader may have stopped on an error of its own.
                 let _ = empty_tx.send(batch);
             }
@@ -59,7 +59,7 @@ pub fn run(
     // is the cause.
     let mut worker = spooled?;
     let (crc_mismatch, malformed) = read?;
-    let mut stats = worker.stats;
+    let mut stats = worker.stats();
     stats.crc_mismatch += crc_mismatch;
     stats.malformed += malformed;
     stats.series = worker.spool.series.len() as u64;

@@ -52,6 +52,27 @@ impl LocalTime {
         self.hour as f64 + self.minute as f64 / 60.0 + self.second as f64 / 3600.0
     }
 
+    /// The month as a count (`year × 12 + month − 1`), for the Belgian
+    /// demo's monthly peaks.
+    pub(super) fn month_key(&self) -> i64 {
+        self.year * 12 + i64::from(self.month) - 1
+    }
+
+    /// The Unix time of local midnight starting the 1st of month `key`
+    /// (as [`LocalTime::month_key`] counts).
+    pub(super) fn month_start(key: i64) -> i64 {
+        let local = days_from_civil(key.div_euclid(12), key.rem_euclid(12) + 1, 1) * 86_400;
+        // Midnight is never inside the EU switch (01:00 UTC), so one of
+        // the zone's two offsets is the one in force.
+        let summer = NL.std_offset as i64 + 3_600;
+        let winter = local - NL.std_offset as i64;
+        if NL.offset_at(winter) == NL.std_offset {
+            winter
+        } else {
+            local - summer
+        }
+    }
+
     /// Saturday or Sunday: a later morning and the low tariff all day.
     pub(super) fn is_weekend(&self) -> bool {
         self.weekday >= 5
@@ -92,6 +113,17 @@ mod tests {
         let june = LocalTime::from_unix(1_781_654_400);
         assert_eq!((june.weekday, june.day_of_year, june.hour), (2, 168, 2));
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+        // Month starts: 1 June and 1 July 2026 (CEST), 1 December 2026 (CET).
+        let month = LocalTime::from_unix(1_781_654_400).month_key();
+        assert_eq!(
+            LocalTime::from_unix(LocalTime::month_start(month)).tst(),
+            "260601000000S"
+        );
+        assert_eq!(LocalTime::month_start(month + 1), 1_782_856_800);
+        assert_eq!(
+            LocalTime::from_unix(LocalTime::month_start(month + 6)).tst(),
+            "261201000000W"
+        );
         // What the demo writes, the engine reads back to the same instant.
         for unix in [1_774_745_999, 1_774_746_000, 1_792_890_000, 1_781_654_400] {
             let tst = LocalTime::from_unix(unix).tst();

@@ -135,6 +135,15 @@ pub(super) fn heating_m3_per_h(t: &LocalTime, h: f64) -> f64 {
     (winter * (0.15 + night + 0.9 * bump(h, 6.75, 1.0) + 0.5 * bump(h, 18.5, 2.0))).max(0.0)
 }
 
+/// BE tariffs: 1 (day) on weekdays 07:00-22:00, else 2 (night).
+pub(super) fn be_tariff(t: &LocalTime) -> u8 {
+    if !t.is_weekend() && (7..22).contains(&t.hour) {
+        1
+    } else {
+        2
+    }
+}
+
 /// NL tariffs: 1 (low) at night 23:00-07:00 and all weekend, else 2 (normal).
 pub(super) fn nl_tariff(t: &LocalTime) -> u8 {
     if t.is_weekend() || t.hour >= 23 || t.hour < 7 {

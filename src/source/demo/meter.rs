@@ -1,9 +1,11 @@
 //! [`DemoMeter`]: the simulation's state, moved forward by each telegram.
 
 use super::clock::LocalTime;
-use super::household::{bump, heating_m3_per_h, nl_tariff, solar_watts, wake_hour};
+use super::household::{be_tariff, bump, heating_m3_per_h, nl_tariff, solar_watts, wake_hour};
 use super::household::{Appliance, Sample, APPLIANCES};
+use super::peaks::Demand;
 use super::text::Registers;
+use super::DemoCountry;
 use crate::source::random::SplitMix64;
 use crate::state::unix_millis;
 use std::f64::consts::PI;
@@ -23,7 +25,8 @@ struct Running {
     until_ms: i64,
 }
 
-/// A DSMR 5.0 meter simulation that writes one telegram per call.
+/// A meter simulation that writes one telegram per call: a Dutch DSMR 5.0
+/// meter, or a Belgian e-MUCS one with the capacity tariff's registers.
 #[derive(Debug, Clone)]
 pub struct DemoMeter {
     rng: SplitMix64,
@@ -40,9 +43,21 @@ pub struct DemoMeter {
     /// Slow random variation of the base load, in W.
     wiggle: f64,
     running: Vec<Running>,
+    /// The Belgian meter's demand registers; `None` for a Dutch meter.
+    demand: Option<Demand>,
 }
 
 impl DemoMeter {
+    /// A meter of `country` (see [`DemoMeter::new`]).
+    pub fn of(country: DemoCountry, seed: u64, start: SystemTime) -> DemoMeter {
+        let mut m = DemoMeter::new(seed, start);
+        if country == DemoCountry::Be {
+            let t = LocalTime::from_unix(unix_millis(start).div_euclid(1000));
+            m.demand = Some(Demand::new(&t, &mut m.rng));
+        }
+        m
+    }
+
     /// A meter whose registers read as if installed in 2020 and used since,
     /// with noise drawn from `seed`. The first telegram at `start` adds no
     /// energy; later ones add the energy since the previous call.
@@ -92,6 +107,7 @@ impl DemoMeter {
             cloud: 0.85,
             wiggle: 0.0,
             running: Vec::new(),
+            demand: None,
         }
     }
 
@@ -107,7 +123,10 @@ impl DemoMeter {
 
         self.evolve(&t, now_ms, dt_s);
         let s = self.sample(&t);
-        let tariff = nl_tariff(&t);
+        let tariff = match self.demand {
+            Some(_) => be_tariff(&t),
+            None => nl_tariff(&t),
+        };
         let net: i64 = s.net.iter().sum();
         let r = &mut self.registers;
         let energy = if net >= 0 {
@@ -115,7 +134,11 @@ impl DemoMeter {
         } else {
             &mut r.export_mj
         };
-        energy[usize::from(tariff - 1)] += net.unsigned_abs() * dt_ms as u64;
+        let step_mj = net.unsigned_abs() * dt_ms as u64;
+        energy[usize::from(tariff - 1)] += step_mj;
+        if let Some(d) = &mut self.demand {
+            d.add(&t, if net >= 0 { step_mj } else { 0 });
+        }
         self.gas_ul += (s.gas_m3_per_h * 1e9 / 3600.0 * dt_s).round() as u64;
         self.water_ul += (s.water_l_per_min * 1e6 / 60.0 * dt_s).round() as u64;
         let slot = t.unix.div_euclid(300);
@@ -124,7 +147,10 @@ impl DemoMeter {
             r.gas_capture = self.gas_ul;
             r.water_capture = self.water_ul;
         }
-        r.render(&t, &s, tariff).into_bytes()
+        match &self.demand {
+            Some(d) => r.render_be(&t, &s, tariff, d).into_bytes(),
+            None => r.render(&t, &s, tariff).into_bytes(),
+        }
     }
 
     /// Moves the random parts of the household forward by `dt_s` seconds.
@@ -226,5 +252,23 @@ mod tests {
         let bang = text.rfind('!').unwrap();
         let crc = crc16_arc(&text.as_bytes()[..=bang]);
         assert_eq!(&text[bang + 1..], format!("{crc:04X}\r\n"));
+    }
+
+    #[test]
+    fn the_belgian_meter_decodes_with_its_capacity_values() {
+        let start = UNIX_EPOCH + Duration::from_secs(1_781_654_400);
+        let mut d = DemoMeter::of(DemoCountry::Be, 3, start);
+        let mut last = None;
+        for s in 1..=1_200 {
+            last = Some(d.next_telegram(start + Duration::from_secs(s)));
+        }
+        let text = last.unwrap();
+        let t = dsmr_engine::Telegram::decode(&text).expect("a telegram");
+        assert!(matches!(t.crc, dsmr_engine::CrcStatus::Valid(_)) && t.verify(false).is_ok());
+        assert!(t.errors.is_empty(), "{:?}", t.errors);
+        assert!(t.demand.is_some() && t.month_peak.is_some());
+        assert_eq!(t.peak_history.len(), 13);
+        assert!(t.mbus[0].reading.is_some() && t.mbus[1].reading.is_some());
+        assert!(t.imported[1].is_some() && t.tariff.is_some());
     }
 }

@@ -1,4 +1,6 @@
-//! A simulated Dutch DSMR 5.0 meter, for trying the exporter without one.
+//! A simulated meter, for trying the exporter without one: a Dutch DSMR 5.0
+//! meter (`--demo`, `--demo nl`) or a Belgian e-MUCS meter with the
+//! capacity tariff's values (`--demo be`).
 //!
 //! [`DemoMeter`] writes real telegram text (CRLF lines, DSMR 5 number
 //! formats, a valid CRC-16/ARC) that the task feeds through the same
@@ -19,6 +21,12 @@
 //! - voltages around 230 V that rise with export, currents = power / voltage,
 //!   a power failure log and rare voltage sags and swells.
 //!
+//! The Belgian meter (`DemoCountry::Be`) is the same household on the
+//! Belgian tariffs (1 = day, 2 = night), written as a Fluvius e-MUCS meter
+//! writes it, with the quarter-hour demand (`1-0:1.4.0`), the month's peak
+//! (`1-0:1.6.0`) and 13 months of peak history (`0-0:98.1.0`) kept by
+//! `peaks`.
+//!
 //! Everything is a pure function of the seed, the start time and the times
 //! passed to [`DemoMeter::next_telegram`], so tests can check a simulated day.
 //!
@@ -26,18 +34,68 @@
 //! - [`meter`]: [`DemoMeter`], the state that moves from one telegram to the next.
 //! - `household`: the appliances, sun and heating: power and flows by time of day.
 //! - `text`: the registers and the telegram text they are written as.
+//! - `text_be`: the Belgian telegram text.
+//! - `peaks`: the Belgian meter's demand, month peak and peak history.
 //! - `clock`: Dutch wall-clock time (the engine's zone rules) for all of them.
 //! - [`task`]: the source task, one telegram a second.
 //!
-//! Inside: task -> meter -> household, text -> clock. This file only
+//! Inside: task -> meter -> household, text, text_be, peaks -> clock. This file only
 //! declares and re-exports.
 
 mod clock;
 mod household;
 pub mod meter;
+mod peaks;
 pub mod task;
 mod text;
+mod text_be;
 
 pub use meter::DemoMeter;
 pub use task::run;
 pub use text::HEADER;
+pub use text_be::HEADER_BE;
+
+use std::fmt;
+
+/// Which country's meter the demo simulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DemoCountry {
+    /// A Dutch DSMR 5.0 meter (the default).
+    #[default]
+    Nl,
+    /// A Belgian (Flemish) e-MUCS meter with the capacity-tariff values.
+    Be,
+}
+
+impl DemoCountry {
+    /// `nl` or `be` (either case), or `None`.
+    pub fn parse(s: &str) -> Option<DemoCountry> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "nl" => Some(DemoCountry::Nl),
+            "be" => Some(DemoCountry::Be),
+            _ => None,
+        }
+    }
+
+    /// `nl` or `be`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DemoCountry::Nl => "nl",
+            DemoCountry::Be => "be",
+        }
+    }
+}
+
+impl fmt::Display for DemoCountry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DemoCountry::Nl => "simulated Dutch DSMR 5.0 meter",
+            DemoCountry::Be => "simulated Belgian e-MUCS meter with the capacity tariff",
+        })
+    }
+}
+
+/// The price per kW per year the Belgian demo shows its capacity cost at
+/// (about a Flemish grid operator's, excluding VAT), unless its config
+/// gives one.
+pub const DEMO_BE_PRICE: &str = "53.2645";

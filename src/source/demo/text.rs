@@ -101,26 +101,26 @@ impl Registers {
 }
 
 /// `000123.456` (kWh with Wh resolution) from millijoules.
-fn kwh(mj: u64) -> String {
+pub(super) fn kwh(mj: u64) -> String {
     let wh = mj / MJ_PER_WH;
     format!("{:06}.{:03}", (wh / 1000) % 1_000_000, wh % 1000)
 }
 
 /// `01.193` (kW with W resolution).
-fn kw(w: i64) -> String {
+pub(super) fn kw(w: i64) -> String {
     let w = w.clamp(0, 99_999);
     format!("{:02}.{:03}", w / 1000, w % 1000)
 }
 
 /// `01234.567` (m³ with litre resolution) from microlitres.
-fn m3(ul: u64) -> String {
+pub(super) fn m3(ul: u64) -> String {
     let l = ul / 1_000_000;
     format!("{:05}.{:03}", (l / 1000) % 100_000, l % 1000)
 }
 
 /// Equipment ids are sent as hex-encoded ASCII (`metrics` decodes them
 /// for the `equipment_id` label).
-fn hex(s: &str) -> String {
+pub(super) fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02X}")).collect()
 }
 
