@@ -31,12 +31,16 @@
 //!   computation, and the small state file of the recorded peaks.
 //! - [`small_file`]: reading the files a configuration names, at most so
 //!   deep (the config file, keys, tokens, certificates, state files).
+//! - [`supervise`]: runs each meter's source task and reloads them on
+//!   SIGHUP or `POST /-/reload`: added meters start, removed ones stop,
+//!   changed ones restart, unchanged ones keep their state.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
 //! Imports run down, never up and never both ways:
 //!
 //! ```text
+//! main -> supervise -> cli, source, state, http
 //! main -> cli -> source -> state -> dsmr_engine
 //!      -> cmd -> metrics -> state
 //!      -> http -> metrics, state
@@ -73,3 +77,4 @@ pub mod price;
 pub mod small_file;
 pub mod source;
 pub mod state;
+pub mod supervise;

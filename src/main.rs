@@ -4,15 +4,13 @@
 use dsmr_engine::Zone;
 use dsmr_exporter::capacity;
 use dsmr_exporter::cli::{self, LogConfig, LogFormat, MeterConfig, Mode, ServeConfig};
-use dsmr_exporter::cost::{Feed, FeedSource};
-use dsmr_exporter::http::{self, ServerConfig, WebConfig};
+use dsmr_exporter::http::{self, Lifecycle, ServerConfig, WebConfig};
 use dsmr_exporter::metrics::MetricsOptions;
 use dsmr_exporter::source::Source;
-use dsmr_exporter::state::{Meter, Meters};
+use dsmr_exporter::supervise::{self, Reread, Supervisor};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 fn main() -> ExitCode {
@@ -80,13 +78,18 @@ fn main() -> ExitCode {
 
 /// Runs the exporter until SIGINT or SIGTERM: every meter's source
 /// prepared first (so a bad replay file stops the start, not half of it),
-/// the listener bound, then one task per meter, all feeding the one
-/// `Meters` that the one server renders.
+/// the listener bound, then the supervisor's one task per meter, all
+/// feeding the `Live` set of meters that the one server renders. SIGHUP
+/// (and `POST /-/reload` with `--web.enable-lifecycle`) reloads `--config`.
 async fn run(cfg: ServeConfig) -> ExitCode {
     let shutdown = match shutdown_signal() {
         Ok(s) => s,
         Err(e) => return fail(format_args!("cannot listen for signals: {e}")),
     };
+    let (lifecycle, reload_requests) = Lifecycle::channel();
+    if let Err(e) = supervise::reload_on_sighup(lifecycle.clone()) {
+        return fail(format_args!("cannot listen for SIGHUP: {e}"));
+    }
     raise_open_file_limit(cfg.meters.len());
     let (prepared, web) = match prepare(&cfg).await {
         Ok(p) => p,
@@ -101,25 +104,17 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         &listeners,
         web.as_ref().is_some_and(|w| w.tls().is_some()),
     );
-
-    let mut list = Vec::with_capacity(prepared.len());
-    let mut feeds = Vec::new();
-    let mut sources = Vec::with_capacity(prepared.len());
-    for (m, source, capacity) in prepared {
-        let meter = Meter::with_stale_after(m.name.clone(), m.zone, m.stale_after);
-        meter.set_capacity(capacity);
-        if let Some(plan) = &m.prices {
-            meter.set_plan(Arc::new(plan.attach(|src| shared_feed(&mut feeds, src))));
-        }
-        list.push(meter.clone());
-        sources.push((source, meter));
-    }
-    // Prices before telegrams, so the first ones are billed.
-    dsmr_exporter::price::start(feeds, cfg.prices.clone(), FIRST_PRICES_WAIT).await;
-    for (source, meter) in sources {
-        tokio::spawn(source.run(meter));
-    }
-    let meters = Meters::new(list);
+    let prepared = prepared
+        .into_iter()
+        .map(|(m, s, c)| (m.clone(), s, c))
+        .collect();
+    let reread: Option<Reread> = cfg
+        .config_file
+        .is_some()
+        .then(|| Box::new(reread) as Reread);
+    let supervisor = Supervisor::start(cfg.clone(), prepared, reread).await;
+    let live = supervisor.live();
+    tokio::spawn(supervisor.run(reload_requests));
     // The exporter-wide limit only matters for meters without their own,
     // and every meter has one; the longest is the safe fallback.
     let stale_after = cfg
@@ -135,10 +130,12 @@ async fn run(cfg: ServeConfig) -> ExitCode {
             expose_equipment_ids: cfg.expose_equipment_ids,
         },
         web,
+        exporter_metrics: cfg.exporter_metrics,
+        lifecycle: cfg.enable_lifecycle.then_some(lifecycle),
     };
     match http::serve_listeners(
         listeners,
-        meters,
+        live,
         server_cfg,
         http::Limits::default(),
         shutdown,
@@ -153,17 +150,17 @@ async fn run(cfg: ServeConfig) -> ExitCode {
     }
 }
 
-/// How long a start waits for the first fetch of dynamic prices.
-const FIRST_PRICES_WAIT: Duration = Duration::from_secs(5);
-
-/// The one feed of `src`, shared by every meter and side that names it.
-fn shared_feed(feeds: &mut Vec<(FeedSource, Arc<Feed>)>, src: &FeedSource) -> Arc<Feed> {
-    if let Some((_, f)) = feeds.iter().find(|(s, _)| s == src) {
-        return f.clone();
+/// The configuration as a start would read it now (argv, environment and
+/// the `--config` file), for a reload.
+fn reread() -> Result<ServeConfig, String> {
+    match cli::load() {
+        Ok(cli::Config {
+            mode: Mode::Serve(s),
+            ..
+        }) => Ok(s),
+        Ok(_) => Err("the command line no longer runs the exporter".to_owned()),
+        Err(e) => Err(e.to_string()),
     }
-    let feed = Arc::new(Feed::new(src.to_string()));
-    feeds.push((src.clone(), feed.clone()));
-    feed
 }
 
 /// The sockets to serve on: systemd's (`--web.systemd-socket`) or one

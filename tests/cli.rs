@@ -26,6 +26,14 @@ const FLAGS: &[(&str, &str)] = &[
     ("--web.telemetry-path", "DSMR_EXPORTER_WEB_TELEMETRY_PATH"),
     ("--web.config.file", "DSMR_EXPORTER_WEB_CONFIG_FILE"),
     (
+        "--web.enable-lifecycle",
+        "DSMR_EXPORTER_WEB_ENABLE_LIFECYCLE",
+    ),
+    (
+        "--web.disable-exporter-metrics",
+        "DSMR_EXPORTER_WEB_DISABLE_EXPORTER_METRICS",
+    ),
+    (
         "--metrics.expose-equipment-ids",
         "DSMR_EXPORTER_METRICS_EXPOSE_EQUIPMENT_IDS",
     ),

@@ -556,6 +556,7 @@ fn stale_meters_keep_only_the_exporter_series() {
         "dsmr_source_reconnects_total",
         "dsmr_field_errors_total",
         "dsmr_register_rejections_total",
+        "dsmr_scrape_duration_seconds",
     ]
     .map(String::from)
     .into();

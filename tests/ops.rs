@@ -59,6 +59,9 @@ const KNOWN_METRICS: &[&str] = &[
     "dsmr_source_reconnects_total",
     "dsmr_field_errors_total",
     "dsmr_exporter_build_info",
+    "dsmr_scrape_duration_seconds",
+    "dsmr_config_last_reload_successful",
+    "dsmr_config_last_reload_success_timestamp_seconds",
     "dsmr_electricity_reactive_imported_varh_total",
     "dsmr_electricity_reactive_exported_varh_total",
     "dsmr_electricity_total_reactive_imported_varh_total",
@@ -371,7 +374,9 @@ for path in sys.argv[1:]:
             expr = t.get("expr") or ""
             for sel in re.findall(r"\b(dsmr_[a-z0-9_]+)\{([^}]*)\}", expr):
                 metric, matchers = sel
-                if metric == "dsmr_exporter_build_info":
+                # The exporter-wide series have no meter label.
+                if metric in ("dsmr_exporter_build_info", "dsmr_config_last_reload_successful",
+                              "dsmr_config_last_reload_success_timestamp_seconds"):
                     continue
                 if '$meter' not in matchers or '$instance' not in matchers:
                     problems.append(f"{title}: selector {metric}{{{matchers}}} ignores $meter/$instance")

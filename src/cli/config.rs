@@ -97,6 +97,12 @@ pub struct ServeConfig {
     pub web_config_file: Option<PathBuf>,
     /// The price fetcher's settings (used when a meter has dynamic prices).
     pub prices: FetchConfig,
+    /// `--config FILE`, which SIGHUP and `POST /-/reload` read again.
+    pub config_file: Option<PathBuf>,
+    /// `--web.enable-lifecycle`: `POST /-/reload` answers.
+    pub enable_lifecycle: bool,
+    /// Not `--web.disable-exporter-metrics`: the `process_*` series are served.
+    pub exporter_metrics: bool,
 }
 
 impl fmt::Display for ServeConfig {
@@ -293,6 +299,9 @@ fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<Serve
                 entsoe_url: DEFAULT_ENTSOE_URL.to_owned(),
                 entsoe_token: env_token(env),
             },
+            config_file: None,
+            enable_lifecycle: a.web_enable_lifecycle,
+            exporter_metrics: !a.web_disable_exporter_metrics,
         },
     };
     apply_test_ca(&mut serve.meters, env)?;
@@ -405,6 +414,9 @@ fn check_config_file(
         expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),
         prices,
+        config_file: Some(path.to_owned()),
+        enable_lifecycle: a.web_enable_lifecycle,
+        exporter_metrics: !a.web_disable_exporter_metrics,
     })
 }
 

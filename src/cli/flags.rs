@@ -334,6 +334,26 @@ pub struct Args {
     )]
     pub web_config_file: Option<PathBuf>,
 
+    /// Answer `POST /-/reload` (re-read `--config`, as SIGHUP does). Off by
+    /// default, as in Prometheus: anyone who reaches the port could use it.
+    #[arg(
+        long = "web.enable-lifecycle",
+        env = "DSMR_EXPORTER_WEB_ENABLE_LIFECYCLE",
+        value_parser = BoolishValueParser::new(),
+        help_heading = "Web"
+    )]
+    pub web_enable_lifecycle: bool,
+
+    /// Leave the exporter's `process_*` series (CPU, memory, open files)
+    /// out of the exposition, as node_exporter's flag of the same name does.
+    #[arg(
+        long = "web.disable-exporter-metrics",
+        env = "DSMR_EXPORTER_WEB_DISABLE_EXPORTER_METRICS",
+        value_parser = BoolishValueParser::new(),
+        help_heading = "Web"
+    )]
+    pub web_disable_exporter_metrics: bool,
+
     /// Publish equipment ids (serial numbers) as labels. Off by default:
     /// they identify a household.
     #[arg(

@@ -14,6 +14,7 @@
 //!   [`headers`] holds the headers it adds.
 //! - [`page`]: the live page at `/`.
 //! - [`events`]: its Server-Sent Events at `/events`.
+//! - [`lifecycle`]: the handle `POST /-/reload` asks for a reload through.
 //! - [`api`]: the JSON API at `/api/v1/meters`, the document per meter that
 //!   the page and the events show too.
 //!
@@ -31,6 +32,7 @@ mod client_auth;
 pub mod compress;
 pub mod events;
 pub mod headers;
+pub mod lifecycle;
 pub mod listen;
 pub mod page;
 mod reload;
@@ -39,6 +41,7 @@ pub mod server;
 pub mod tls;
 pub mod webconfig;
 
+pub use lifecycle::{Lifecycle, ReloadRequest};
 pub use routes::ServerConfig;
 pub use server::{serve, serve_listeners, serve_with_limits, Limits};
 pub use webconfig::{CheckedWebConfig, WebConfig, WebConfigError};

@@ -1,8 +1,9 @@
 //! The routes: `/metrics` (or the configured telemetry path), the health
 //! checks (`/-/healthy`, `/-/ready` as Prometheus answers them, and
 //! `/healthz`), the live page at `/`, its `/events` stream and the JSON API
-//! at `/api/v1/meters`, each behind basic auth when it is configured, and
-//! every answer with the web config's `http_server_config.headers`.
+//! at `/api/v1/meters`, and `POST /-/reload` (with `--web.enable-lifecycle`),
+//! each behind basic auth when it is configured, and every answer with the
+//! web config's `http_server_config.headers`.
 //!
 //! A new route: a [`Route`] variant, its path in `Router::route` and its
 //! answer in `Router::respond`.
@@ -16,11 +17,12 @@ use super::api;
 use super::basic_auth::Verdict;
 use super::compress::{accepts_gzip, gzip};
 use super::events::{self, EventBody, Hub, StreamOptions};
+use super::lifecycle::Lifecycle;
 use super::page;
 use super::reload::LiveWebConfig;
 use super::webconfig::WebConfig;
 use crate::metrics::{Metrics, MetricsOptions};
-use crate::state::Meters;
+use crate::state::{Live, Meters};
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::header::{
@@ -44,6 +46,11 @@ pub struct ServerConfig {
     /// ([`WebConfig::load`], re-read when the file changes); `None` serves
     /// plain HTTP to anyone.
     pub web: Option<WebConfig>,
+    /// The `process_*` series (`--web.disable-exporter-metrics` turns them off).
+    pub exporter_metrics: bool,
+    /// Where `POST /-/reload` asks for a reload (`--web.enable-lifecycle`);
+    /// `None` answers 403, as Prometheus does.
+    pub lifecycle: Option<Lifecycle>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +59,8 @@ impl Default for ServerConfig {
             telemetry_path: "/metrics".to_owned(),
             metrics: MetricsOptions::default(),
             web: None,
+            exporter_metrics: true,
+            lifecycle: None,
         }
     }
 }
@@ -60,7 +69,8 @@ impl Default for ServerConfig {
 #[derive(Debug)]
 pub(crate) struct Router {
     metrics: Metrics,
-    meters: Meters,
+    /// The meters now; a reload swaps the list.
+    live: Live,
     cfg: ServerConfig,
     /// The web config in force (`cfg.web` is moved here).
     web: Option<Arc<LiveWebConfig>>,
@@ -70,7 +80,8 @@ pub(crate) struct Router {
     stop: watch::Receiver<bool>,
     stream: StreamOptions,
     /// The meters' events, built once for all `/events` readers.
-    hub: Arc<Hub>,
+    /// Rebuilt for new streams when a reload changed the meters.
+    hub: std::sync::Mutex<(Meters, Arc<Hub>)>,
     /// Places for `/events` readers; one more is refused with 503.
     event_slots: Arc<Semaphore>,
 }
@@ -97,7 +108,7 @@ impl Router {
     /// before the connection's) or when `stop` turns true, and at most
     /// `max_event_streams` are open at once.
     pub(crate) fn new(
-        meters: Meters,
+        live: Live,
         mut cfg: ServerConfig,
         stop: watch::Receiver<bool>,
         stream_lifetime: Duration,
@@ -107,18 +118,27 @@ impl Router {
             cfg.telemetry_path.insert(0, '/');
         }
         let web = cfg.web.take().map(LiveWebConfig::new);
+        let mut metrics = Metrics::new(live.clone(), cfg.metrics.clone());
+        if cfg.exporter_metrics {
+            metrics = metrics.with_process_metrics();
+        }
+        // The event hub starts over the meters of the start; `hub()` follows reloads.
+        let meters = live.meters();
         Router {
             web,
-            metrics: Metrics::new(meters.clone(), cfg.metrics.clone()),
+            metrics,
             page: page::page_template(&cfg.telemetry_path),
             stream: StreamOptions {
                 stale_after: cfg.metrics.stale_after,
                 lifetime: stream_lifetime,
                 keepalive: Duration::from_secs(15),
             },
-            hub: Hub::new(&meters, cfg.metrics.stale_after),
+            hub: std::sync::Mutex::new((
+                meters.clone(),
+                Hub::new(&meters, cfg.metrics.stale_after),
+            )),
             event_slots: Arc::new(Semaphore::new(max_event_streams)),
-            meters,
+            live,
             cfg,
             stop,
         }
@@ -138,7 +158,7 @@ impl Router {
     /// headers on whatever the answer is.
     pub(crate) async fn authorize_and_respond<B>(&self, req: Request<B>) -> Response<ResponseBody> {
         let Some(web) = self.web.as_ref().map(|w| w.get()) else {
-            return self.respond(&req);
+            return self.dispatch(&req).await;
         };
         let mut r = self.authorized(&web, req).await;
         web.headers().apply(r.headers_mut());
@@ -148,7 +168,7 @@ impl Router {
     /// Basic auth of `web` (a no-op without users), then the route.
     async fn authorized<B>(&self, web: &WebConfig, req: Request<B>) -> Response<ResponseBody> {
         match web.check(req.headers().get(AUTHORIZATION)).await {
-            Verdict::Allowed => self.respond(&req),
+            Verdict::Allowed => self.dispatch(&req).await,
             Verdict::Denied => {
                 let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
                 r.headers_mut()
@@ -157,6 +177,37 @@ impl Router {
             }
             // Not checked: too many password checks at once.
             Verdict::Busy => busy("password checks busy, retry\n"),
+        }
+    }
+
+    /// The route: `/-/reload` waits for the reload, every other answers at once.
+    async fn dispatch<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
+        if req.uri().path() == "/-/reload" {
+            return self.reload(req.method()).await;
+        }
+        self.respond(req)
+    }
+
+    /// `POST /-/reload` (or PUT): 405 for other methods, 403 without
+    /// `--web.enable-lifecycle`, else the reload's outcome (500 when the
+    /// new configuration was refused and the old one runs on).
+    async fn reload(&self, method: &Method) -> Response<ResponseBody> {
+        if method != Method::POST && method != Method::PUT {
+            let mut r = reply(StatusCode::METHOD_NOT_ALLOWED, TEXT, "only POST and PUT\n");
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
+            return r;
+        }
+        let Some(lifecycle) = &self.cfg.lifecycle else {
+            return reply(
+                StatusCode::FORBIDDEN,
+                TEXT,
+                "Lifecycle API is not enabled.\n",
+            );
+        };
+        match lifecycle.reload().await {
+            Ok(done) => reply(StatusCode::OK, TEXT, done + "\n"),
+            Err(why) => reply(StatusCode::INTERNAL_SERVER_ERROR, TEXT, why + "\n"),
         }
     }
 
@@ -240,8 +291,8 @@ impl Router {
     /// naming the meters still waiting. Stays ready when a meter later goes
     /// quiet: that is `/healthz` and the metrics' job.
     fn ready(&self) -> Response<ResponseBody> {
-        let waiting: Vec<&str> = self
-            .meters
+        let meters = self.live.meters();
+        let waiting: Vec<&str> = meters
             .iter()
             .filter(|m| m.lock().ok == 0)
             .map(|m| m.name())
@@ -272,7 +323,11 @@ impl Router {
         let mut r = reply(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            page::page(&self.page, &self.meters, self.cfg.metrics.stale_after),
+            page::page(
+                &self.page,
+                &self.live.meters(),
+                self.cfg.metrics.stale_after,
+            ),
         );
         r.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -283,7 +338,7 @@ impl Router {
         let mut r = reply(
             StatusCode::OK,
             "application/json",
-            api::meters_json(&self.meters, self.cfg.metrics.stale_after),
+            api::meters_json(&self.live.meters(), self.cfg.metrics.stale_after),
         );
         r.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -294,7 +349,7 @@ impl Router {
         let Ok(slot) = self.event_slots.clone().try_acquire_owned() else {
             return busy("too many event streams, retry\n");
         };
-        let body = events::event_stream(&self.hub, self.stream.clone(), self.stop.clone(), slot);
+        let body = events::event_stream(&self.hub(), self.stream.clone(), self.stop.clone(), slot);
         let mut r = Response::new(Either::Right(body));
         let h = r.headers_mut();
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
@@ -305,16 +360,28 @@ impl Router {
         r
     }
 
+    /// The event hub of the meters now: a new one after a reload changed
+    /// them (streams already open keep theirs until they reconnect).
+    fn hub(&self) -> Arc<Hub> {
+        let now = self.live.meters();
+        let mut hub = self.hub.lock().unwrap_or_else(|e| e.into_inner());
+        if !hub.0.same_list(&now) {
+            *hub = (now.clone(), Hub::new(&now, self.cfg.metrics.stale_after));
+        }
+        hub.1.clone()
+    }
+
     /// Names of the meters without a valid telegram within `stale_after`.
-    fn stale_meters(&self) -> Vec<&str> {
+    fn stale_meters(&self) -> Vec<String> {
         let now = Instant::now();
-        self.meters
+        self.live
+            .meters()
             .iter()
             .filter(|m| {
                 !m.lock()
                     .is_fresh(now, m.stale_after_or(self.cfg.metrics.stale_after))
             })
-            .map(|m| m.name())
+            .map(|m| m.name().to_owned())
             .collect()
     }
 }
@@ -353,7 +420,7 @@ mod tests {
 
     fn new_router(cfg: ServerConfig) -> Router {
         let (_, stop) = watch::channel(false);
-        Router::new(Meters::default(), cfg, stop, Duration::from_secs(60), 4)
+        Router::new(Live::default(), cfg, stop, Duration::from_secs(60), 4)
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! request to an HTTPS server."), not a silent close.
 
 use super::routes::{ResponseBody, Router, ServerConfig};
-use crate::state::Meters;
+use crate::state::Live;
 use http_body_util::Either;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -92,7 +92,7 @@ impl Default for Limits {
 /// out of file descriptors) are logged and retried, never fatal.
 pub async fn serve(
     listener: TcpListener,
-    meters: Meters,
+    meters: impl Into<Live>,
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -102,7 +102,7 @@ pub async fn serve(
 /// [`serve`] with explicit [`Limits`] (tests use short timeouts).
 pub async fn serve_with_limits(
     listener: TcpListener,
-    meters: Meters,
+    meters: impl Into<Live>,
     cfg: ServerConfig,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -114,7 +114,7 @@ pub async fn serve_with_limits(
 /// server: the connection caps count them all).
 pub async fn serve_listeners(
     listeners: Vec<TcpListener>,
-    meters: Meters,
+    meters: impl Into<Live>,
     cfg: ServerConfig,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -125,7 +125,7 @@ pub async fn serve_listeners(
     let lifetime =
         limits.connection_timeout - (limits.connection_timeout / 10).min(Duration::from_secs(1));
     let router = Arc::new(Router::new(
-        meters,
+        meters.into(),
         cfg,
         stop_rx.clone(),
         lifetime,

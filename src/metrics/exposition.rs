@@ -9,15 +9,17 @@
 
 use super::families::{Family, MetricKind};
 use super::labels::Labels;
+use super::process::ProcessCollector;
 use super::samples::{Sample, SampleBuilder};
 use super::value::Value;
-use crate::state::{Meter, Meters};
+use crate::state::{unix_millis, Live, Meter, Meters};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the exposition shows; fixed for the life of the process.
@@ -62,33 +64,61 @@ impl Format {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// The meters and options again, for the chunked rendering of many meters.
+    live: Live,
+    opts: MetricsOptions,
+    process: bool,
     /// Length of the previous output, so the next buffer is allocated once.
     size_hint: AtomicUsize,
 }
 
 impl Metrics {
-    /// Registers the collector for `meters`; the server keeps one of these.
-    pub fn new(meters: Meters, opts: MetricsOptions) -> Metrics {
+    /// Registers the collector for `meters` (a fixed list, or the [`Live`]
+    /// set a reload swaps); the server keeps one of these.
+    pub fn new(meters: impl Into<Live>, opts: MetricsOptions) -> Metrics {
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(MeterCollector { meters, opts }));
+        let live = meters.into();
+        registry.register_collector(Box::new(MeterCollector {
+            live: live.clone(),
+            opts: opts.clone(),
+        }));
         Metrics {
             registry,
+            live,
+            opts,
+            process: false,
             size_hint: AtomicUsize::new(4096),
         }
     }
 
-    /// The exposition of every meter as it is now.
+    /// Adds the `process_*` series ([`super::process`]): on unless
+    /// `--web.disable-exporter-metrics`.
+    pub fn with_process_metrics(mut self) -> Metrics {
+        self.registry.register_collector(Box::new(ProcessCollector));
+        self.process = true;
+        self
+    }
+
+    /// The exposition of every meter as it is now. Past [`CHUNK_METERS`]
+    /// meters it is rendered a chunk of meters at a time ([`super::chunked`]):
+    /// the same text, without holding every meter's samples at once.
     pub fn render(&self, format: Format) -> String {
+        let meters = self.live.meters();
+        if meters.len() > CHUNK_METERS {
+            let hint = self.size_hint.load(Ordering::Relaxed);
+            let out =
+                super::chunked::render(&meters, &self.live, &self.opts, self.process, format, hint);
+            self.size_hint.store(out.len(), Ordering::Relaxed);
+            return out;
+        }
+        self.render_whole(format)
+    }
+
+    /// The exposition in one pass of the registry, whatever the number of meters.
+    pub(super) fn render_whole(&self, format: Format) -> String {
         let hint = self.size_hint.load(Ordering::Relaxed);
         let mut out = String::with_capacity(hint + hint / 8);
-        let result = match format {
-            Format::Text004 => {
-                prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
-            }
-            Format::OpenMetrics => {
-                prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            }
-        };
+        let result = encode_registry(&mut out, &self.registry, format);
         // Writing to a String cannot fail and the collector returns no errors
         // of its own, so this is a bug if it happens: say so, serve what there is.
         if let Err(e) = result {
@@ -96,6 +126,21 @@ impl Metrics {
         }
         self.size_hint.store(out.len(), Ordering::Relaxed);
         out
+    }
+}
+
+/// Meters above which a scrape is rendered in chunks of this many.
+pub const CHUNK_METERS: usize = 256;
+
+/// Writes `registry` in `format`.
+pub(super) fn encode_registry(
+    out: &mut String,
+    registry: &Registry,
+    format: Format,
+) -> fmt::Result {
+    match format {
+        Format::Text004 => prometheus_client::encoding::prometheus_text::encode(out, registry),
+        Format::OpenMetrics => prometheus_client::encoding::text::encode(out, registry),
     }
 }
 
@@ -107,39 +152,85 @@ pub fn render(meters: &Meters, opts: &MetricsOptions, format: Format) -> String 
 
 #[derive(Debug)]
 struct MeterCollector {
-    meters: Meters,
+    live: Live,
     opts: MetricsOptions,
 }
 
 impl Collector for MeterCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> fmt::Result {
-        let now = Instant::now();
-        let mut samples = Vec::with_capacity(1 + 80 * self.meters.len());
-        samples.push(Sample {
-            family: Family::BuildInfo,
-            labels: Labels::default().with("version", env!("CARGO_PKG_VERSION")),
-            value: Value::Int(1),
-        });
-        for meter in self.meters.iter() {
-            collect_meter(meter, &self.opts, now, &mut samples);
-        }
-        // Stable: within a family, meters stay in configuration order.
-        samples.sort_by_key(|s| s.family);
-        for family in samples.chunk_by(|a, b| a.family == b.family) {
-            let (_, help, kind) = family[0].family.describe();
-            let metric_type = match kind {
-                MetricKind::Counter => MetricType::Counter,
-                MetricKind::Gauge => MetricType::Gauge,
-            };
-            // The encoders add `_total` to counters themselves.
-            let name = family[0].family.family_name();
-            let mut metric = encoder.encode_descriptor(name, help, None, metric_type)?;
-            for s in family {
-                s.value.encode(kind, metric.encode_family(&s.labels)?)?;
-            }
-        }
-        Ok(())
+    fn encode(&self, encoder: DescriptorEncoder) -> fmt::Result {
+        // This scrape's list: a reload during it changes the next one.
+        let meters = self.live.meters();
+        let list: Vec<&Arc<Meter>> = meters.iter().collect();
+        encode_meters(&list, Some(&self.live), &self.opts, encoder, None)
     }
+}
+
+/// The samples of `meters` (and the exporter's own, given `live`), grouped
+/// by family in family order and, within a family, in the meters' order.
+/// `families` gets the families written, in order.
+pub(super) fn encode_meters(
+    meters: &[&Arc<Meter>],
+    live: Option<&Live>,
+    opts: &MetricsOptions,
+    mut encoder: DescriptorEncoder,
+    families: Option<&mut Vec<Family>>,
+) -> fmt::Result {
+    let now = Instant::now();
+    let mut samples = Vec::with_capacity(3 + 64 * meters.len());
+    if let Some(live) = live {
+        exporter_samples(live, &mut samples);
+    }
+    for meter in meters {
+        let started = Instant::now();
+        collect_meter(meter, opts, now, &mut samples);
+        samples.push(Sample {
+            family: Family::ScrapeDuration,
+            labels: Labels::meter(meter.name()),
+            value: Value::Float(started.elapsed().as_secs_f64()),
+        });
+    }
+    // Stable: within a family, meters stay in configuration order.
+    samples.sort_by_key(|s| s.family);
+    let mut written = Vec::new();
+    for family in samples.chunk_by(|a, b| a.family == b.family) {
+        let (_, help, kind) = family[0].family.describe();
+        let metric_type = match kind {
+            MetricKind::Counter => MetricType::Counter,
+            MetricKind::Gauge => MetricType::Gauge,
+        };
+        // The encoders add `_total` to counters themselves.
+        let name = family[0].family.family_name();
+        let mut metric = encoder.encode_descriptor(name, help, None, metric_type)?;
+        for s in family {
+            s.value.encode(kind, metric.encode_family(&s.labels)?)?;
+        }
+        written.push(family[0].family);
+    }
+    if let Some(f) = families {
+        *f = written;
+    }
+    Ok(())
+}
+
+/// The exporter's own series that belong to no meter: build info and how
+/// the last reload went.
+fn exporter_samples(live: &Live, samples: &mut Vec<Sample<'_>>) {
+    samples.push(Sample {
+        family: Family::BuildInfo,
+        labels: Labels::default().with("version", env!("CARGO_PKG_VERSION")),
+        value: Value::Int(1),
+    });
+    let reload = live.reload_status();
+    samples.push(Sample {
+        family: Family::ConfigReloadSuccessful,
+        labels: Labels::default(),
+        value: Value::Int(reload.successful.into()),
+    });
+    samples.push(Sample {
+        family: Family::ConfigReloadTimestamp,
+        labels: Labels::default(),
+        value: Value::exact(dsmr_engine::Fixed::new(unix_millis(reload.last_success), 3)),
+    });
 }
 
 /// Appends the samples of one meter, holding its lock only while copying.

@@ -70,6 +70,9 @@ pub enum Family {
     Earnings,
     Price,
     PriceAvailable,
+    ScrapeDuration,
+    ConfigReloadSuccessful,
+    ConfigReloadTimestamp,
     BuildInfo,
 }
 
@@ -176,6 +179,9 @@ impl Family {
             Family::Earnings => ("dsmr_earnings_total", "Money earned by electricity delivered to the grid since the exporter started, at the export price in force at the meter's time.", C),
             Family::Price => ("dsmr_price", "The all-in price per unit at the meter's latest telegram (absent while missing).", G),
             Family::PriceAvailable => ("dsmr_price_available", "1 when a price is known for the meter's latest telegram, 0 when missing: cost then stops counting.", G),
+            Family::ScrapeDuration => ("dsmr_scrape_duration_seconds", "Time this scrape spent copying the meter's series, including waiting for its lock.", G),
+            Family::ConfigReloadSuccessful => ("dsmr_config_last_reload_successful", "1 when the last reload of the configuration file succeeded, 0 when it failed and the previous configuration runs on.", G),
+            Family::ConfigReloadTimestamp => ("dsmr_config_last_reload_success_timestamp_seconds", "When the running configuration was loaded (start or last successful reload), as Unix time.", G),
             Family::BuildInfo => ("dsmr_exporter_build_info", "The exporter's version; always 1.", G),
         }
     }
@@ -267,6 +273,9 @@ mod tests {
         Family::Earnings,
         Family::Price,
         Family::PriceAvailable,
+        Family::ScrapeDuration,
+        Family::ConfigReloadSuccessful,
+        Family::ConfigReloadTimestamp,
         Family::BuildInfo,
     ];
 }

@@ -25,20 +25,27 @@
 //! - [`value`]: a sample's exact [`Value`].
 //! - [`exposition`]: the scrape-time registry ([`Metrics`]), its options
 //!   and the two text formats.
+//! - [`chunked`]: the same exposition for many meters, a chunk of meters
+//!   at a time, so a scrape never holds every meter's samples at once.
+//! - [`process`]: the `process_*` series client_golang exporters have,
+//!   from `/proc` ([`ProcessCollector`]).
 //!
 //! Edges: reads [`crate::state`] and the engine's types; imported by
 //! [`crate::http`] (the scrape) and `cmd::backfill` (the same samples,
 //! stamped with each telegram's time). Inside: exposition -> samples ->
 //! labels, value -> families. This file only declares and re-exports.
 
+pub mod chunked;
 pub mod exposition;
 pub mod families;
 pub mod labels;
+pub mod process;
 pub mod samples;
 pub mod value;
 
 pub use exposition::{render, Format, Metrics, MetricsOptions};
 pub use families::{Family, MetricKind};
 pub use labels::{decode_equipment_id, Labels};
+pub use process::{ProcessCollector, ProcessSample};
 pub use samples::{telegram_samples, Sample};
 pub use value::Value;

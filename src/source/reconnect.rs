@@ -9,12 +9,47 @@ use super::feed::Feed;
 use super::random::{clock_seed, SplitMix64};
 use crate::state::Meter;
 use dsmr_engine::smarty::SmartyKeys;
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, ReadBuf};
+
+/// Bytes one read takes at most: a whole telegram usually arrives in one.
+const READ_CHUNK: usize = 4096;
+
+thread_local! {
+    /// The buffer reads land in on this thread. A read is fed on before the
+    /// task yields, so no connection needs a buffer of its own while it
+    /// waits (4 KiB per meter, 40 MiB at 10 000 meters: docs/scale.md).
+    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
+
+/// Reads once from `stream` into this thread's buffer and feeds what came
+/// at once; how many bytes that was (0 at the end of the stream).
+async fn read_and_feed<S: AsyncRead + Unpin>(stream: &mut S, feed: &mut Feed) -> io::Result<usize> {
+    std::future::poll_fn(|cx| {
+        READ_BUF.with_borrow_mut(|buf| {
+            let mut rb = ReadBuf::new(buf);
+            match Pin::new(&mut *stream).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let got = rb.filled();
+                    if !got.is_empty() {
+                        feed.feed(got);
+                    }
+                    Poll::Ready(Ok(got.len()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    })
+    .await
+}
 
 /// How a lost port or connection is retried: waits start at `initial`,
 /// double after each failure up to `max`, and get a little jitter so many
@@ -113,7 +148,6 @@ pub(crate) async fn reconnect_loop<S, F, Fut>(
 {
     let mut feed = Feed::new(meter.clone(), smarty);
     let mut backoff = Backoff::new(retry);
-    let mut buf = vec![0u8; 4096];
     let mut opened_before = false;
     let mut limit = LogLimit::new(LOG_WINDOW, LOG_BURST);
     let mut open_limit = LogLimit::new(LOG_WINDOW, LOG_BURST);
@@ -145,7 +179,6 @@ pub(crate) async fn reconnect_loop<S, F, Fut>(
         let (reason, got_data) = read_until_lost(
             &mut stream,
             read_timeout,
-            &mut buf,
             &mut feed,
             &meter,
             &what,
@@ -356,7 +389,6 @@ where
 async fn read_until_lost<S: AsyncRead + Unpin>(
     stream: &mut S,
     read_timeout: Option<Duration>,
-    buf: &mut [u8],
     feed: &mut Feed,
     meter: &Meter,
     what: &str,
@@ -365,20 +397,34 @@ async fn read_until_lost<S: AsyncRead + Unpin>(
     let mut got_data = false;
     let ok_before = meter.lock().ok;
     let mut recovered = false;
+    // One timer per connection, moved on only when it fires while data
+    // still flows: arming a timer around every read cost as much as the
+    // read itself at 10 000 meters (docs/scale.md).
+    let mut silence = read_timeout.map(|t| (t, Box::pin(tokio::time::sleep(t))));
+    let mut last_read = Instant::now();
     loop {
-        let read = stream.read(buf);
-        let n = match read_timeout {
-            Some(t) => match tokio::time::timeout(t, read).await {
-                Ok(r) => r,
-                Err(_) => return (Disconnect::Silent(t), got_data),
+        let n = match silence.as_mut() {
+            None => read_and_feed(stream, feed).await,
+            Some((t, timer)) => tokio::select! {
+                biased;
+                r = read_and_feed(stream, feed) => {
+                    last_read = Instant::now();
+                    r
+                }
+                () = timer.as_mut() => {
+                    let quiet_until = last_read + *t;
+                    if Instant::now() >= quiet_until {
+                        return (Disconnect::Silent(*t), got_data);
+                    }
+                    timer.as_mut().reset(tokio::time::Instant::from_std(quiet_until));
+                    continue;
+                }
             },
-            None => read.await,
         };
         match n {
             Ok(0) => return (Disconnect::Eof, got_data),
-            Ok(n) => {
+            Ok(_) => {
                 got_data = true;
-                feed.feed(&buf[..n]);
                 if !recovered && meter.lock().ok > ok_before {
                     recovered = true;
                     if let Some(note) = limit.summary(Instant::now()) {

@@ -29,10 +29,14 @@
 //! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
 //! - [`registers`]: the register guard ([`Registers`]).
 //! - `billing`: the guarded registers as the cost account reads them.
+//! - [`live`]: the set of meters served now, swapped whole on a reload,
+//!   and how the last reload went ([`Live`]).
 
 mod billing;
+pub mod live;
 pub mod registers;
 
+pub use live::{Live, ReloadStatus};
 pub use registers::{Reason, Registers};
 
 use crate::capacity::{self, Tracker};
@@ -390,21 +394,29 @@ impl Meter {
     }
 }
 
-/// Every meter of this process, in configuration order.
+/// Every meter of this process, in configuration order. Cloning is one
+/// reference count: a reload swaps a new list in ([`Live`]) while a scrape
+/// still reads the one it took.
 #[derive(Debug, Default, Clone)]
 pub struct Meters {
-    list: Vec<Arc<Meter>>,
+    list: Arc<[Arc<Meter>]>,
 }
 
 impl Meters {
     /// The set of meters.
     pub fn new(list: Vec<Arc<Meter>>) -> Meters {
-        Meters { list }
+        Meters { list: list.into() }
     }
 
     /// Iterates over the meters.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Meter>> {
         self.list.iter()
+    }
+
+    /// True when both are the same list (not an equal one): a reload
+    /// swapped nothing in between.
+    pub fn same_list(&self, other: &Meters) -> bool {
+        Arc::ptr_eq(&self.list, &other.list)
     }
 
     /// How many meters there are.

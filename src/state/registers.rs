@@ -362,7 +362,10 @@ pub struct Context<'a> {
 /// The guard of one meter's registers.
 #[derive(Debug, Default)]
 pub struct Registers {
-    slots: [Slot; SLOTS],
+    /// A slot is made when its register first arrives: a meter sends a few
+    /// of the 32 (a whole array of slots was 7 KiB per meter; see
+    /// docs/scale.md).
+    slots: [Option<Box<Slot>>; SLOTS],
     meter_id: Option<String>,
     mbus_id: [Option<String>; 4],
     mbus_type: [Option<u16>; 4],
@@ -376,6 +379,7 @@ impl Registers {
     pub fn rejected(&self) -> impl Iterator<Item = (&'static str, Reason, u64)> + '_ {
         self.slots
             .iter()
+            .flatten()
             .filter(|s| !s.name.is_empty())
             .flat_map(|s| Reason::ALL.map(|r| (s.name, r, s.rejected[r.index()])))
     }
@@ -415,7 +419,7 @@ impl Registers {
             let Some(commodity) = self.commodity(t, i, p.reading) else {
                 continue;
             };
-            let slot = &mut self.slots[i];
+            let slot = self.slots[i].get_or_insert_with(Box::default);
             slot.seen = Some(cx.now);
             slot.name = match p.reading {
                 Reading::Mbus(m) => mbus_name(i - MBUS, m.kind),
@@ -480,7 +484,10 @@ impl Registers {
     /// A missing or out-of-range line: the last good value while the meter
     /// sent the line within the carry period, else nothing.
     fn carry(&mut self, t: &mut Telegram, i: usize, cx: &Context<'_>) {
-        let slot = &mut self.slots[i];
+        let Some(slot) = self.slots[i].as_deref() else {
+            set(t, i, None);
+            return;
+        };
         let recent = slot
             .seen
             .is_some_and(|s| cx.now.saturating_duration_since(s) <= cx.carry);
@@ -543,7 +550,9 @@ impl Registers {
     }
 
     fn forget(&mut self, i: usize, out: &mut Outcome) {
-        let slot = &mut self.slots[i];
+        let Some(slot) = self.slots[i].as_deref_mut() else {
+            return;
+        };
         if slot.held.take().is_some() {
             out.resets |= 1 << i;
         }
