@@ -2,7 +2,8 @@
 //! replayed Belgian Iskra IE.5 whose `1-0:1.8.5` register glitches (a tenth
 //! once, ten times once, a missing line once), scraped all along. The
 //! series never goes backwards, never shows a glitch, never vanishes, and
-//! the two rejections are counted by register and reason.
+//! the two rejections are counted by register and reason; the JSON API's
+//! "today" counts it from the first telegram.
 
 mod common;
 
@@ -103,4 +104,12 @@ fn a_glitching_tariff_5_register_never_goes_backwards_and_is_counted() {
     assert_eq!(sample(&body, exported, &series), Some(417.0 * 3_600.0));
     let field_errors = sample(&body, "dsmr_field_errors_total", &["meter=\"be\""]);
     assert_eq!(field_errors, Some(0.0), "{body}");
+    // "Today" counts tariff 5 from the first telegram: 19 Wh, exactly.
+    let api = scrape(&addr, "/api/v1/meters").expect("the API answers");
+    let doc: serde_json::Value = serde_json::from_str(&api).expect("JSON");
+    let today = &doc["meters"][0]["today"];
+    let t5 = &today["imported"]["tariff_5"];
+    assert_eq!(t5["value"].to_string(), "0.019", "{api}");
+    assert_eq!(t5["base_value"].to_string(), "68400", "{api}");
+    assert_eq!(today["exported"]["tariff_5"]["base_value"].to_string(), "0");
 }

@@ -987,6 +987,22 @@ mod tests {
     }
 
     #[test]
+    fn today_of_tariff_5_starts_again_from_a_new_meter() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &t5("003221.000"));
+        let other = "4530303034303031353934373534343135";
+        record(&m, 1, other, &t5("000001.000"));
+        let st = m.lock();
+        let d = st.day_start.as_ref().expect("a day start");
+        let start: Vec<_> = d
+            .imported_more
+            .iter()
+            .map(|r| (r.tariff, r.value.value.to_string()))
+            .collect();
+        assert_eq!(start, [(5, "1.000".to_owned())]);
+    }
+
+    #[test]
     fn tariffs_beyond_the_cap_pass_unguarded_and_the_rest_stay_guarded() {
         let m = Meter::new("main", Zone::CET);
         let lines = |v: u32| {
