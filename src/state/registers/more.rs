@@ -5,10 +5,11 @@
 //! Each is judged by the same rules as the fixed registers (see the parent
 //! module), keyed by its direction and tariff number and labelled
 //! `1-0:1.8.N` / `1-0:2.8.N`. A meter gets at most [`MORE`] such registers,
-//! given out in the order they first appear and kept for the process's
-//! life: a meter sends the same tariffs in every telegram, so the steady
-//! state allocates nothing. A register beyond the cap is passed through as
-//! sent (not guarded), with one warning per meter.
+//! made in the order they first appear and kept for the process's life:
+//! a meter without them spends nothing on them, and as a meter sends the
+//! same tariffs in every telegram, the steady state allocates nothing. A
+//! register beyond the cap is passed through as sent (not guarded), with
+//! one warning per meter.
 
 use super::{Base, Commodity, Context, Outcome, Point, Reading, Registers, Slot, Verdict};
 use dsmr_engine::telegram::{TariffRegister, Telegram};
@@ -40,7 +41,8 @@ fn name(key: Key) -> &'static str {
 /// The guarded registers of tariffs above 4 of one meter.
 #[derive(Debug, Default)]
 pub(super) struct More {
-    slots: [(Option<Key>, Slot); MORE],
+    /// At most [`MORE`], in the order they first arrived.
+    slots: Vec<(Key, Slot)>,
     /// Whether the warning for a register beyond [`MORE`] was logged.
     overflow_logged: bool,
 }
@@ -54,28 +56,26 @@ impl More {
     /// A new meter: every register starts again from what it sends.
     pub(super) fn forget_all(&mut self, out: &mut Outcome) {
         for (key, slot) in &mut self.slots {
-            if let Some(k) = key {
-                if slot.forget() {
-                    out.set_tariff_reset(k.exported, k.tariff);
-                }
+            if slot.forget() {
+                out.set_tariff_reset(key.exported, key.tariff);
             }
         }
     }
 
-    /// The slot of `key`, given out now if it is new; `None` beyond the cap.
+    /// The slot of `key`, made now if it is new; `None` beyond the cap.
     fn index(&mut self, key: Key) -> Option<usize> {
-        if let Some(j) = self.slots.iter().position(|(k, _)| *k == Some(key)) {
+        if let Some(j) = self.slots.iter().position(|(k, _)| *k == key) {
             return Some(j);
         }
-        let j = self.slots.iter().position(|(k, _)| k.is_none())?;
-        self.slots[j] = (
-            Some(key),
-            Slot {
-                name: name(key),
-                ..Slot::default()
-            },
-        );
-        Some(j)
+        if self.slots.len() >= MORE {
+            return None;
+        }
+        let slot = Slot {
+            name: name(key),
+            ..Slot::default()
+        };
+        self.slots.push((key, slot));
+        Some(self.slots.len() - 1)
     }
 
     /// Warns once per meter that `key` is beyond the cap.
@@ -176,9 +176,9 @@ impl Registers {
     /// period.
     fn carry_more(&self, exported: bool, list: &mut Vec<TariffRegister>, cx: &Context<'_>) {
         for (key, slot) in &self.more.slots {
-            let Some(key) = key.filter(|k| k.exported == exported) else {
+            if key.exported != exported {
                 continue;
-            };
+            }
             let recent = slot
                 .seen
                 .is_some_and(|s| cx.now.saturating_duration_since(s) <= cx.carry);
