@@ -31,7 +31,6 @@ pub mod registers;
 pub use registers::{Reason, Registers};
 
 use crate::capacity::{self, Tracker};
-use dsmr_engine::telegram::TariffRegister;
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{CrcAlgorithm, CrcStatus, Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -89,9 +88,9 @@ pub struct DayStart {
     pub mbus: [Option<Quantity>; 4],
     /// Tariffs above 4, as in [`Telegram::imported_more`] (copied once a
     /// day, not per telegram).
-    pub imported_more: Vec<TariffRegister>,
+    pub imported_more: Vec<dsmr_engine::telegram::TariffRegister>,
     /// See `imported_more`.
-    pub exported_more: Vec<TariffRegister>,
+    pub exported_more: Vec<dsmr_engine::telegram::TariffRegister>,
 }
 
 impl DayStart {
