@@ -392,6 +392,13 @@ fn today(st: &MeterState, zone: Zone) -> Option<Today> {
     let diff = |now: &[Option<Quantity>; 5], then: &[Option<Quantity>; 5]| {
         Registers::of(&std::array::from_fn(|i| minus(now[i]?, then[i]?)))
     };
+    // Tariffs above 4 that have a value at the day's start.
+    let more = |now: &[TariffRegister], then: &[TariffRegister]| -> Vec<TariffRegister> {
+        let start = |tariff| then.iter().find(|s| s.tariff == tariff);
+        let diff = |r: &TariffRegister| minus(r.value, start(r.tariff)?.value);
+        let at = |r: &TariffRegister| diff(r).map(|value| TariffRegister { value, ..*r });
+        now.iter().filter_map(at).collect()
+    };
     let mut mbus = t.mbus.iter().zip(&d.mbus).filter_map(|(m, then)| {
         let (r, then) = (m.reading.as_ref()?, (*then)?);
         Some((
@@ -414,8 +421,10 @@ fn today(st: &MeterState, zone: Zone) -> Option<Today> {
         since: unix_millis_fixed(d.taken_at),
         since_local: format!("{:02}:{:02}", second / 3_600, second % 3_600 / 60),
         since_midnight: d.since_midnight,
-        imported: diff(&t.imported, &d.imported),
-        exported: diff(&t.exported, &d.exported),
+        imported: diff(&t.imported, &d.imported)
+            .with_more(&more(&t.imported_more, &d.imported_more)),
+        exported: diff(&t.exported, &d.exported)
+            .with_more(&more(&t.exported_more, &d.exported_more)),
         gas,
         water,
         heat,
@@ -512,6 +521,8 @@ mod tests {
                         mbus: std::array::from_fn(|c| {
                             t.mbus[c].reading.map(|r| earlier(r.value, false))
                         }),
+                        imported_more: Vec::new(),
+                        exported_more: Vec::new(),
                     });
                 }
                 st.capacity.observe(&t, Zone::CET, 1_700_000_000);

@@ -98,6 +98,11 @@ pub struct DayStart {
     pub exported: [Option<Quantity>; 5],
     /// M-Bus registers (gas, water, heat) by channel 1 to 4.
     pub mbus: [Option<Quantity>; 4],
+    /// Tariffs above 4, as in [`Telegram::imported_more`] (copied once a
+    /// day, not per telegram).
+    pub imported_more: Vec<dsmr_engine::telegram::TariffRegister>,
+    /// See `imported_more`.
+    pub exported_more: Vec<dsmr_engine::telegram::TariffRegister>,
 }
 
 impl DayStart {
@@ -117,6 +122,20 @@ impl DayStart {
                 self.mbus[c] = t.mbus[c].reading.map(|r| r.value);
             }
         }
+        for (exported, now, start) in [
+            (false, &t.imported_more, &mut self.imported_more),
+            (true, &t.exported_more, &mut self.exported_more),
+        ] {
+            for r in now
+                .iter()
+                .filter(|r| outcome.tariff_reset(exported, r.tariff))
+            {
+                match start.binary_search_by_key(&r.tariff, |s| s.tariff) {
+                    Ok(i) => start[i] = *r,
+                    Err(i) => start.insert(i, *r),
+                }
+            }
+        }
     }
 }
 
@@ -133,6 +152,8 @@ impl DayStart {
             imported: t.imported,
             exported: t.exported,
             mbus: std::array::from_fn(|i| t.mbus[i].reading.map(|r| r.value)),
+            imported_more: t.imported_more.clone(),
+            exported_more: t.exported_more.clone(),
         }
     }
 }

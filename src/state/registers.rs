@@ -14,7 +14,9 @@
 //! The guarded registers: energy imported and exported per tariff and in
 //! total (1-0:1.8.t, 2.8.t), reactive energy (1-0:3.8.t, 4.8.t), the M-Bus
 //! readings (gas, water, heat), the power failure counters (0-0:96.7.21,
-//! 96.7.9) and the sag and swell counters of each phase. For each:
+//! 96.7.9) and the sag and swell counters of each phase; and, in [`more`],
+//! up to [`MORE`] energy registers of tariffs above 4 (1-0:1.8.5, Israeli
+//! 1.8.11-1.8.13, 2.8.t), keyed by direction and tariff. For each:
 //!
 //! - **Accepted** when it is at least the last good value and at most the
 //!   last good value plus what the meter could have counted since:
@@ -44,6 +46,10 @@
 //!   invented value, while a held register is a true lower bound.
 //!
 //! Everything is compared exactly, in integers of the smallest digit.
+
+mod more;
+
+pub use more::MORE;
 
 use super::MbusKind;
 use dsmr_engine::telegram::{MbusReading, ReadingKind, Telegram};
@@ -322,6 +328,66 @@ struct Slot {
     name: &'static str,
 }
 
+/// What [`Slot::judge`] made of a value.
+enum Verdict {
+    /// The new last good value.
+    Taken,
+    /// A confirmed reset, from the value held before.
+    Reset(Fixed),
+    /// Refused: the telegram should carry the held value instead.
+    Rejected(Reason, Point),
+}
+
+impl Slot {
+    /// Judges `p` against the last good value (see the module doc's rules)
+    /// and keeps the result: the new held value, the candidate reset and
+    /// the rejection counts.
+    fn judge(&mut self, p: Point, c: Commodity) -> Verdict {
+        let Some(held) = self.held else {
+            self.held = Some(p);
+            return Verdict::Taken;
+        };
+        let reason = match held.admits(&p, c) {
+            Ok(()) => {
+                self.held = Some(p);
+                self.candidate = None;
+                return Verdict::Taken;
+            }
+            Err(reason) => reason,
+        };
+        let agreed = match self.candidate {
+            Some((candidate, n)) if candidate.admits(&p, c).is_ok() => n + 1,
+            _ => 1,
+        };
+        if agreed >= CONFIRM {
+            self.held = Some(p);
+            self.candidate = None;
+            return Verdict::Reset(held.base);
+        }
+        self.candidate = Some((p, agreed));
+        self.rejected[reason.index()] += 1;
+        Verdict::Rejected(reason, held)
+    }
+
+    /// Drops the last good value; true when there was one (a reset).
+    fn forget(&mut self) -> bool {
+        self.candidate = None;
+        self.seen = None;
+        self.held.take().is_some()
+    }
+}
+
+/// Logs a confirmed reset (rare: one line each).
+fn log_reset(cx: &Context<'_>, register: &str, from: Fixed, to: Fixed) {
+    tracing::info!(
+        meter = cx.meter,
+        register,
+        from = %from,
+        to = %to,
+        "register reset taken: {CONFIRM} telegrams agree on the new value"
+    );
+}
+
 /// What one telegram's check changed, for the meter's counters.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
@@ -330,12 +396,27 @@ pub struct Outcome {
     /// Bit `i` set when slot `i` was reset (new device or confirmed reset),
     /// so "today" starts again from the new value.
     pub resets: u32,
+    /// The same for the tariffs above 4 (`imported_more`, `exported_more`):
+    /// bit `256 * exported + tariff`. Read it with [`Outcome::tariff_reset`].
+    pub tariff_resets: [u64; 8],
 }
 
 impl Outcome {
     /// True when slot `i` was reset.
     pub fn reset(&self, i: usize) -> bool {
         i < SLOTS && self.resets & (1 << i) != 0
+    }
+
+    /// True when the register of a tariff above 4 was reset (a new device
+    /// or a confirmed reset): billing and "today" start again from it.
+    pub fn tariff_reset(&self, exported: bool, tariff: u8) -> bool {
+        let bit = usize::from(exported) * 256 + usize::from(tariff);
+        self.tariff_resets[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    fn set_tariff_reset(&mut self, exported: bool, tariff: u8) {
+        let bit = usize::from(exported) * 256 + usize::from(tariff);
+        self.tariff_resets[bit / 64] |= 1 << (bit % 64);
     }
 }
 
@@ -369,6 +450,8 @@ pub struct Registers {
     meter_id: Option<String>,
     mbus_id: [Option<String>; 4],
     mbus_type: [Option<u16>; 4],
+    /// The tariffs above 4.
+    more: more::More,
     log_last: Option<Instant>,
     log_suppressed: u64,
 }
@@ -379,7 +462,8 @@ impl Registers {
     pub fn rejected(&self) -> impl Iterator<Item = (&'static str, Reason, u64)> + '_ {
         self.slots
             .iter()
-            .flatten()
+            .filter_map(|s| s.as_deref())
+            .chain(self.more.slots())
             .filter(|s| !s.name.is_empty())
             .flat_map(|s| Reason::ALL.map(|r| (s.name, r, s.rejected[r.index()])))
     }
@@ -425,41 +509,20 @@ impl Registers {
                 Reading::Mbus(m) => mbus_name(i - MBUS, m.kind),
                 _ => name,
             };
-            let Some(held) = slot.held else {
-                slot.held = Some(p);
-                continue;
-            };
-            let reason = match held.admits(&p, commodity) {
-                Ok(()) => {
-                    slot.held = Some(p);
-                    slot.candidate = None;
-                    continue;
+            match slot.judge(p, commodity) {
+                Verdict::Taken => {}
+                Verdict::Reset(from) => {
+                    out.resets |= 1 << i;
+                    log_reset(cx, slot.name, from, p.base);
                 }
-                Err(reason) => reason,
-            };
-            let agreed = match slot.candidate {
-                Some((c, n)) if c.admits(&p, commodity).is_ok() => n + 1,
-                _ => 1,
-            };
-            if agreed >= CONFIRM {
-                slot.held = Some(p);
-                slot.candidate = None;
-                out.resets |= 1 << i;
-                tracing::info!(
-                    meter = cx.meter,
-                    register = slot.name,
-                    from = %held.base,
-                    to = %p.base,
-                    "register reset taken: {CONFIRM} telegrams agree on the new value"
-                );
-                continue;
+                Verdict::Rejected(reason, held) => {
+                    let name = slot.name;
+                    set(t, i, Some(held.reading));
+                    self.log_rejection(cx, name, reason, held.base, p.base);
+                }
             }
-            slot.candidate = Some((p, agreed));
-            slot.rejected[reason.index()] += 1;
-            let name = slot.name;
-            set(t, i, Some(held.reading));
-            self.log_rejection(cx, name, reason, held.base, p.base);
         }
+        self.check_more(t, meter_time, cx, &mut out);
         out
     }
 
@@ -519,6 +582,7 @@ impl Registers {
                     for i in (0..MBUS).chain(MBUS + 4..SLOTS) {
                         self.forget(i, out);
                     }
+                    self.more.forget_all(out);
                 }
                 self.meter_id = Some(id.to_owned());
             }
@@ -550,14 +614,9 @@ impl Registers {
     }
 
     fn forget(&mut self, i: usize, out: &mut Outcome) {
-        let Some(slot) = self.slots[i].as_deref_mut() else {
-            return;
-        };
-        if slot.held.take().is_some() {
+        if self.slots[i].as_deref_mut().is_some_and(Slot::forget) {
             out.resets |= 1 << i;
         }
-        slot.candidate = None;
-        slot.seen = None;
     }
 
     /// One warning per [`LOG_EVERY`], with how many were left out.
@@ -815,5 +874,155 @@ mod tests {
             m.lock().telegram.as_ref().and_then(|t| t.power_failures),
             Some(6)
         );
+    }
+
+    /// The shown register of tariff `tariff` above 4.
+    fn more(m: &Meter, exported: bool, tariff: u8) -> Option<String> {
+        let st = m.lock();
+        let t = st.telegram.as_ref()?;
+        let list = if exported {
+            &t.exported_more
+        } else {
+            &t.imported_more
+        };
+        let r = list.iter().find(|r| r.tariff == tariff)?;
+        Some(r.value.value.to_string())
+    }
+
+    fn t5(v: &str) -> String {
+        format!("1-0:1.8.5({v}*kWh)\r\n")
+    }
+
+    #[test]
+    fn a_tariff_5_glitch_is_held_counted_and_followed() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &t5("003221.000"));
+        record(&m, 1, ID, &t5("000322.100"));
+        assert_eq!(more(&m, false, 5).as_deref(), Some("3221.000"));
+        assert_eq!(rejected(&m, "1-0:1.8.5", Reason::Backwards), 1);
+        record(&m, 2, ID, &t5("032210.000"));
+        assert_eq!(more(&m, false, 5).as_deref(), Some("3221.000"));
+        assert_eq!(rejected(&m, "1-0:1.8.5", Reason::Jump), 1);
+        record(&m, 3, ID, &t5("003221.100"));
+        assert_eq!(more(&m, false, 5).as_deref(), Some("3221.100"));
+        assert_eq!(rejected(&m, "1-0:1.8.5", Reason::Backwards), 1);
+        // The export side is its own register.
+        let exp = |v: &str| format!("1-0:2.8.5({v}*kWh)\r\n");
+        record(&m, 4, ID, &(t5("003221.200") + &exp("000417.000")));
+        record(&m, 5, ID, &(t5("003221.300") + &exp("000041.700")));
+        assert_eq!(more(&m, true, 5).as_deref(), Some("417.000"));
+        assert_eq!(more(&m, false, 5).as_deref(), Some("3221.300"));
+        assert_eq!(rejected(&m, "1-0:2.8.5", Reason::Backwards), 1);
+        assert_eq!(rejected(&m, "1-0:1.8.5", Reason::Backwards), 1);
+        assert_eq!(m.lock().field_errors, 0);
+    }
+
+    #[test]
+    fn israeli_tariffs_11_to_13_are_guarded_each_on_its_own() {
+        let m = Meter::new("main", Zone::CET);
+        let lines = |a: &str, b: &str, c: &str| {
+            format!("1-0:1.8.11({a}*kWh)\r\n1-0:1.8.12({b}*kWh)\r\n1-0:1.8.13({c}*kWh)\r\n")
+        };
+        record(&m, 0, ID, &lines("001000.000", "002000.000", "003000.000"));
+        record(&m, 1, ID, &lines("000100.000", "002000.500", "003000.000"));
+        assert_eq!(more(&m, false, 11).as_deref(), Some("1000.000"));
+        assert_eq!(more(&m, false, 12).as_deref(), Some("2000.500"));
+        assert_eq!(rejected(&m, "1-0:1.8.11", Reason::Backwards), 1);
+        assert_eq!(rejected(&m, "1-0:1.8.12", Reason::Backwards), 0);
+        // A reset of tariff 11 confirmed by three telegrams is taken.
+        record(&m, 2, ID, &lines("000100.000", "002000.600", "003000.000"));
+        assert_eq!(more(&m, false, 11).as_deref(), Some("1000.000"));
+        let mut t = telegram(3, ID, &lines("000100.000", "002000.700", "003000.000"));
+        let cx = Context {
+            meter: "main",
+            zone: Zone::CET,
+            arrived_ms: 1_673_773_380_000,
+            now: Instant::now(),
+            carry: DEFAULT_CARRY,
+        };
+        let out = m.lock().registers.check(&mut t, &cx);
+        assert!(out.tariff_reset(false, 11));
+        assert!(!out.tariff_reset(false, 12) && !out.tariff_reset(true, 11));
+        assert_eq!(t.imported_more[0].value.value.to_string(), "100.000");
+        assert_eq!(rejected(&m, "1-0:1.8.11", Reason::Backwards), 2);
+    }
+
+    #[test]
+    fn a_missing_tariff_5_is_carried_for_the_stale_period() {
+        let m = Meter::new("main", Zone::CET);
+        let both = t5("003221.000") + "1-0:1.8.11(000100.000*kWh)\r\n";
+        record(&m, 0, ID, &both);
+        record(&m, 1, ID, &imp("002130.000"));
+        assert_eq!(more(&m, false, 5).as_deref(), Some("3221.000"));
+        assert_eq!(more(&m, false, 11).as_deref(), Some("100.000"));
+        {
+            let st = m.lock();
+            let tariffs: Vec<u8> = st.telegram.as_ref().map_or(Vec::new(), |t| {
+                t.imported_more.iter().map(|r| r.tariff).collect()
+            });
+            assert_eq!(tariffs, [5, 11], "in tariff order");
+        }
+        // Out of range is a field error and carried too.
+        record(&m, 2, ID, &t5("-003221.000"));
+        assert_eq!(more(&m, false, 5).as_deref(), Some("3221.000"));
+        assert_eq!(m.lock().field_errors, 1);
+        // Once the stale period has passed, the series is left out.
+        let m = Meter::with_stale_after("main", Zone::CET, Duration::ZERO);
+        record(&m, 0, ID, &t5("003221.000"));
+        std::thread::sleep(Duration::from_millis(5));
+        record(&m, 1, ID, &imp("002130.000"));
+        assert_eq!(more(&m, false, 5), None);
+    }
+
+    #[test]
+    fn a_new_equipment_id_takes_tariff_5_at_once() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &t5("003221.000"));
+        let other = "4530303034303031353934373534343135";
+        let mut t = telegram(1, other, &t5("000001.000"));
+        let cx = Context {
+            meter: "main",
+            zone: Zone::CET,
+            arrived_ms: 1_673_773_260_000,
+            now: Instant::now(),
+            carry: DEFAULT_CARRY,
+        };
+        let out = m.lock().registers.check(&mut t, &cx);
+        assert!(out.tariff_reset(false, 5));
+        assert_eq!(t.imported_more[0].value.value.to_string(), "1.000");
+        assert_eq!(rejected(&m, "1-0:1.8.5", Reason::Backwards), 0);
+    }
+
+    #[test]
+    fn today_of_tariff_5_starts_again_from_a_new_meter() {
+        let m = Meter::new("main", Zone::CET);
+        record(&m, 0, ID, &t5("003221.000"));
+        let other = "4530303034303031353934373534343135";
+        record(&m, 1, other, &t5("000001.000"));
+        let st = m.lock();
+        let d = st.day_start.as_ref().expect("a day start");
+        let start: Vec<_> = d
+            .imported_more
+            .iter()
+            .map(|r| (r.tariff, r.value.value.to_string()))
+            .collect();
+        assert_eq!(start, [(5, "1.000".to_owned())]);
+    }
+
+    #[test]
+    fn tariffs_beyond_the_cap_pass_unguarded_and_the_rest_stay_guarded() {
+        let m = Meter::new("main", Zone::CET);
+        let lines = |v: u32| {
+            (5..=5 + MORE as u32)
+                .map(|t| format!("1-0:1.8.{t}({v:06}.000*kWh)\r\n"))
+                .collect::<String>()
+        };
+        record(&m, 0, ID, &lines(1000));
+        record(&m, 1, ID, &lines(10));
+        let last = 5 + MORE as u8;
+        assert_eq!(more(&m, false, last - 1).as_deref(), Some("1000.000"));
+        assert_eq!(more(&m, false, last).as_deref(), Some("10.000"));
+        let names: Vec<_> = m.lock().registers.rejected().map(|r| r.0).collect();
+        assert!(names.contains(&"1-0:1.8.20") && !names.contains(&"1-0:1.8.21"));
     }
 }
