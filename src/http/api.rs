@@ -12,6 +12,7 @@
 //! `now`, `received_at`, `age_seconds`) as a [`Fixed`] written with exactly
 //! its digits, never through an `f64`.
 
+use super::cost_doc::{ChartDoc, CostDoc};
 use crate::capacity::Capacity;
 use crate::state::{
     local_day, unix_millis, unix_seconds, DayStart, MbusKind, Meter, MeterState, Meters,
@@ -42,6 +43,7 @@ fn meters_json_at(
             meters,
             now,
             stale_after,
+            wall: unix_seconds(wall),
         },
     };
     let mut out = Vec::with_capacity(2048);
@@ -54,7 +56,7 @@ fn meters_json_at(
 /// event), appended to `out`.
 pub(crate) fn meter_json(out: &mut Vec<u8>, m: &Meter, now: Instant, stale_after: Duration) {
     let st = m.lock();
-    write(out, &MeterDoc::of(m, &st, now, stale_after));
+    write(out, &MeterDoc::of(m, &st, now, stale_after, None));
 }
 
 /// Serializes into a `Vec`, which cannot fail for these documents (no
@@ -79,6 +81,8 @@ struct MeterList<'a> {
     meters: &'a Meters,
     now: Instant,
     stale_after: Duration,
+    /// Unix second of `now`: the charts are drawn up to it.
+    wall: i64,
 }
 
 impl Serialize for MeterList<'_> {
@@ -86,7 +90,8 @@ impl Serialize for MeterList<'_> {
         let mut seq = s.serialize_seq(Some(self.meters.len()))?;
         for m in self.meters.iter() {
             let st = m.lock();
-            seq.serialize_element(&MeterDoc::of(m, &st, self.now, self.stale_after))?;
+            let doc = MeterDoc::of(m, &st, self.now, self.stale_after, Some(self.wall));
+            seq.serialize_element(&doc)?;
         }
         seq.end()
     }
@@ -109,10 +114,24 @@ pub(crate) struct MeterDoc<'a> {
     /// Only for a capacity-tariff meter (Belgian), added after `today`.
     #[serde(skip_serializing_if = "Option::is_none")]
     capacity: Option<CapacityDoc>,
+    /// Only for a meter with prices: today's cost and the prices now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<CostDoc>,
+    /// Only in `/api/v1/meters` (not in events), when there is something
+    /// to draw: the last hours of power and the price curve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart: Option<ChartDoc>,
 }
 
 impl<'a> MeterDoc<'a> {
-    fn of(m: &'a Meter, st: &'a MeterState, now: Instant, stale_after: Duration) -> Self {
+    /// The document; with the chart as of Unix second `chart_at` if given.
+    fn of(
+        m: &'a Meter,
+        st: &'a MeterState,
+        now: Instant,
+        stale_after: Duration,
+        chart_at: Option<i64>,
+    ) -> Self {
         let zone = m.zone();
         MeterDoc {
             name: m.name(),
@@ -132,6 +151,8 @@ impl<'a> MeterDoc<'a> {
             telegram: st.telegram.as_ref().map(|t| TelegramDoc::of(t, zone)),
             today: today(st, zone),
             capacity: st.capacity.view().map(CapacityDoc::of),
+            cost: st.cost.as_ref().and_then(|a| CostDoc::of(a, &st.history)),
+            chart: chart_at.and_then(|w| ChartDoc::of(st.cost.as_ref(), &st.history, zone, w)),
         }
     }
 }

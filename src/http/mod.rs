@@ -22,6 +22,7 @@
 pub mod accept;
 pub mod api;
 pub mod basic_auth;
+mod cost_doc;
 pub mod events;
 pub mod page;
 pub mod routes;

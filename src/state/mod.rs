@@ -31,6 +31,7 @@
 //! - `billing`: the guarded registers as the cost account reads them.
 
 mod billing;
+pub mod history;
 pub mod registers;
 
 pub use registers::{Reason, Registers};
@@ -73,6 +74,8 @@ pub struct MeterState {
     /// The Belgian capacity tariff (inactive until the meter sends a
     /// capacity value or its config asks for it).
     pub capacity: Tracker,
+    /// The last hours of power and today's cost base, for the live page.
+    pub history: history::History,
 }
 
 /// The first register values seen on one local date (in the meter's zone,
@@ -353,6 +356,12 @@ impl Meter {
             ));
         }
         track_day_start(&mut st.day_start, t, self.zone, previous, now);
+        let at = unix_seconds(now);
+        st.history.observe_power(t, at);
+        if let Some(account) = st.cost.as_ref() {
+            st.history
+                .observe_cost(account, local_day(self.zone, at).0, at);
+        }
         if let Some(d) = st.day_start.as_mut() {
             d.rebase(t, &outcome);
         }
