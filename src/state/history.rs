@@ -121,11 +121,10 @@ mod tests {
             value: Fixed::new(v, 3),
             unit: Unit::KW,
         };
-        Telegram {
-            power_import: Some(q(kw_in)),
-            power_export: Some(q(kw_out)),
-            ..Telegram::default()
-        }
+        let mut t = Telegram::default();
+        t.power_import = Some(q(kw_in));
+        t.power_export = Some(q(kw_out));
+        t
     }
 
     #[test]
