@@ -28,7 +28,9 @@ import os
 import re
 import sys
 
-VARIABLE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
+# `$1`, `$2` (label_replace's capture groups) are not variables: Grafana leaves
+# them alone, since no variable can be named by a digit.
+VARIABLE = re.compile(r"\$\{([A-Za-z_]\w*)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$([A-Za-z_]\w*)")
 
 
 def promql_string_escape(value):
