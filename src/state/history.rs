@@ -22,6 +22,8 @@ pub const POINTS: usize = 720;
 #[derive(Debug, Default)]
 pub struct History {
     power: VecDeque<(i64, i64)>,
+    /// The newest sample, when newer than the ring's last: the charts end at it.
+    latest: Option<(i64, i64)>,
     cost_base: Option<CostBase>,
 }
 
@@ -43,6 +45,13 @@ impl History {
     /// Samples the telegram's net power (import minus export, watts) at
     /// Unix second `at`, once per slot.
     pub fn observe_power(&mut self, t: &Telegram, at: i64) {
+        let import = t.power_import.and_then(watts);
+        let export = t.power_export.and_then(watts);
+        let net = match (import, export) {
+            (None, None) => return,
+            (i, e) => i.unwrap_or(0) - e.unwrap_or(0),
+        };
+        self.latest = Some((at, net));
         let slot = at.div_euclid(SLOT_SECONDS);
         if self
             .power
@@ -51,21 +60,18 @@ impl History {
         {
             return;
         }
-        let import = t.power_import.and_then(watts);
-        let export = t.power_export.and_then(watts);
-        let net = match (import, export) {
-            (None, None) => return,
-            (i, e) => i.unwrap_or(0) - e.unwrap_or(0),
-        };
         if self.power.len() == POINTS {
             self.power.pop_front();
         }
         self.power.push_back((at, net));
     }
 
-    /// `(unix second, net watts)`, oldest first.
+    /// `(unix second, net watts)`, oldest first, ending with the newest
+    /// telegram's.
     pub fn power(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
-        self.power.iter().copied()
+        let last = self.power.back().map(|p| p.0);
+        let newer = self.latest.filter(|l| Some(l.0) > last);
+        self.power.iter().copied().chain(newer)
     }
 
     /// Takes a new cost base on the first telegram of local day `day`.
@@ -132,14 +138,16 @@ mod tests {
         let mut h = History::default();
         h.observe_power(&telegram(1_500, 200), 60);
         h.observe_power(&telegram(9_000, 0), 89);
-        assert_eq!(h.power().collect::<Vec<_>>(), vec![(60, 1300)]);
+        assert_eq!(h.power().collect::<Vec<_>>(), vec![(60, 1300), (89, 9000)]);
         for i in 0..2 * POINTS as i64 {
             h.observe_power(&telegram(1, 0), 90 + i * SLOT_SECONDS);
         }
         assert_eq!(h.power().count(), POINTS);
+        h.observe_power(&telegram(7, 0), 90 + (2 * POINTS as i64 - 1) * 30 + 1);
+        assert_eq!(h.power().count(), POINTS + 1, "the newest telegram ends it");
         assert_eq!(
             h.power().last(),
-            Some((90 + (2 * POINTS as i64 - 1) * 30, 1))
+            Some((90 + (2 * POINTS as i64 - 1) * 30 + 1, 7))
         );
     }
 }
