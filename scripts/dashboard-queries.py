@@ -28,9 +28,7 @@ import os
 import re
 import sys
 
-# `$1`, `$2` (label_replace's capture groups) are not variables: Grafana leaves
-# them alone, since no variable can be named by a digit.
-VARIABLE = re.compile(r"\$\{([A-Za-z_]\w*)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$([A-Za-z_]\w*)")
+VARIABLE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
 
 
 def promql_string_escape(value):
