@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs the Debian packages the tests need when they
 # are missing (promtool, prometheus, docker-compose, socat, chromium,
-# chromium-driver), then runs every test.
+# chromium-driver, systemd-socket-activate), then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,9 @@ need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# tests/operator_http.rs: socket activation (systemd-socket-activate) and
+# systemd-analyze verify of the units.
+command -v systemd-socket-activate >/dev/null 2>&1 || need+=(systemd)
 # tests/browser.rs: the live page in headless Chromium, driven by chromedriver.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)

@@ -29,6 +29,8 @@
 //! - [`capacity`]: the Belgian capacity tariff (the projected quarter-hour,
 //!   the monthly peaks and their rolling average, the yearly cost): pure
 //!   computation, and the small state file of the recorded peaks.
+//! - [`small_file`]: reading the files a configuration names, at most so
+//!   deep (the config file, keys, tokens, certificates, state files).
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
@@ -40,6 +42,7 @@
 //!      -> http -> metrics, state
 //! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
+//! cli, source, capacity -> small_file
 //! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! main, cli -> price -> cost
 //! state, metrics -> cost -> dsmr_engine
@@ -54,7 +57,8 @@
 //!
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
-//! `source`, but for `homewizard pair`, which uses the HomeWizard client. `duration` imports nothing of the crate.
+//! `source`, but for `homewizard pair`, which uses the HomeWizard client.
+//! `duration` and `small_file` import nothing of the crate.
 //! `price` is a source of prices, not of telegrams: it never reaches
 //! `state` or `metrics`; it fills the `cost::Feed`s that a meter's
 //! account reads.
@@ -67,5 +71,6 @@ pub mod duration;
 pub mod http;
 pub mod metrics;
 pub mod price;
+pub mod small_file;
 pub mod source;
 pub mod state;

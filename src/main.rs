@@ -40,7 +40,15 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Mode::Parse(input) => parse(input.as_deref(), cfg.zone),
+        Mode::Parse {
+            input,
+            mask_ids,
+            raw,
+        } => parse(
+            input.as_deref(),
+            cfg.zone,
+            dsmr_exporter::cmd::parse::ParseOptions { mask_ids, raw },
+        ),
         Mode::HomewizardPair(pair) => homewizard_pair(&pair),
         Mode::Backfill {
             input,
@@ -84,28 +92,15 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let listener = match tokio::net::TcpListener::bind(&cfg.listen_address).await {
+    let listeners = match listeners(&cfg).await {
         Ok(l) => l,
-        Err(e) => return fail(format_args!("cannot listen on {}: {e}", cfg.listen_address)),
+        Err(e) => return fail(e),
     };
-    let addr = listener
-        .local_addr()
-        .map_or_else(|_| cfg.listen_address.clone(), |a| a.to_string());
-    match cfg.meters.as_slice() {
-        [one] => tracing::info!(
-            version = env!("CARGO_PKG_VERSION"),
-            "serving metrics on http://{addr}{} for meter {} from {}",
-            cfg.telemetry_path,
-            one.name,
-            one.source
-        ),
-        many => tracing::info!(
-            version = env!("CARGO_PKG_VERSION"),
-            "serving metrics on http://{addr}{} for {} meters",
-            cfg.telemetry_path,
-            many.len()
-        ),
-    }
+    log_listeners(
+        &cfg,
+        &listeners,
+        web.as_ref().is_some_and(|w| w.tls().is_some()),
+    );
 
     let mut list = Vec::with_capacity(prepared.len());
     let mut feeds = Vec::new();
@@ -141,7 +136,15 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         },
         web,
     };
-    match http::serve(listener, meters, server_cfg, shutdown).await {
+    match http::serve_listeners(
+        listeners,
+        meters,
+        server_cfg,
+        http::Limits::default(),
+        shutdown,
+    )
+    .await
+    {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -161,6 +164,40 @@ fn shared_feed(feeds: &mut Vec<(FeedSource, Arc<Feed>)>, src: &FeedSource) -> Ar
     let feed = Arc::new(Feed::new(src.to_string()));
     feeds.push((src.clone(), feed.clone()));
     feed
+}
+
+/// The sockets to serve on: systemd's (`--web.systemd-socket`) or one
+/// bound per `--web.listen-address`.
+async fn listeners(cfg: &ServeConfig) -> Result<Vec<tokio::net::TcpListener>, String> {
+    match cfg.systemd_sockets {
+        Some(n) => http::listen::systemd(n),
+        None => http::listen::bind(&cfg.listen_addresses).await,
+    }
+}
+
+/// One "serving metrics on" line per listener, with the scheme clients
+/// must use.
+fn log_listeners(cfg: &ServeConfig, listeners: &[tokio::net::TcpListener], tls: bool) {
+    let scheme = if tls { "https" } else { "http" };
+    for l in listeners {
+        let addr = l
+            .local_addr()
+            .map_or_else(|e| format!("<{e}>"), |a| a.to_string());
+        let path = &cfg.telemetry_path;
+        match cfg.meters.as_slice() {
+            [one] => tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                "serving metrics on {scheme}://{addr}{path} for meter {} from {}",
+                one.name,
+                one.source
+            ),
+            many => tracing::info!(
+                version = env!("CARGO_PKG_VERSION"),
+                "serving metrics on {scheme}://{addr}{path} for {} meters",
+                many.len()
+            ),
+        }
+    }
 }
 
 /// A meter's config, its source made ready and its capacity tracker.
@@ -232,15 +269,20 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
 }
 
 /// The `parse` command: telegrams from a file or stdin, an account on stdout.
-fn parse(input: Option<&Path>, zone: Zone) -> ExitCode {
+fn parse(
+    input: Option<&Path>,
+    zone: Zone,
+    opts: dsmr_exporter::cmd::parse::ParseOptions,
+) -> ExitCode {
+    use dsmr_exporter::cmd::parse::run_with;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match input {
         Some(path) => match std::fs::File::open(path) {
-            Ok(mut f) => dsmr_exporter::cmd::parse::run(&mut f, &mut out, zone),
+            Ok(mut f) => run_with(&mut f, &mut out, zone, opts),
             Err(e) => return fail(format_args!("cannot open {}: {e}", path.display())),
         },
-        None => dsmr_exporter::cmd::parse::run(&mut std::io::stdin().lock(), &mut out, zone),
+        None => run_with(&mut std::io::stdin().lock(), &mut out, zone, opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -328,3 +328,101 @@ fn end_to_end_replay_scrape_and_sigterm() {
         "no shutdown line in {rest:#?}"
     );
 }
+
+/// Ids of the Fluvius fixture: equipment id, header serial, gas and water ids.
+const FLUVIUS_IDS: [&str; 4] = [
+    "3153414733313030373231333236",
+    "253769484",
+    "37464C4F32313233303838303237",
+    "3853455430303030393631313733",
+];
+
+#[test]
+fn parse_mask_ids_masks_the_json_and_the_raw_telegram_which_replays() {
+    for fixture in [
+        "fixtures/be_fluvius_v171_peak_history_water.txt",
+        "fixtures/hu_holley_dtsd545_crc_x25.txt",
+    ] {
+        let plain = run(cmd().args(["parse", fixture]));
+        let json = run(cmd().args(["parse", "--mask-ids", fixture]));
+        let raw = run(cmd().args(["parse", "--mask-ids", "--raw", fixture]));
+        for out in [&plain, &json, &raw] {
+            assert!(out.status.success(), "{fixture}: {}", text(&out.stderr));
+        }
+        let (plain, json, raw) = (text(&plain.stdout), text(&json.stdout), raw.stdout);
+        assert!(json.contains(r#""status":"valid""#), "{json}");
+        // The masked text is a telegram with a valid CRC that decodes to
+        // exactly the JSON `--mask-ids` shows.
+        assert!(raw.starts_with(b"/") && raw.ends_with(b"\r\n"));
+        let replayed = parse_stdin(raw.clone());
+        assert!(replayed.status.success(), "{}", text(&replayed.stderr));
+        assert_eq!(text(&replayed.stdout), json, "{fixture}");
+        assert_eq!(raw.len(), std::fs::read(fixture).expect("fixture").len());
+        if fixture.contains("fluvius") {
+            for id in FLUVIUS_IDS {
+                assert!(plain.contains(id), "{id} not in the unmasked output");
+                assert!(!json.contains(id), "{id} left in {json}");
+                assert!(!text(&raw).contains(id), "{id} left in the raw telegram");
+            }
+            // Length, first and last characters kept; hex ids stay hex.
+            assert!(json.contains(r#""equipment_id":"3158585858585858585858585836""#));
+            assert!(json.contains(r#""header":"FLU5\\2XXXXXXX4_A""#), "{json}");
+        } else {
+            assert!(json.contains(r#""algorithm":"x25""#), "{json}");
+            assert!(
+                json.contains(r#""serial":"3158585858585858585836""#),
+                "{json}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tariffs_above_4_on_metrics_and_api_and_x25_counted() {
+    let (_child, addr, _rx) = start(cmd().args([
+        "--replay",
+        "fixtures/il_tou_tariffs_11_13.txt",
+        "--replay-loop",
+        "--replay-interval",
+        "100ms",
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ]));
+    let body = scrape_until(&addr, "an ok telegram", |b| {
+        telegrams(b, "main", "ok").is_some_and(|n| n > 0.0)
+    });
+    for line in [
+        // 6012.345 kWh and 62.001 kWh in joules.
+        r#"dsmr_electricity_imported_joules_total{meter="main",tariff="11"} 21644442000"#,
+        r#"dsmr_electricity_exported_joules_total{meter="main",tariff="13"} 223203600"#,
+    ] {
+        assert!(body.lines().any(|l| l == line), "no {line} in\n{body}");
+    }
+    // Only a meter that sent an X25 telegram has the counter.
+    assert!(!body.contains("dsmr_telegrams_crc_x25_total{"), "{body}");
+    let api = common::bin::scrape(&addr, "/api/v1/meters").expect("the API answers");
+    assert!(api.contains(r#""tariff_11":{"value":6012.345"#), "{api}");
+    assert!(api.contains(r#""tariff_13":{"value":62.001"#), "{api}");
+
+    let (_child, addr, _rx) = start(cmd().args([
+        "--replay",
+        "fixtures/hu_holley_dtsd545_crc_x25.txt",
+        "--replay-loop",
+        "--replay-interval",
+        "100ms",
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ]));
+    let x25 = |b: &str| {
+        b.lines()
+            .find_map(|l| l.strip_prefix(r#"dsmr_telegrams_crc_x25_total{meter="main"} "#))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let body = scrape_until(&addr, "an X25 telegram counted", |b| {
+        x25(b).is_some_and(|n| n > 0.0)
+    });
+    assert!(
+        telegrams(&body, "main", "crc_mismatch") == Some(0.0),
+        "{body}"
+    );
+}

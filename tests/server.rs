@@ -75,7 +75,7 @@ async fn metrics_are_text_004_with_exact_values() {
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     assert!(
         r.body.contains(
@@ -107,7 +107,7 @@ async fn openmetrics_only_when_the_client_asks() {
     assert_eq!(r.status, 200);
     assert_eq!(
         r.header("content-type"),
-        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores")
     );
     assert!(r.body.ends_with("# EOF\n"), "{}", r.body);
     assert!(r.body.contains(
@@ -118,11 +118,93 @@ async fn openmetrics_only_when_the_client_asks() {
         let r = request(server.addr, "GET", "/metrics", &[("Accept", accept)]).await;
         assert_eq!(
             r.header("content-type"),
-            Some("text/plain; version=0.0.4; charset=utf-8"),
+            Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores"),
             "{accept}"
         );
         assert!(!r.body.contains("# EOF"));
     }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn prometheus_3_gets_what_it_asks_for_gzipped() {
+    let server = Server::start(vec![meter("main")], ServerConfig::default(), None).await;
+    // Prometheus 3's default scrape Accept header.
+    let accept = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1";
+    let r = request(server.addr, "GET", "/metrics", &[("Accept", accept)]).await;
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8")
+    );
+    assert!(r.body.ends_with("# EOF\n"), "{}", r.body);
+    // Its text fallback (scrape_protocols without OpenMetrics).
+    let accept = "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,*/*;q=0.1";
+    let r = request(server.addr, "GET", "/metrics", &[("Accept", accept)]).await;
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8")
+    );
+    assert!(r
+        .body
+        .contains("# TYPE dsmr_electricity_imported_joules_total counter\n"));
+
+    // gzip, when asked for: the same text, smaller.
+    let plain = get(server.addr, "/metrics").await;
+    assert_eq!(plain.header("content-encoding"), None);
+    let mut s = TcpStream::connect(server.addr).await.expect("connect");
+    s.write_all(
+        b"GET /metrics HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+    )
+    .await
+    .expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(head.contains("content-encoding: gzip\r\n"), "{head}");
+    assert!(head.contains("vary: accept, accept-encoding\r\n"), "{head}");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&raw[split..]), &mut text)
+        .expect("gzip");
+    assert_eq!(text, plain.body);
+    assert!(raw.len() - split < plain.body.len() / 4);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn healthy_and_ready_as_prometheus_answers_them() {
+    let fed = meter("fed");
+    let waiting = Meter::new("waiting", Zone::CET);
+    let silent = Meter::new("silent", Zone::CET);
+    waiting.set_source_up(true);
+    let meters = vec![fed, waiting.clone(), silent.clone()];
+    let server = Server::start(meters, ServerConfig::default(), None).await;
+    for method in ["GET", "HEAD"] {
+        let r = request(server.addr, method, "/-/healthy", &[]).await;
+        assert_eq!(r.status, 200, "{method}");
+        let r = request(server.addr, method, "/-/ready", &[]).await;
+        assert_eq!(r.status, 503, "{method}");
+    }
+    let r = get(server.addr, "/-/healthy").await;
+    assert_eq!(r.body, "dsmr-exporter is Healthy.\n");
+    // Opened but nothing decoded yet, and not even opened: both named.
+    let r = get(server.addr, "/-/ready").await;
+    assert_eq!(
+        r.body,
+        "dsmr-exporter is not ready: no telegram decoded yet from meters: waiting, silent\n"
+    );
+    feed(&waiting, TWO_MBUS);
+    let r = get(server.addr, "/-/ready").await;
+    assert_eq!(r.status, 503);
+    assert!(r.body.ends_with("meters: silent\n"), "{}", r.body);
+    feed(&silent, TWO_MBUS);
+    let r = get(server.addr, "/-/ready").await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (200, "dsmr-exporter is Ready.\n")
+    );
+    let r = request(server.addr, "POST", "/-/ready", &[("Content-Length", "0")]).await;
+    assert_eq!(r.status, 405);
     server.shutdown().await;
 }
 
@@ -165,7 +247,7 @@ async fn unknown_paths_and_methods() {
     assert_eq!(r.body, "");
     assert_eq!(
         r.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     server.shutdown().await;
 }
@@ -179,6 +261,7 @@ async fn the_page_links_metrics_and_health_and_the_api_lists_meters() {
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     assert!(r.body.contains("<a href=\"/probe\">"), "{}", r.body);
     assert!(r.body.contains("<a href=\"/healthz\">"));
+    assert!(r.body.contains("<a href=\"/-/healthy\">") && r.body.contains("<a href=\"/-/ready\">"));
     // The page fills itself from /events; the API lists the same meters.
     assert!(r.body.contains("new EventSource(\"/events\")"));
     let api = get(server.addr, "/api/v1/meters").await.body;
@@ -199,7 +282,7 @@ async fn the_page_links_metrics_and_health_and_the_api_lists_meters() {
     let r = get(server.addr, "/").await;
     assert_eq!(
         r.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
+        Some("text/plain; version=0.0.4; charset=utf-8; escaping=underscores")
     );
     assert!(r.body.contains("dsmr_exporter_build_info"));
     server.shutdown().await;

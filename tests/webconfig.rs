@@ -42,7 +42,7 @@ fn write_config(dir: &Path) -> (PathBuf, String) {
     // Cost 4 keeps the test fast; real files use 10 or more.
     let hash = bcrypt::hash("s3cret", 4).expect("hash");
     let yml = format!(
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS12\nbasic_auth_users:\n  prometheus: {hash}\n"
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS12\nhttp_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n    Strict-Transport-Security: max-age=31536000\nbasic_auth_users:\n  prometheus: {hash}\n"
     );
     let path = dir.join("web.yml");
     std::fs::write(&path, yml).expect("write config");
@@ -130,6 +130,12 @@ async fn scrapes_over_tls_with_basic_auth() {
         body.contains("dsmr_electricity_import_watts{meter=\"main\"} 196"),
         "{body}"
     );
+    let has = |head: &str, line: &str| head.lines().any(|l| l.eq_ignore_ascii_case(line));
+    assert!(has(&head, "x-content-type-options: nosniff"), "{head}");
+    assert!(
+        has(&head, "strict-transport-security: max-age=31536000"),
+        "{head}"
+    );
     // Again: now from the cache of successful checks.
     let (head, _) = get(addr, &tls, "/metrics", Some(RIGHT)).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -149,6 +155,8 @@ async fn scrapes_over_tls_with_basic_auth() {
             "{head}"
         );
         assert_eq!(body, "Unauthorized\n");
+        // The web config's headers are on refusals too.
+        assert!(has(&head, "x-content-type-options: nosniff"), "{head}");
     }
     // Every route is behind it.
     for path in ["/", "/healthz", "/api/v1/meters", "/events", "/nope"] {
@@ -166,14 +174,81 @@ async fn scrapes_over_tls_with_basic_auth() {
         "{head}"
     );
 
-    // Plain HTTP on the TLS port gets no HTTP answer.
+    // Plain HTTP on the TLS port gets Go's 400, nothing else.
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
         .await
         .expect("send");
     let mut raw = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw)).await;
-    assert!(!raw.starts_with(b"HTTP/1.1 200"));
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(raw.starts_with("HTTP/1.0 400 Bad Request\r\n"), "{raw}");
+    assert!(
+        raw.ends_with("\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"),
+        "{raw}"
+    );
+}
+
+/// A handshake with `client` (a self-signed client certificate, or none)
+/// against a server whose `client_auth_type` is `policy`: whether a
+/// request is answered.
+async fn answered_with(policy: &str, client: Option<&rcgen::CertifiedKey<rcgen::KeyPair>>) -> bool {
+    let dir = temp_dir();
+    let (path, cert) = write_config(dir.path());
+    let yml = std::fs::read_to_string(&path).expect("read");
+    let yml = yml.replace(
+        "  min_version: TLS12\n",
+        &format!("  min_version: TLS12\n  client_auth_type: {policy}\n"),
+    );
+    std::fs::write(&path, yml).expect("write");
+    let addr = start(WebConfig::load(&path).expect("loads")).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(cert.as_bytes()).expect("PEM"))
+        .expect("root");
+    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots);
+    let cfg = match client {
+        None => b.with_no_client_auth(),
+        Some(ck) => {
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(
+                ck.signing_key.serialize_pem().as_bytes(),
+            )
+            .expect("key");
+            b.with_client_auth_cert(vec![ck.cert.der().clone()], key)
+                .expect("client cert")
+        }
+    };
+    let tls = TlsConnector::from(Arc::new(cfg));
+    let Ok(tcp) = TcpStream::connect(addr).await else {
+        return false;
+    };
+    let name = ServerName::try_from("localhost").expect("name");
+    let Ok(mut s) = tls.connect(name, tcp).await else {
+        return false;
+    };
+    let req = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {RIGHT}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw)).await;
+    raw.starts_with(b"HTTP/1.1 200")
+}
+
+#[tokio::test]
+async fn client_certificate_policies_without_a_ca() {
+    // Any certificate, unverified (no CA): the two policies Go has for it.
+    let any = rcgen::generate_simple_self_signed(vec!["client".to_owned()]).expect("rcgen");
+    assert!(answered_with("RequestClientCert", None).await);
+    assert!(answered_with("RequestClientCert", Some(&any)).await);
+    assert!(!answered_with("RequireAnyClientCert", None).await);
+    assert!(answered_with("RequireAnyClientCert", Some(&any)).await);
+    assert!(answered_with("NoClientCert", None).await);
 }
 
 #[test]

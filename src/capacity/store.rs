@@ -7,6 +7,7 @@
 //! crash leaves the old file or the new one, never half of either.
 
 use super::months::{Month, MonthPeaks};
+use crate::small_file::read_to_string_limited;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -59,7 +60,7 @@ pub fn load(path: &Path) -> Result<MonthPeaks, StoreError> {
         }
         Ok(_) => {}
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    let text = read_to_string_limited(path, MAX_BYTES).map_err(io)?;
     parse(&text).map_err(|(line, reason)| StoreError::Format {
         path: path.to_owned(),
         line,

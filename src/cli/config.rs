@@ -21,6 +21,7 @@ use super::flags::{Args, Command, HomewizardCommand, LogFormat};
 use super::homewizard::{apply_test_ca, pair_config, TEST_CA_VAR, TOKEN_VAR};
 use super::settings::MeterConfig;
 use crate::price::{FetchConfig, Token, DEFAULT_ENTSOE_URL};
+use crate::small_file::{read_to_string_limited, CONFIG_FILE_LIMIT};
 use crate::source::homewizard::pair::PairConfig;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
@@ -57,7 +58,14 @@ pub enum Mode {
     /// Print the configuration and exit (`--check-config`).
     Check(ServeConfig),
     /// Decode telegrams from a file, or standard input when `None`.
-    Parse(Option<PathBuf>),
+    Parse {
+        /// The capture; standard input when `None`.
+        input: Option<PathBuf>,
+        /// `--mask-ids`.
+        mask_ids: bool,
+        /// `--raw`.
+        raw: bool,
+    },
     /// Backfill from a telegram log, or standard input when `None`.
     Backfill {
         /// The log; standard input when `None`.
@@ -76,8 +84,11 @@ pub enum Mode {
 pub struct ServeConfig {
     /// At least one; names are unique.
     pub meters: Vec<MeterConfig>,
-    /// `HOST:PORT`, resolved when binding.
-    pub listen_address: String,
+    /// `HOST:PORT` each (at least one), resolved when binding.
+    pub listen_addresses: Vec<String>,
+    /// `--web.systemd-socket`: how many sockets systemd passed (LISTEN_FDS,
+    /// checked against LISTEN_PID); served instead of `listen_addresses`.
+    pub systemd_sockets: Option<usize>,
     /// Starts with `/`.
     pub telemetry_path: String,
     /// Off unless asked for: equipment ids identify a household.
@@ -93,11 +104,18 @@ impl fmt::Display for ServeConfig {
         for m in &self.meters {
             writeln!(f, "{m}")?;
         }
-        writeln!(
-            f,
-            "metrics: http://{}{}",
-            self.listen_address, self.telemetry_path
-        )?;
+        match self.systemd_sockets {
+            Some(n) => writeln!(
+                f,
+                "metrics: {} on {n} systemd socket(s)",
+                self.telemetry_path
+            )?,
+            None => {
+                for a in &self.listen_addresses {
+                    writeln!(f, "metrics: http://{a}{}", self.telemetry_path)?;
+                }
+            }
+        }
         writeln!(f, "expose equipment ids: {}", self.expose_equipment_ids)?;
         if self.meters.iter().any(|m| m.prices.is_some()) {
             writeln!(f, "{}", self.prices)?;
@@ -114,6 +132,8 @@ pub fn load() -> Result<Config, CliError> {
     let env = Env {
         rust_log: std::env::var("RUST_LOG").ok(),
         smarty_key: std::env::var(SMARTY_KEY_VAR).ok(),
+        listen_pid: std::env::var("LISTEN_PID").ok(),
+        listen_fds: std::env::var("LISTEN_FDS").ok(),
         entsoe_token: std::env::var(ENTSOE_TOKEN_VAR).ok(),
         homewizard_token: std::env::var(TOKEN_VAR).ok(),
         homewizard_test_ca: std::env::var_os(TEST_CA_VAR).map(PathBuf::from),
@@ -181,9 +201,15 @@ impl Config {
         let zone = a.timezone.zone;
         let log = check_log(a.log_format, &a.log_level, env.rust_log.clone())?;
         let mode = match &a.command {
-            Some(Command::Parse { input }) => {
-                Mode::Parse((input != "-").then(|| PathBuf::from(input)))
-            }
+            Some(Command::Parse {
+                input,
+                mask_ids,
+                raw,
+            }) => Mode::Parse {
+                input: (input != "-").then(|| PathBuf::from(input)),
+                mask_ids: *mask_ids,
+                raw: *raw,
+            },
             Some(Command::Backfill { input }) => Mode::Backfill {
                 input: (input != "-").then(|| PathBuf::from(input)),
                 meter: check_meter_name(&a.meter).map_err(|r| invalid("--meter", &a.meter, r))?,
@@ -220,7 +246,7 @@ fn check_log(
 ) -> Result<LogConfig, CliError> {
     let (flag, filter) = match rust_log.filter(|s| !s.trim().is_empty()) {
         Some(r) => ("RUST_LOG", r),
-        None => ("--log-level", level.to_owned()),
+        None => ("--log.level", level.to_owned()),
     };
     tracing_subscriber::EnvFilter::try_new(&filter)
         .map_err(|e| invalid(flag, &filter, e.to_string()))?;
@@ -257,7 +283,8 @@ fn check_serve(a: &Args, set_by_user: &SetByUser<'_>, env: &Env) -> Result<Serve
         Some(path) => check_config_file(a, path, set_by_user, env)?,
         None => ServeConfig {
             meters: vec![meter_from_flags(a, env)?],
-            listen_address: listen_address_flag(a)?,
+            listen_addresses: listen_address_flag(a)?,
+            systemd_sockets: systemd_sockets(a, env)?,
             telemetry_path: telemetry_path_flag(a)?,
             expose_equipment_ids: a.metrics_expose_equipment_ids,
             web_config_file: a.web_config_file.clone(),
@@ -281,9 +308,36 @@ fn env_token(env: &Env) -> Option<Token> {
         .map(|t| Token(t.to_owned()))
 }
 
-fn listen_address_flag(a: &Args) -> Result<String, CliError> {
-    check_listen_address(&a.web_listen_address)
-        .map_err(|r| invalid("--web.listen-address", &a.web_listen_address, r))
+fn listen_address_flag(a: &Args) -> Result<Vec<String>, CliError> {
+    a.web_listen_address
+        .iter()
+        .map(|v| check_listen_address(v).map_err(|r| invalid("--web.listen-address", v, r)))
+        .collect()
+}
+
+/// `--web.systemd-socket`: the number of sockets systemd passed to this
+/// process (LISTEN_FDS, when LISTEN_PID is this process's id), as
+/// sd_listen_fds(3) reads them.
+fn systemd_sockets(a: &Args, env: &Env) -> Result<Option<usize>, CliError> {
+    if !a.web_systemd_socket {
+        return Ok(None);
+    }
+    let flag = "--web.systemd-socket";
+    let why = "start it from a systemd .socket unit (or systemd-socket-activate)";
+    let pid = env.listen_pid.as_deref().unwrap_or_default();
+    if pid.trim().parse::<u32>().ok() != Some(std::process::id()) {
+        let reason = format!("LISTEN_PID is {pid:?}, not this process: {why}");
+        return Err(invalid(flag, "true", reason));
+    }
+    let fds = env.listen_fds.as_deref().unwrap_or_default();
+    match fds.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(invalid(
+            flag,
+            "true",
+            format!("LISTEN_FDS is {fds:?}, no socket passed: {why}"),
+        )),
+    }
 }
 
 fn telemetry_path_flag(a: &Args) -> Result<String, CliError> {
@@ -313,16 +367,17 @@ fn check_config_file(
     if !clash.is_empty() {
         return Err(CliError::ConfigAndMeterFlags(clash));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::ConfigRead {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        read_to_string_limited(path, CONFIG_FILE_LIMIT).map_err(|source| CliError::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
     let file = config_file::parse(&text, path)?;
-    let listen_address = if set_by_user.set("web_listen_address") {
+    let listen_addresses = if set_by_user.set("web_listen_address") {
         listen_address_flag(a)?
     } else {
-        file.listen_address
-            .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_owned())
+        file.listen_addresses
+            .unwrap_or_else(|| vec![DEFAULT_LISTEN_ADDRESS.to_owned()])
     };
     let telemetry_path = if set_by_user.set("web_telemetry_path") {
         telemetry_path_flag(a)?
@@ -344,7 +399,8 @@ fn check_config_file(
     }
     Ok(ServeConfig {
         meters: file.meters,
-        listen_address,
+        listen_addresses,
+        systemd_sockets: systemd_sockets(a, env)?,
         telemetry_path,
         expose_equipment_ids,
         web_config_file: a.web_config_file.clone(),

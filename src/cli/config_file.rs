@@ -12,7 +12,7 @@
 //!
 //! ```toml
 //! [web]
-//! listen_address = ":9947"
+//! listen_address = ":9947"        # or a list: ["127.0.0.1:9947", "[::1]:9947"]
 //!
 //! [[meter]]
 //! name = "house"
@@ -35,7 +35,7 @@ mod tests;
 use super::checks::{check_listen_address, check_meter_name, check_telemetry_path};
 use super::settings::MeterConfig;
 use crate::price::FetchConfig;
-use raw::{RawFile, RawWeb};
+use raw::{RawFile, RawListenAddress, RawWeb};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -47,8 +47,8 @@ use toml::Spanned;
 pub struct FileConfig {
     /// At least one, with unique names, in file order.
     pub meters: Vec<MeterConfig>,
-    /// `[web] listen_address`, normalised like the flag.
-    pub listen_address: Option<String>,
+    /// `[web] listen_address` (one or a list), each normalised like the flag.
+    pub listen_addresses: Option<Vec<String>>,
     /// `[web] telemetry_path`.
     pub telemetry_path: Option<String>,
     /// `[metrics] expose_equipment_ids`.
@@ -98,7 +98,7 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     let raw: RawFile = toml::from_str(text)
         .map_err(|e| file.error_at(e.span().unwrap_or(0..0), one_line(e.message())))?;
     let base = path.parent().unwrap_or(Path::new(""));
-    let (listen_address, telemetry_path) = check_web(raw.web, &file)?;
+    let (listen_addresses, telemetry_path) = check_web(raw.web, &file)?;
     let fetch = prices::check_fetch(&raw.prices, base, &file)?;
     if raw.meter.is_empty() {
         return Err(file.error_at(
@@ -129,18 +129,18 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
     }
     Ok(FileConfig {
         meters,
-        listen_address,
+        listen_addresses,
         telemetry_path,
         expose_equipment_ids: raw.metrics.expose_equipment_ids,
         fetch,
     })
 }
 
-/// `[web]`: the listen address and telemetry path, checked like the flags.
+/// `[web]`: the listen addresses and telemetry path, checked like the flags.
 fn check_web(
     web: RawWeb,
     file: &FileText<'_>,
-) -> Result<(Option<String>, Option<String>), ConfigError> {
+) -> Result<(Option<Vec<String>>, Option<String>), ConfigError> {
     let check = |v: Option<Spanned<String>>,
                  key: &str,
                  rule: fn(&str) -> Result<String, &'static str>| {
@@ -150,8 +150,29 @@ fn check_web(
         })
         .transpose()
     };
+    let listen = web
+        .listen_address
+        .map(|v| {
+            let span = v.span();
+            let list = match v.into_inner() {
+                RawListenAddress::One(a) => vec![a],
+                RawListenAddress::Many(list) => list,
+            };
+            if list.is_empty() {
+                let why = "web.listen_address: an empty list; give at least one address".to_owned();
+                return Err(file.error_at(span, why));
+            }
+            list.iter()
+                .map(|a| {
+                    check_listen_address(a).map_err(|r| {
+                        file.error_at(span.clone(), format!("web.listen_address {a:?}: {r}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
     Ok((
-        check(web.listen_address, "listen_address", check_listen_address)?,
+        listen,
         check(web.telemetry_path, "telemetry_path", check_telemetry_path)?,
     ))
 }

@@ -9,6 +9,11 @@ pub struct Env {
     /// DSMR_EXPORTER_SMARTY_KEY: the Smarty key itself. An environment
     /// variable, not a flag, so that it never shows in `ps`.
     pub smarty_key: Option<String>,
+    /// LISTEN_PID and LISTEN_FDS: systemd's socket activation, for
+    /// `--web.systemd-socket` (sd_listen_fds(3)).
+    pub listen_pid: Option<String>,
+    /// See `listen_pid`.
+    pub listen_fds: Option<String>,
     /// DSMR_EXPORTER_ENTSOE_TOKEN: the ENTSO-E security token, when the
     /// config file names no `entsoe_token_file`. Never a flag (`ps`).
     pub entsoe_token: Option<String>,

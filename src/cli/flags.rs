@@ -290,15 +290,29 @@ pub struct Args {
     )]
     pub stop_bits: u8,
 
-    /// Address to serve metrics on (HOST:PORT, or :PORT for all IPv4 addresses).
+    /// Address to serve metrics on (HOST:PORT, [IPv6]:PORT, or :PORT for
+    /// all IPv4 addresses). Give it more than once (or comma-separated) to
+    /// listen on several, e.g. 127.0.0.1:9947 and [::1]:9947.
     #[arg(
         long = "web.listen-address",
         value_name = "ADDRESS",
         default_value = DEFAULT_LISTEN_ADDRESS,
+        value_delimiter = ',',
+        action = clap::ArgAction::Append,
         env = "DSMR_EXPORTER_WEB_LISTEN_ADDRESS",
         help_heading = "Web"
     )]
-    pub web_listen_address: String,
+    pub web_listen_address: Vec<String>,
+
+    /// Serve on the sockets systemd passes (socket activation, a .socket
+    /// unit) instead of --web.listen-address.
+    #[arg(
+        long = "web.systemd-socket",
+        env = "DSMR_EXPORTER_WEB_SYSTEMD_SOCKET",
+        value_parser = BoolishValueParser::new(),
+        help_heading = "Web"
+    )]
+    pub web_systemd_socket: bool,
 
     /// Path under which metrics are served.
     #[arg(
@@ -343,7 +357,8 @@ pub struct Args {
 
     /// Log line format.
     #[arg(
-        long = "log-format",
+        long = "log.format",
+        visible_alias = "log-format",
         value_name = "FORMAT",
         value_enum,
         default_value_t = LogFormat::Text,
@@ -355,7 +370,8 @@ pub struct Args {
     /// Log level or filter (error, warn, info, debug, trace, or e.g.
     /// dsmr_exporter=debug). RUST_LOG, when set, wins.
     #[arg(
-        long = "log-level",
+        long = "log.level",
+        visible_alias = "log-level",
         value_name = "LEVEL",
         default_value = "info",
         env = "DSMR_EXPORTER_LOG_LEVEL",
@@ -380,6 +396,14 @@ pub enum Command {
         /// The file to read; `-` or nothing reads standard input.
         #[arg(value_name = "FILE|-", default_value = "-")]
         input: String,
+        /// Mask equipment ids, serials, EANs and the header's serial (keeping
+        /// their length and first and last characters), for a bug report.
+        #[arg(long = "mask-ids")]
+        mask_ids: bool,
+        /// Write each telegram as its text (with --mask-ids: masked, its CRC
+        /// computed again) instead of JSON.
+        #[arg(long)]
+        raw: bool,
     },
     /// Turn a log of raw telegrams into OpenMetrics text stamped with each
     /// telegram's own time, for `promtool tsdb create-blocks-from openmetrics`.

@@ -7,6 +7,7 @@ use super::env::Env;
 use super::error::CliError;
 use super::flags::Args;
 use super::settings::{HomewizardSettings, MeterConfig};
+use crate::small_file::{read_limited, CONFIG_FILE_LIMIT};
 use crate::source::homewizard::pair::{check_user, PairConfig};
 use crate::source::homewizard::{tls, Ca, Trust, DEFAULT_TOKEN_FILE};
 use crate::source::SourceConfig;
@@ -68,7 +69,8 @@ fn test_ca(env: &Env) -> Result<Option<Ca>, CliError> {
         return Ok(None);
     };
     let shown = path.display().to_string();
-    let pem = std::fs::read(path).map_err(|e| invalid(TEST_CA_VAR, &shown, e.to_string()))?;
+    let pem = read_limited(path, CONFIG_FILE_LIMIT)
+        .map_err(|e| invalid(TEST_CA_VAR, &shown, e.to_string()))?;
     let ca = Ca::TestOnly(pem);
     tls::check_ca(&ca).map_err(|e| invalid(TEST_CA_VAR, &shown, e.to_string()))?;
     Ok(Some(ca))

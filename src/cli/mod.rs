@@ -6,7 +6,6 @@
 //!   [`MeterSettings::resolve`] that applies every meter rule and default
 //!   into the [`MeterConfig`] both build.
 //! - [`smarty_keys`]: where Smarty keys come from, and reading them.
-//! - `small_file`: reading a key or token file, bounded in size.
 //! - [`flag_meter`]: the flags' one meter into [`MeterSettings`], errors
 //!   worded the flag way.
 //! - [`config_file`]: `--config FILE` (TOML, many meters, their prices),
@@ -33,7 +32,6 @@ mod flag_meter;
 pub mod flags;
 pub mod homewizard;
 pub mod settings;
-mod small_file;
 pub mod smarty_keys;
 
 pub use checks::ParityArg;

@@ -2,7 +2,7 @@
 //! [`SmartyKeys`] with errors that name the file or variable, never the
 //! key's digits.
 
-use super::small_file::read_small;
+use crate::small_file::{read_to_string_limited, KEY_FILE_LIMIT};
 use dsmr_engine::smarty::{KeyError, KeyKind, SmartyKeys};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -59,7 +59,7 @@ pub(crate) fn load_smarty_keys(
 ) -> Result<SmartyKeys, KeyFileError> {
     let read = |file: &Path| {
         let path = base.join(file);
-        read_small(&path)
+        read_to_string_limited(&path, KEY_FILE_LIMIT)
             .map(|text| (path.display().to_string(), text))
             .map_err(|e| KeyFileError {
                 what: format!("smarty key file {}", path.display()),

@@ -18,7 +18,7 @@ use crate::state::{
     local_day, unix_millis, unix_seconds, DayStart, MbusKind, Meter, MeterState, Meters,
 };
 use dsmr_engine::json_view::TimeJson;
-use dsmr_engine::telegram::{Phase, Telegram};
+use dsmr_engine::telegram::{Phase, TariffRegister, Telegram};
 use dsmr_engine::{Fixed, Quantity, Unit, Zone};
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
@@ -268,8 +268,8 @@ impl<'a> TelegramDoc<'a> {
                 l2: PhaseDoc::of(&t.phases[1]),
                 l3: PhaseDoc::of(&t.phases[2]),
             },
-            imported: Registers::of(&t.imported),
-            exported: Registers::of(&t.exported),
+            imported: Registers::of(&t.imported).with_more(&t.imported_more),
+            exported: Registers::of(&t.exported).with_more(&t.exported_more),
             mbus: mbus.collect(),
         }
     }
@@ -328,6 +328,10 @@ struct Registers {
     tariff_3: Option<Quantity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tariff_4: Option<Quantity>,
+    /// Tariffs above 4 (`tariff_5`, Israeli `tariff_11` …), as the meter
+    /// numbers them.
+    #[serde(flatten)]
+    more: std::collections::BTreeMap<String, Quantity>,
 }
 
 impl Registers {
@@ -338,7 +342,17 @@ impl Registers {
             tariff_2: r[2],
             tariff_3: r[3],
             tariff_4: r[4],
+            more: Default::default(),
         }
+    }
+
+    /// Adds the tariffs above 4.
+    fn with_more(mut self, more: &[TariffRegister]) -> Registers {
+        self.more = more
+            .iter()
+            .map(|r| (format!("tariff_{}", r.tariff), r.value))
+            .collect();
+        self
     }
 }
 

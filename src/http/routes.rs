@@ -1,24 +1,31 @@
-//! The routes: `/metrics` (or the configured telemetry path), `/healthz`,
-//! the live page at `/`, its `/events` stream and the JSON API at
-//! `/api/v1/meters`, each behind basic auth when it is configured.
+//! The routes: `/metrics` (or the configured telemetry path), the health
+//! checks (`/-/healthy`, `/-/ready` as Prometheus answers them, and
+//! `/healthz`), the live page at `/`, its `/events` stream and the JSON API
+//! at `/api/v1/meters`, each behind basic auth when it is configured, and
+//! every answer with the web config's `http_server_config.headers`.
+//!
+//! A new route: a [`Route`] variant, its path in `Router::route` and its
+//! answer in `Router::respond`.
 //!
 //! Every response is computed synchronously from the meters' state, which
 //! sits behind a `std::sync::Mutex` held only while copying, so a scrape
 //! never waits on a serial read.
 
-use super::accept::wants_openmetrics;
+use super::accept::negotiate;
 use super::api;
 use super::basic_auth::Verdict;
+use super::compress::{accepts_gzip, gzip};
 use super::events::{self, EventBody, Hub, StreamOptions};
 use super::page;
+use super::reload::LiveWebConfig;
 use super::webconfig::WebConfig;
-use crate::metrics::{Format, Metrics, MetricsOptions};
+use crate::metrics::{Metrics, MetricsOptions};
 use crate::state::Meters;
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::header::{
-    HeaderValue, ACCEPT, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_TYPE,
-    RETRY_AFTER, WWW_AUTHENTICATE,
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION,
+    CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT, VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
@@ -33,8 +40,9 @@ pub struct ServerConfig {
     pub telemetry_path: String,
     /// Staleness and label options of the exposition (also used by `/healthz`).
     pub metrics: MetricsOptions,
-    /// TLS and basic auth from `--web.config.file` ([`WebConfig::load`]);
-    /// `None` serves plain HTTP to anyone.
+    /// TLS, basic auth and headers from `--web.config.file`
+    /// ([`WebConfig::load`], re-read when the file changes); `None` serves
+    /// plain HTTP to anyone.
     pub web: Option<WebConfig>,
 }
 
@@ -54,6 +62,8 @@ pub(crate) struct Router {
     metrics: Metrics,
     meters: Meters,
     cfg: ServerConfig,
+    /// The web config in force (`cfg.web` is moved here).
+    web: Option<Arc<LiveWebConfig>>,
     /// The live page, with the exposition's path filled in.
     page: String,
     /// Ends the event streams at shutdown.
@@ -75,6 +85,8 @@ const TEXT: &str = "text/plain; charset=utf-8";
 enum Route {
     Metrics,
     Health,
+    Healthy,
+    Ready,
     Page,
     Api,
     Events,
@@ -94,7 +106,9 @@ impl Router {
         if !cfg.telemetry_path.starts_with('/') {
             cfg.telemetry_path.insert(0, '/');
         }
+        let web = cfg.web.take().map(LiveWebConfig::new);
         Router {
+            web,
             metrics: Metrics::new(meters.clone(), cfg.metrics.clone()),
             page: page::page_template(&cfg.telemetry_path),
             stream: StreamOptions {
@@ -110,29 +124,40 @@ impl Router {
         }
     }
 
-    /// The TLS acceptor from the web config file, if it has one.
-    pub(crate) fn tls(&self) -> Option<&tokio_rustls::TlsAcceptor> {
-        self.cfg.web.as_ref().and_then(|w| w.tls())
+    /// The TLS acceptor of the web config in force, if it has one.
+    pub(crate) fn tls(&self) -> Option<tokio_rustls::TlsAcceptor> {
+        self.web.as_ref().and_then(|w| w.get().tls().cloned())
     }
 
-    /// Basic auth (when configured), then the route.
+    /// The web config, to keep it current while serving.
+    pub(crate) fn live_web(&self) -> Option<Arc<LiveWebConfig>> {
+        self.web.clone()
+    }
+
+    /// Basic auth (when configured), then the route; the web config's
+    /// headers on whatever the answer is.
     pub(crate) async fn authorize_and_respond<B>(&self, req: Request<B>) -> Response<ResponseBody> {
-        if let Some(web) = &self.cfg.web {
-            match web.check(req.headers().get(AUTHORIZATION)).await {
-                Verdict::Allowed => {}
-                Verdict::Denied => {
-                    let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
-                    r.headers_mut()
-                        .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
-                    return r;
-                }
-                Verdict::Busy => {
-                    // Not checked: too many password checks at once.
-                    return busy("password checks busy, retry\n");
-                }
+        let Some(web) = self.web.as_ref().map(|w| w.get()) else {
+            return self.respond(&req);
+        };
+        let mut r = self.authorized(&web, req).await;
+        web.headers().apply(r.headers_mut());
+        r
+    }
+
+    /// Basic auth of `web` (a no-op without users), then the route.
+    async fn authorized<B>(&self, web: &WebConfig, req: Request<B>) -> Response<ResponseBody> {
+        match web.check(req.headers().get(AUTHORIZATION)).await {
+            Verdict::Allowed => self.respond(&req),
+            Verdict::Denied => {
+                let mut r = reply(StatusCode::UNAUTHORIZED, TEXT, "Unauthorized\n");
+                r.headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic"));
+                r
             }
+            // Not checked: too many password checks at once.
+            Verdict::Busy => busy("password checks busy, retry\n"),
         }
-        self.respond(&req)
     }
 
     /// 404 for an unknown path, then 405 for a method other than GET and
@@ -150,6 +175,8 @@ impl Router {
         match route {
             Route::Metrics => self.exposition(req),
             Route::Health => self.health(),
+            Route::Healthy => reply(StatusCode::OK, TEXT, "dsmr-exporter is Healthy.\n"),
+            Route::Ready => self.ready(),
             Route::Page => self.page(),
             Route::Api => self.api(),
             Route::Events => self.events(),
@@ -162,6 +189,10 @@ impl Router {
             Route::Metrics
         } else if path == "/healthz" {
             Route::Health
+        } else if path == "/-/healthy" {
+            Route::Healthy
+        } else if path == "/-/ready" {
+            Route::Ready
         } else if path == "/" {
             Route::Page
         } else if path == "/api/v1/meters" {
@@ -173,18 +204,57 @@ impl Router {
         })
     }
 
-    /// The exposition, in the format the `Accept` header asks for.
+    /// The exposition, in the format the `Accept` header asks for,
+    /// gzipped when `Accept-Encoding` allows it.
     fn exposition<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
-        let format = if wants_openmetrics(req.headers().get_all(ACCEPT)) {
-            Format::OpenMetrics
+        let headers = req.headers();
+        let chosen = negotiate(headers.get_all(ACCEPT));
+        let text = self.metrics.render(chosen.format);
+        let gzipped = accepts_gzip(headers.get_all(ACCEPT_ENCODING));
+        let body: Bytes = if gzipped {
+            gzip(text.as_bytes()).into()
         } else {
-            Format::Text004
+            text.into()
         };
-        reply(
-            StatusCode::OK,
-            format.content_type(),
-            self.metrics.render(format),
-        )
+        tracing::debug!(
+            content_type = chosen.content_type,
+            gzip = gzipped,
+            bytes = body.len(),
+            user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()),
+            "scrape answered"
+        );
+        let mut r = reply(StatusCode::OK, TEXT, body);
+        let h = r.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&chosen.content_type) {
+            h.insert(CONTENT_TYPE, v);
+        }
+        h.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+        if gzipped {
+            h.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        r
+    }
+
+    /// 200 once every meter's source was opened and one telegram from it
+    /// decoded (a decoded telegram means its source was opened); 503
+    /// naming the meters still waiting. Stays ready when a meter later goes
+    /// quiet: that is `/healthz` and the metrics' job.
+    fn ready(&self) -> Response<ResponseBody> {
+        let waiting: Vec<&str> = self
+            .meters
+            .iter()
+            .filter(|m| m.lock().ok == 0)
+            .map(|m| m.name())
+            .collect();
+        if waiting.is_empty() {
+            reply(StatusCode::OK, TEXT, "dsmr-exporter is Ready.\n")
+        } else {
+            let body = format!(
+                "dsmr-exporter is not ready: no telegram decoded yet from meters: {}\n",
+                waiting.join(", ")
+            );
+            reply(StatusCode::SERVICE_UNAVAILABLE, TEXT, body)
+        }
     }
 
     /// 200, or 503 naming the stale meters.

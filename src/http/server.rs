@@ -23,6 +23,12 @@
 //! [`serve`] takes its shutdown signal as a future (as mini-redis does), so
 //! tests can pass their own; open connections then get a bounded grace
 //! period to finish the response they are writing.
+//!
+//! [`serve_listeners`] serves several listeners (each `--web.listen-address`,
+//! or systemd's sockets) as one server: one accept task per listener feeds
+//! the same loop, limits and routes. With TLS, a client that speaks plain
+//! HTTP to the port gets the 400 Go's server sends ("Client sent an HTTP
+//! request to an HTTPS server."), not a silent close.
 
 use super::routes::{ResponseBody, Router, ServerConfig};
 use crate::state::Meters;
@@ -37,8 +43,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 
 /// Bounds that keep slow or broken clients from holding the server.
@@ -59,6 +66,9 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// How long open connections may take to finish once shutdown begins.
     pub shutdown_grace: Duration,
+    /// How often the web config file (and the certificates it names) is
+    /// checked for changes.
+    pub web_config_poll: Duration,
 }
 
 impl Default for Limits {
@@ -70,6 +80,7 @@ impl Default for Limits {
             max_event_streams: 32,
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(5),
+            web_config_poll: Duration::from_secs(1),
         }
     }
 }
@@ -96,6 +107,18 @@ pub async fn serve_with_limits(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_listeners(vec![listener], meters, cfg, limits, shutdown).await
+}
+
+/// [`serve_with_limits`] on every listener of `listeners` at once (one
+/// server: the connection caps count them all).
+pub async fn serve_listeners(
+    listeners: Vec<TcpListener>,
+    meters: Meters,
+    cfg: ServerConfig,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     // An event stream ends before its connection's lifetime does, so the
     // browser reconnects cleanly instead of seeing the connection cut.
@@ -117,6 +140,15 @@ pub async fn serve_with_limits(
         limits.header_read_timeout,
     ));
     let mut conns = JoinSet::new();
+    let mut background = JoinSet::new();
+    if let Some(web) = router.live_web() {
+        background.spawn(web.watch(limits.web_config_poll, stop_rx.clone()));
+    }
+    let (accepted_tx, mut accepted_rx) = mpsc::channel(16);
+    for listener in listeners {
+        background.spawn(accept_loop(listener, accepted_tx.clone()));
+    }
+    drop(accepted_tx);
     tokio::pin!(shutdown);
 
     loop {
@@ -128,15 +160,9 @@ pub async fn serve_with_limits(
                     tracing::error!("connection task failed: {e}");
                 }
             }
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(s) => s,
-                    Err(e) => {
-                        // Usually EMFILE: back off instead of spinning.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
+            accepted = accepted_rx.recv() => {
+                let Some((stream, peer)) = accepted else {
+                    break;
                 };
                 let Some(slot) = registry.admit() else {
                     tracing::debug!(%peer, "every place busy: connection refused");
@@ -155,10 +181,30 @@ pub async fn serve_with_limits(
         }
     }
 
-    drop(listener);
+    // Closes the listeners and stops the watcher.
+    background.shutdown().await;
     let _ = stop_tx.send(true);
     drain(conns, limits.shutdown_grace).await;
     Ok(())
+}
+
+/// Accepts on `listener` and hands each connection to the server loop,
+/// until the loop is gone.
+async fn accept_loop(listener: TcpListener, to: mpsc::Sender<(TcpStream, std::net::SocketAddr)>) {
+    loop {
+        match listener.accept().await {
+            Ok(conn) => {
+                if to.send(conn).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // Usually EMFILE: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
 }
 
 /// Waits for the open connections to finish, at most `grace` (plus a
@@ -196,13 +242,22 @@ impl ConnectionServer {
 
     async fn serve_tls(self, stream: TcpStream, peer: std::net::SocketAddr, slot: Arc<Slot>) {
         let _ = stream.set_nodelay(true);
-        let Some(tls) = self.router.tls().cloned() else {
+        // The web config in force when the connection came.
+        let Some(tls) = self.router.tls() else {
             return self.connection(TokioIo::new(stream), peer, slot).await;
         };
-        // The handshake counts against the request-head deadline.
-        match tokio::time::timeout(self.limits.header_read_timeout, tls.accept(stream)).await {
-            Ok(Ok(s)) => self.connection(TokioIo::new(s), peer, slot).await,
-            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+        // The first byte and the handshake count against the request-head deadline.
+        let handshake = async {
+            if speaks_plain_http(&stream).await {
+                refuse_plain_http(stream).await;
+                return None;
+            }
+            Some(tls.accept(stream).await)
+        };
+        match tokio::time::timeout(self.limits.header_read_timeout, handshake).await {
+            Ok(Some(Ok(s))) => self.connection(TokioIo::new(s), peer, slot).await,
+            Ok(Some(Err(e))) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+            Ok(None) => tracing::debug!(%peer, "plain HTTP on the TLS port: 400"),
             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
         }
     }
@@ -259,6 +314,20 @@ impl ConnectionServer {
             tracing::debug!(%peer, "connection closed: {e}");
         }
     }
+}
+
+/// True when the client's first byte starts an HTTP request (an ASCII
+/// letter, as in `GET`) rather than a TLS record (0x16, a handshake).
+async fn speaks_plain_http(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1) if first[0].is_ascii_uppercase())
+}
+
+/// What Go's HTTPS server answers a plain HTTP request, then close.
+async fn refuse_plain_http(mut stream: TcpStream) {
+    const REPLY: &[u8] = b"HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+    let _ = stream.write_all(REPLY).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Waiting for a request head: fresh, or kept alive between requests.

@@ -132,6 +132,11 @@ impl<'a> SampleBuilder<'_, 'a> {
         self.plain(Family::SourceUp, Value::Int(st.source_up.into()));
         self.plain(Family::Reconnects, Value::count(st.reconnects));
         self.plain(Family::FieldErrors, Value::count(st.field_errors));
+        // Only for a meter that has sent one (a Holley): no extra series
+        // for every other meter.
+        if st.crc_x25 > 0 {
+            self.plain(Family::CrcX25, Value::count(st.crc_x25));
+        }
         for (register, reason, n) in st.registers.rejected() {
             let labels = Labels::meter(self.meter)
                 .with("register", register)
@@ -227,6 +232,19 @@ impl<'a> SampleBuilder<'_, 'a> {
             self.quantity(Family::Exported, tariff, t.exported[i]);
             self.quantity(Family::ReactiveImported, tariff, t.reactive_imported[i]);
             self.quantity(Family::ReactiveExported, tariff, t.reactive_exported[i]);
+        }
+        // Tariffs above 4 (1.8.5, Israeli 1.8.11 to 1.8.13): the tariff
+        // label is the meter's own number, as for 1 to 4.
+        for (family, more) in [
+            (Family::Imported, &t.imported_more),
+            (Family::Exported, &t.exported_more),
+        ] {
+            for r in more {
+                if let Some(v) = r.value.base().map(Value::exact) {
+                    let labels = Labels::meter(self.meter).with("tariff", r.tariff.to_string());
+                    self.push(family, labels, v);
+                }
+            }
         }
     }
 

@@ -39,7 +39,7 @@ pub use registers::{Reason, Registers};
 use crate::capacity::{self, Tracker};
 use crate::cost::{Account, Plan};
 use dsmr_engine::value::Dimension;
-use dsmr_engine::{Quantity, Telegram, Zone};
+use dsmr_engine::{CrcAlgorithm, CrcStatus, Quantity, Telegram, Zone};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -59,6 +59,8 @@ pub struct MeterState {
     pub malformed: u64,
     /// Values that did not parse inside otherwise valid telegrams.
     pub field_errors: u64,
+    /// Of the `ok` telegrams, those whose CRC is CRC-16/X25 (Holley).
+    pub crc_x25: u64,
     /// Whether the source (port, connection, file) is open.
     pub source_up: bool,
     /// How often the source was reopened after a failure.
@@ -328,6 +330,9 @@ impl Meter {
         let now = SystemTime::now();
         let previous = st.received_at.replace(now);
         st.ok += 1;
+        if telegram.crc_algorithm == CrcAlgorithm::X25 && telegram.crc != CrcStatus::Missing {
+            st.crc_x25 += 1;
+        }
         st.seq += 1;
         st.field_errors += telegram.errors.len() as u64;
         st.received_instant = Some(Instant::now());

@@ -1,4 +1,5 @@
-//! CRC-16/ARC, the checksum DSMR 4 and later put after `!`.
+//! CRC-16/ARC, the checksum DSMR 4 and later put after `!`, and
+//! CRC-16/X25, which Holley meters (header `/HLY…`) compute instead.
 //!
 //! On x86-64 with PCLMULQDQ (detected at run time with the `std` feature, or
 //! enabled at compile time without it) inputs of 64 bytes and more are folded
@@ -240,6 +241,43 @@ fn crc16_arc_table(data: &[u8], mut crc: u16) -> u16 {
     crc
 }
 
+/// CRC-16/X25 (poly 0x1021 reflected, init 0xFFFF, final XOR 0xFFFF) of
+/// `data`: what Holley DTSD545 meters put after `!` instead of CRC-16/ARC.
+///
+/// One table lookup a byte: it runs only for `/HLY` headers (see
+/// [`crate::telegram::CrcAlgorithm`]), never on the ARC meters' path.
+pub fn crc16_x25(data: &[u8]) -> u16 {
+    let mut crc = 0xFFFF_u16;
+    for &b in data {
+        crc = (crc >> 8) ^ X25[((crc ^ b as u16) & 0xff) as usize];
+    }
+    !crc
+}
+
+const X25_POLY: u16 = 0x8408; // 0x1021 reflected
+
+const fn x25_table() -> [u16; 256] {
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u16;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ X25_POLY
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
+
+static X25: [u16; 256] = x25_table();
+
 /// Parses the 1 to 4 hex digits after `!` (either case; some heat meters
 /// drop the leading zero).
 pub fn parse_crc_digits(digits: &[u8]) -> Option<u16> {
@@ -324,6 +362,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn x25_check_value_of_the_catalogue() {
+        // The CRC catalogue's check value for CRC-16/X25 (CRC-16/IBM-SDLC).
+        assert_eq!(crc16_x25(b"123456789"), 0x906E);
+        assert_eq!(crc16_x25(b""), 0);
+        // Bitwise, MSB-first form of the same CRC on another input.
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 11 + 5) as u8).collect();
+        let mut crc: u16 = 0xFFFF;
+        for &b in &data {
+            crc ^= b as u16;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0x8408
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        assert_eq!(crc16_x25(&data), !crc);
+        assert_ne!(crc16_x25(&data), crc16_arc(&data));
     }
 
     #[test]

@@ -23,8 +23,8 @@
 //! [`Telegram`] itself.
 
 use crate::telegram::{
-    device_type_name, line_of, CrcStatus, FieldError, Mbus, Peak, Phase, PowerFailure, ReadingKind,
-    Span, Telegram, UnknownLine,
+    device_type_name, line_of, CrcAlgorithm, CrcStatus, FieldError, Mbus, Peak, Phase,
+    PowerFailure, ReadingKind, Span, Telegram, UnknownLine,
 };
 use crate::time::{Dst, Timestamp, Zone};
 use crate::value::{Dimension, Fixed, Quantity};
@@ -58,7 +58,7 @@ impl Serialize for JsonView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (t, zone) = (self.telegram, self.zone);
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("crc", &Crc(t.crc))?;
+        m.serialize_entry("crc", &Crc(t.crc, t.crc_algorithm))?;
         m.serialize_entry("header", t.header())?;
         m.serialize_entry("manufacturer", t.manufacturer())?;
         text(&mut m, t, "version", t.version)?;
@@ -86,6 +86,9 @@ impl Serialize for JsonView<'_> {
         }
         text(&mut m, t, "text_message", t.text_message)?;
         text(&mut m, t, "text_code", t.text_code)?;
+        for (key, s) in TEXT_EXTRA.iter().zip(t.text_messages_extra) {
+            text(&mut m, t, key, s)?;
+        }
         m.serialize_entry("mbus", &Channels(t, zone))?;
         m.serialize_entry("unknown", &seq(&t.unknown, |u| Unknown(t, u)))?;
         m.serialize_entry("errors", &seq(&t.errors, |e| ErrorView(t, e)))?;
@@ -244,7 +247,10 @@ fn pair(n: u64) -> &'static [u8] {
     &PAIRS[n..n + 2]
 }
 
-struct Crc(CrcStatus);
+/// The CRC line, and `"algorithm":"x25"` for a Holley meter's CRC-16/X25
+/// (ARC, the DSMR one, is left unsaid, so the output of every other meter
+/// stays as it was).
+struct Crc(CrcStatus, CrcAlgorithm);
 
 impl Serialize for Crc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -261,6 +267,9 @@ impl Serialize for Crc {
                 m.serialize_entry("sent", &hex(sent))?;
                 m.serialize_entry("computed", &hex(computed))?;
             }
+        }
+        if self.1 != CrcAlgorithm::Arc && self.0 != CrcStatus::Missing {
+            m.serialize_entry("algorithm", self.1.as_str())?;
         }
         m.end()
     }
@@ -306,6 +315,13 @@ const REACTIVE_EXPORTED: [&str; 5] = [
     "reactive_exported_tariff_2",
     "reactive_exported_tariff_3",
     "reactive_exported_tariff_4",
+];
+/// `0-0:96.13.2` … `96.13.5`.
+const TEXT_EXTRA: [&str; 4] = [
+    "text_message_2",
+    "text_message_3",
+    "text_message_4",
+    "text_message_5",
 ];
 const REACTIVE_ENERGY_Q: [&str; 4] = [
     "reactive_energy_q1",
@@ -357,6 +373,14 @@ impl Electricity<'_> {
             qty(&mut m, EXPORTED[i], &t.exported[i])?;
             qty(&mut m, REACTIVE_IMPORTED[i], &t.reactive_imported[i])?;
             qty(&mut m, REACTIVE_EXPORTED[i], &t.reactive_exported[i])?;
+        }
+        // Tariffs above 4 (`imported_tariff_5`, `imported_tariff_11`, …):
+        // rare, so their keys are made here.
+        for r in &t.imported_more {
+            m.serialize_entry(&alloc::format!("imported_tariff_{}", r.tariff), &r.value)?;
+        }
+        for r in &t.exported_more {
+            m.serialize_entry(&alloc::format!("exported_tariff_{}", r.tariff), &r.value)?;
         }
         for (key, q) in REACTIVE_ENERGY_Q.iter().zip(&t.reactive_quadrants) {
             qty(&mut m, key, q)?;

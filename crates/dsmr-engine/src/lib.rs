@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`frame`]: finds telegrams in a byte stream of any chunking; bounded memory.
 //! - [`crc`]: CRC-16/ARC: a PCLMULQDQ fold on x86-64, slice-by-16 tables
-//!   elsewhere and for the last bytes.
+//!   elsewhere and for the last bytes; CRC-16/X25 for Holley meters.
 //! - [`obis`]: OBIS identifiers, tolerant of the typos meters and specs make.
 //! - [`value`]: exact decimals and units with exact conversion to base units.
 //! - [`time`]: meter timestamps and the EU time-zone rules for flagless ones.
@@ -41,6 +41,8 @@ pub mod value;
 
 pub use frame::{FrameError, FrameEvent, Framer};
 pub use obis::Obis;
-pub use telegram::{Acceptance, CrcStatus, Error, FieldError, FieldErrorKind, Telegram};
+pub use telegram::{
+    Acceptance, CrcAlgorithm, CrcStatus, Error, FieldError, FieldErrorKind, Telegram,
+};
 pub use time::{Timestamp, Zone};
 pub use value::{Fixed, Quantity, Unit};

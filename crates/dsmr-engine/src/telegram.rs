@@ -15,11 +15,12 @@ mod error;
 mod fast;
 mod field;
 mod logs;
+mod mask;
 mod mbus;
 mod meaning;
 mod scan;
 
-use crate::crc::{crc16_arc, parse_crc_digits};
+use crate::crc::{crc16_arc, crc16_x25, parse_crc_digits};
 use crate::obis::Obis;
 use crate::time::Timestamp;
 use crate::value::Quantity;
@@ -45,6 +46,52 @@ pub enum CrcStatus {
         /// The CRC of the text as it arrived.
         computed: u16,
     },
+}
+
+/// Which CRC-16 the digits after `!` are checked with.
+///
+/// DSMR says CRC-16/ARC, and every meter but Holley's sends it. Holley
+/// DTSD545 meters send CRC-16/X25; X25 is tried only for a header whose
+/// manufacturer code is `HLY` (X25 first, then ARC), so a meter of any other
+/// make is never checked against a second CRC, which would let twice as much
+/// damage and noise through. [`Acceptance`] remembers the algorithm a meter
+/// used and refuses a telegram that matches only the other one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CrcAlgorithm {
+    /// CRC-16/ARC, the DSMR checksum.
+    #[default]
+    Arc,
+    /// CRC-16/X25 (Holley, header `/HLY…`).
+    X25,
+}
+
+impl CrcAlgorithm {
+    /// The CRC of `data` (`/` … `!`) by this algorithm.
+    pub fn compute(self, data: &[u8]) -> u16 {
+        match self {
+            CrcAlgorithm::Arc => crc16_arc(data),
+            CrcAlgorithm::X25 => crc16_x25(data),
+        }
+    }
+
+    /// The catalogue name, lower case: `arc`, `x25`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrcAlgorithm::Arc => "arc",
+            CrcAlgorithm::X25 => "x25",
+        }
+    }
+}
+
+/// An energy register of a tariff above 4 (`1-0:1.8.5`, Israeli
+/// `1-0:1.8.11` … `1.8.13`): tariffs 1 to 4 have fixed places in
+/// [`Telegram::imported`], these are listed by tariff number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TariffRegister {
+    /// The OBIS E group: the tariff number as the meter counts it.
+    pub tariff: u8,
+    /// The register, kWh as written.
+    pub value: Quantity,
 }
 
 /// A byte range of the telegram's own text: text fields point into
@@ -220,6 +267,9 @@ pub struct Telegram {
     /// What the CRC line said. A mismatch still decodes, so the caller can
     /// look at a damaged telegram; [`Telegram::verify`] decides.
     pub crc: CrcStatus,
+    /// The CRC-16 that [`Telegram::crc`] was checked with (ARC unless the
+    /// header is a Holley's, `/HLY…`).
+    pub crc_algorithm: CrcAlgorithm,
     header: Span,
     /// `1-3:0.2.8`, e.g. `50`.
     pub version: Option<Span>,
@@ -241,6 +291,10 @@ pub struct Telegram {
     pub imported: [Option<Quantity>; 5],
     /// `1-0:2.8.t`, indexed like `imported`.
     pub exported: [Option<Quantity>; 5],
+    /// `1-0:1.8.t` for tariffs above 4, in tariff order, one per tariff.
+    pub imported_more: Vec<TariffRegister>,
+    /// `1-0:2.8.t` for tariffs above 4, like `imported_more`.
+    pub exported_more: Vec<TariffRegister>,
     /// `1-0:3.8.t` reactive energy import.
     pub reactive_imported: [Option<Quantity>; 5],
     /// `1-0:4.8.t` reactive energy export.
@@ -292,11 +346,15 @@ pub struct Telegram {
     pub text_message: Option<Span>,
     /// `0-0:96.13.1`: the numeric message code of DSMR 2.2–4 meters.
     pub text_code: Option<Span>,
+    /// `0-0:96.13.2` … `96.13.5`: the four extra text message slots of
+    /// Luxembourg (Smarty) meters, as written; `None` when empty.
+    pub text_messages_extra: [Option<Span>; 4],
     /// `1-0:1.4.0`: running 15-minute average demand.
     pub demand: Option<Quantity>,
     /// `1-0:1.6.0`: this month's peak demand.
     pub month_peak: Option<Peak>,
-    /// `0-0:98.1.0`: up to 13 months of peaks.
+    /// `0-0:98.1.0`: the monthly peaks the meter lists (13 on Fluvius
+    /// meters), every entry kept: the telegram's size bounds them.
     pub peak_history: Vec<Peak>,
     /// Channels 1 to 4 (index 0 is channel 1).
     pub mbus: [Mbus; 4],
@@ -352,18 +410,40 @@ impl Telegram {
         self.crc = if digits == 0 {
             CrcStatus::Missing
         } else {
-            let computed = crc16_arc(&frame[..=bang]);
-            match parse_crc_digits(&frame[bang + 1..]) {
-                Some(sent) if sent == computed => CrcStatus::Valid(sent),
-                Some(sent) => CrcStatus::Mismatch { sent, computed },
-                None => return Err(Error::NoEnd),
-            }
+            let sent = parse_crc_digits(&frame[bang + 1..]).ok_or(Error::NoEnd)?;
+            self.check_crc(&frame[..=bang], sent)
         };
         self.raw.extend_from_slice(frame);
         self.raw.extend_from_slice(&[0; PAD]);
         self.len = frame.len();
         self.decode_body(bang);
         Ok(())
+    }
+
+    /// The CRC status of `data` (`/` … `!`) against `sent`: CRC-16/ARC,
+    /// or for a Holley header (`/HLY`) CRC-16/X25 first and then ARC.
+    /// Sets [`Telegram::crc_algorithm`] to the one that matched (or, on a
+    /// mismatch, the one the header calls for).
+    fn check_crc(&mut self, data: &[u8], sent: u16) -> CrcStatus {
+        // The third letter's case only says how fast the meter answers.
+        let holley = data
+            .get(1..4)
+            .is_some_and(|m| m.eq_ignore_ascii_case(b"HLY"));
+        let first = if holley {
+            CrcAlgorithm::X25
+        } else {
+            CrcAlgorithm::Arc
+        };
+        self.crc_algorithm = first;
+        let computed = first.compute(data);
+        if sent == computed {
+            return CrcStatus::Valid(sent);
+        }
+        if first == CrcAlgorithm::X25 && crc16_arc(data) == sent {
+            self.crc_algorithm = CrcAlgorithm::Arc;
+            return CrcStatus::Valid(sent);
+        }
+        CrcStatus::Mismatch { sent, computed }
     }
 
     /// Accepts or refuses the telegram by its CRC. A telegram without CRC
@@ -404,32 +484,122 @@ impl Telegram {
             .is_some_and(|v| v >= 40)
     }
 
+    /// Empties the telegram for the next decode, keeping the buffers'
+    /// memory and the line cache. Field by field, in place: building a
+    /// `Telegram { .. }` and moving it in copies its 2.4 KB twice, a tenth
+    /// of a decode. The pattern lists every field, so a new one cannot be
+    /// forgotten here.
     fn reset(&mut self) {
-        let mut raw = core::mem::take(&mut self.raw);
-        let mut log = core::mem::take(&mut self.power_failure_log);
-        let mut hist = core::mem::take(&mut self.peak_history);
-        let mut unknown = core::mem::take(&mut self.unknown);
-        let mut errors = core::mem::take(&mut self.errors);
-        let cache = core::mem::take(&mut self.cache);
-        raw.clear();
-        log.clear();
-        hist.clear();
-        unknown.clear();
-        errors.clear();
-        *self = Telegram {
+        let Telegram {
             raw,
-            power_failure_log: log,
-            peak_history: hist,
+            len,
+            crc,
+            crc_algorithm,
+            header,
+            version,
+            emucs_version,
+            timestamp,
+            equipment_id,
+            serial,
+            ean,
+            logical_name,
+            device_id,
+            imported,
+            exported,
+            imported_more,
+            exported_more,
+            reactive_imported,
+            reactive_exported,
+            reactive_quadrants,
+            absolute_energy,
+            power_import,
+            power_export,
+            reactive_power_import,
+            reactive_power_export,
+            reactive_power_quadrants,
+            apparent_power_import,
+            apparent_power_export,
+            power_factor,
+            frequency,
+            phases,
+            tariff,
+            breaker,
+            threshold,
+            power_failures,
+            long_power_failures,
+            power_failure_log,
+            has_power_failure_log,
+            text_message,
+            text_code,
+            text_messages_extra,
+            demand,
+            month_peak,
+            peak_history,
+            mbus,
             unknown,
             errors,
-            cache,
-            ..Telegram::default()
-        };
+            // The line cache stays: it makes the next decode fast.
+            cache: _,
+        } = self;
+        raw.clear();
+        imported_more.clear();
+        exported_more.clear();
+        power_failure_log.clear();
+        peak_history.clear();
+        unknown.clear();
+        errors.clear();
+        *len = Default::default();
+        *crc = Default::default();
+        *crc_algorithm = Default::default();
+        *header = Default::default();
+        *version = Default::default();
+        *emucs_version = Default::default();
+        *timestamp = Default::default();
+        *equipment_id = Default::default();
+        *serial = Default::default();
+        *ean = Default::default();
+        *logical_name = Default::default();
+        *device_id = Default::default();
+        *imported = Default::default();
+        *exported = Default::default();
+        *reactive_imported = Default::default();
+        *reactive_exported = Default::default();
+        *reactive_quadrants = Default::default();
+        *absolute_energy = Default::default();
+        *power_import = Default::default();
+        *power_export = Default::default();
+        *reactive_power_import = Default::default();
+        *reactive_power_export = Default::default();
+        *reactive_power_quadrants = Default::default();
+        *apparent_power_import = Default::default();
+        *apparent_power_export = Default::default();
+        *power_factor = Default::default();
+        *frequency = Default::default();
+        *phases = Default::default();
+        *tariff = Default::default();
+        *breaker = Default::default();
+        *threshold = Default::default();
+        *power_failures = Default::default();
+        *long_power_failures = Default::default();
+        *has_power_failure_log = Default::default();
+        *text_message = Default::default();
+        *text_code = Default::default();
+        *text_messages_extra = Default::default();
+        *demand = Default::default();
+        *month_peak = Default::default();
+        *mbus = Default::default();
     }
 
     /// The telegram's text (`/` … `!CRC`).
     pub fn raw(&self) -> &[u8] {
         self.raw.get(..self.len).unwrap_or_default()
+    }
+
+    /// The text the CRC covers: `/` through the final `!`.
+    pub fn crc_covered(&self) -> &[u8] {
+        let raw = self.raw();
+        let bang = raw.iter().rposition(|&b| b == b'!').unwrap_or(raw.len());
+        raw.get(..=bang).unwrap_or(raw)
     }
 
     /// The bytes of a span of this telegram.
@@ -467,6 +637,18 @@ impl Telegram {
             .filter(|s| !s.is_empty())
     }
 
+    /// `1-0:1.8.t` for every tariff `t` from 1 up, in tariff order: 1 to 4
+    /// from [`Telegram::imported`], then [`Telegram::imported_more`].
+    pub fn imported_tariffs(&self) -> impl Iterator<Item = TariffRegister> + '_ {
+        tariffs(&self.imported, &self.imported_more)
+    }
+
+    /// `1-0:2.8.t` for every tariff from 1 up, like
+    /// [`Telegram::imported_tariffs`].
+    pub fn exported_tariffs(&self) -> impl Iterator<Item = TariffRegister> + '_ {
+        tariffs(&self.exported, &self.exported_more)
+    }
+
     /// The newest entry of the long power failure log (by end time).
     pub fn last_power_failure(&self) -> Option<&PowerFailure> {
         self.power_failure_log
@@ -477,6 +659,17 @@ impl Telegram {
                     .map(|t| (t.year, t.month, t.day, t.hour, t.minute, t.second))
             })
     }
+}
+
+/// Tariffs 1 to 4 of `fixed` (index 0 is the total), then `more`.
+fn tariffs<'a>(
+    fixed: &'a [Option<Quantity>; 5],
+    more: &'a [TariffRegister],
+) -> impl Iterator<Item = TariffRegister> + 'a {
+    (1u8..)
+        .zip(&fixed[1..])
+        .filter_map(|(tariff, q)| q.map(|value| TariffRegister { tariff, value }))
+        .chain(more.iter().copied())
 }
 
 /// Line `n` (1-based, the header is line 1) of a telegram's text without

@@ -181,6 +181,31 @@ fn noise_frames_and_is_refused() {
     );
 }
 
+/// Noise behind Holley headers, where CRC-16/X25 is tried as well as ARC:
+/// every `/` of a megabyte of P1-alphabet noise starts `/HLY5`, so hundreds
+/// of frames get both CRCs checked, and none is accepted.
+#[test]
+fn noise_behind_a_holley_header_is_refused() {
+    for seed in 0..4u64 {
+        let raw = noise(seed, 1 << 20, Shape::HighCleared);
+        let mut stream = Vec::with_capacity(raw.len() * 2);
+        for b in raw {
+            let c = P1_ALPHABET[b as usize % P1_ALPHABET.len()];
+            stream.push(c);
+            if c == b'/' {
+                stream.extend_from_slice(b"HLY5");
+            }
+        }
+        let out = run(&stream, false);
+        assert!(out.accepted.is_empty(), "{:?}", out.accepted);
+        assert!(
+            out.refused.len() > 100,
+            "only {} frames: the test does not reach the rule",
+            out.refused.len()
+        );
+    }
+}
+
 /// The examples of issue #12.
 #[test]
 fn a_bare_header_is_refused_alone_and_after_a_crc() {

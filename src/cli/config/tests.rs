@@ -30,7 +30,7 @@ fn defaults() {
     assert_eq!(s.meters[0].name, "main");
     assert_eq!(s.meters[0].source, SourceConfig::Demo(DemoCountry::Nl));
     assert_eq!(s.meters[0].stale_after, Duration::from_secs(60));
-    assert_eq!(s.listen_address, "0.0.0.0:9947");
+    assert_eq!(s.listen_addresses, ["0.0.0.0:9947"]);
     assert_eq!(s.telemetry_path, "/metrics");
     assert!(!s.expose_equipment_ids);
     let c = parse(&["--demo"]).unwrap();
@@ -74,19 +74,38 @@ fn errors_name_the_flag() {
     assert!(e(&["--demo", "--web.listen-address", "9947"]).contains("--web.listen-address"));
     assert!(e(&["--demo", "--timezone", "Mars/Base"]).contains("--timezone"));
     assert!(e(&["--demo", "--meter", "a b"]).contains("--meter"));
-    assert!(e(&["--demo", "--log-level", "loud=="]).contains("--log-level"));
+    assert!(e(&["--demo", "--log-level", "loud=="]).contains("--log.level"));
     assert!(e(&["--demo", "--replay", "f"]).contains("--replay and --demo"));
 }
 
 #[test]
 fn addresses() {
     assert_eq!(
-        serve(&["--demo", "--web.listen-address", ":9100"]).listen_address,
-        "0.0.0.0:9100"
+        serve(&["--demo", "--web.listen-address", ":9100"]).listen_addresses,
+        ["0.0.0.0:9100"]
     );
     assert_eq!(
-        serve(&["--demo", "--web.listen-address", "[::1]:9100"]).listen_address,
-        "[::1]:9100"
+        serve(&["--demo", "--web.listen-address", "[::1]:9100"]).listen_addresses,
+        ["[::1]:9100"]
+    );
+    // More than once, or comma-separated (as the environment variable).
+    let two = ["127.0.0.1:9100", "[::1]:9100"];
+    let args = [
+        "--demo",
+        "--web.listen-address",
+        two[0],
+        "--web.listen-address",
+        two[1],
+    ];
+    assert_eq!(serve(&args).listen_addresses, two);
+    assert_eq!(
+        serve(&[
+            "--demo",
+            "--web.listen-address",
+            "127.0.0.1:9100,[::1]:9100"
+        ])
+        .listen_addresses,
+        two
     );
     let s = meter(&["--tcp", "p1.local:2001", "--stale-after", "10s"]);
     assert_eq!(
@@ -114,12 +133,22 @@ fn replay_and_parse() {
         })
     );
     let c = parse(&["parse", "--timezone", "UTC", "x.txt"]).unwrap();
-    assert!(matches!(c.mode, Mode::Parse(Some(ref p)) if p.as_os_str() == "x.txt"));
-    assert_eq!(c.zone, Zone::UTC);
-    assert!(matches!(parse(&["parse"]).unwrap().mode, Mode::Parse(None)));
     assert!(matches!(
-        parse(&["parse", "-"]).unwrap().mode,
-        Mode::Parse(None)
+        c.mode,
+        Mode::Parse { input: Some(ref p), mask_ids: false, raw: false } if p.as_os_str() == "x.txt"
+    ));
+    assert_eq!(c.zone, Zone::UTC);
+    assert!(matches!(
+        parse(&["parse"]).unwrap().mode,
+        Mode::Parse { input: None, .. }
+    ));
+    assert!(matches!(
+        parse(&["parse", "--mask-ids", "--raw", "-"]).unwrap().mode,
+        Mode::Parse {
+            input: None,
+            mask_ids: true,
+            raw: true
+        }
     ));
 }
 
@@ -235,6 +264,51 @@ fn typed_flags_refuse_bad_values_in_the_old_words() {
             panic!("{args:?}: not clap's error")
         };
         assert_eq!(c.exit_code(), 2, "{args:?}");
+    }
+}
+
+#[test]
+fn systemd_sockets_need_systemd() {
+    let args = ["x", "--demo", "--web.systemd-socket"];
+    let env = |pid: &str, fds: &str| Env {
+        listen_pid: Some(pid.to_owned()),
+        listen_fds: Some(fds.to_owned()),
+        ..Env::default()
+    };
+    let me = std::process::id().to_string();
+    let c = parse_with_env(args, env(&me, "2")).unwrap();
+    let Mode::Serve(s) = c.mode else {
+        panic!("not serve")
+    };
+    assert_eq!(s.systemd_sockets, Some(2));
+    let e = parse_with_env(args, env("1", "2")).unwrap_err().to_string();
+    assert!(
+        e.contains("--web.systemd-socket") && e.contains("LISTEN_PID"),
+        "{e}"
+    );
+    let e = parse_with_env(args, env(&me, "0")).unwrap_err().to_string();
+    assert!(e.contains("LISTEN_FDS"), "{e}");
+    let e = parse_with_env(args, Env::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("LISTEN_PID"), "{e}");
+    // Without the flag the variables are not looked at.
+    let c = parse_with_env(["x", "--demo"], env("1", "x")).unwrap();
+    let Mode::Serve(s) = c.mode else {
+        panic!("not serve")
+    };
+    assert_eq!(s.systemd_sockets, None);
+}
+
+#[test]
+fn logging_flags_take_the_prometheus_names() {
+    for flags in [
+        ["--log.level", "--log.format"],
+        ["--log-level", "--log-format"],
+    ] {
+        let c = parse_from(["x", "--demo", flags[0], "debug", flags[1], "json"], None).unwrap();
+        assert_eq!(c.log.filter, "debug");
+        assert_eq!(c.log.format, LogFormat::Json);
     }
 }
 

@@ -90,8 +90,16 @@ impl RawDecimal {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawWeb {
-    pub(super) listen_address: Option<Spanned<String>>,
+    pub(super) listen_address: Option<Spanned<RawListenAddress>>,
     pub(super) telemetry_path: Option<Spanned<String>>,
+}
+
+/// `[web] listen_address`: one address, or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawListenAddress {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Default, Deserialize)]

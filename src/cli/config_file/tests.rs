@@ -45,7 +45,7 @@ demo = true
         Path::new("/etc/dsmr/m.toml"),
     )
     .unwrap();
-    assert_eq!(c.listen_address.as_deref(), Some("0.0.0.0:9100"));
+    assert_eq!(c.listen_addresses, Some(vec!["0.0.0.0:9100".to_owned()]));
     assert_eq!(c.telemetry_path.as_deref(), Some("/p1"));
     assert_eq!(c.expose_equipment_ids, Some(true));
     let names: Vec<&str> = c.meters.iter().map(|m| m.name.as_str()).collect();
@@ -73,6 +73,13 @@ fn errors_name_line_column_and_key() {
     let e = err("[[meter]]\nname = \"a\"\nserial = { path = \"/dev/x\", bauds = 1 }\n");
     assert!(e.starts_with("m.toml:3:"), "{e}");
     assert!(e.contains("bauds"), "{e}");
+    let e = err("[web]\nlisten_address = []\n");
+    assert!(
+        e.starts_with("m.toml:2:18: ") && e.contains("empty list"),
+        "{e}"
+    );
+    let e = err("[web]\nlisten_address = [\":1\", \"nope\"]\n");
+    assert!(e.starts_with("m.toml:2:") && e.contains("\"nope\""), "{e}");
     let e = err("[web]\nlisten = \":1\"\n");
     assert!(e.starts_with("m.toml:2:1: ") && e.contains("listen"), "{e}");
     let e = err("[[meter]]\nname = \"a\"\ndemo = true\nstale_after = \"5x\"\n");
@@ -159,6 +166,19 @@ fn smarty_key_files_are_read_relative_to_the_config() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("missing") && e.contains("cannot read"), "{e}");
+}
+
+#[test]
+fn listen_address_may_be_a_list() {
+    let c = parse(
+        "[web]\nlisten_address = [\"127.0.0.1:9100\", \"[::1]:9100\"]\n\n[[meter]]\nname = \"a\"\ndemo = true\n",
+        Path::new("m.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.listen_addresses,
+        Some(vec!["127.0.0.1:9100".to_owned(), "[::1]:9100".to_owned()])
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! where it comes from (a file written by `homewizard pair`, or a value the
 //! CLI took from the environment).
 
+use crate::small_file::{read_limited, KEY_FILE_LIMIT};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -108,11 +109,11 @@ impl TokenSource {
 
 /// Reads and checks a token file.
 pub fn read_token_file(path: &Path) -> Result<Token, TokenError> {
-    let text = std::fs::read(path).map_err(|source| TokenError::Read {
+    let text = read_limited(path, KEY_FILE_LIMIT).map_err(|source| TokenError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let text = String::from_utf8_lossy(text.get(..4096).unwrap_or(&text));
+    let text = String::from_utf8_lossy(&text);
     Token::parse(&text).map_err(|e| TokenError::Invalid {
         path: path.to_owned(),
         reason: Box::new(e),

@@ -8,7 +8,7 @@
 //! would ([`Telegram::plausible_without_crc`]), and only from a meter that
 //! has not sent a CRC before ([`Acceptance`]).
 
-use super::{CrcStatus, Error, Telegram};
+use super::{CrcAlgorithm, CrcStatus, Error, Telegram};
 use core::fmt;
 
 /// The longest identification after `/XXXn` believed without a CRC; real
@@ -135,6 +135,8 @@ impl Telegram {
             .chain(&self.exported)
             .chain([&self.power_import, &self.power_export])
             .any(Option::is_some)
+            || !self.imported_more.is_empty()
+            || !self.exported_more.is_empty()
             || self.timestamp.is_some()
             || self.version.is_some()
             || self.emucs_version.is_some()
@@ -159,10 +161,17 @@ impl Telegram {
 /// makes four hex digits after a `!` too often, and would lock out a
 /// DSMR 2.2/3.0 meter. A source that guards the bytes itself and may leave
 /// the CRC off (`allow_missing_crc`, the HomeWizard API) keeps no memory.
+///
+/// It also remembers which CRC-16 the meter uses ([`CrcAlgorithm`]): a
+/// Holley header is checked against X25 and ARC, and once one of them has
+/// matched, a telegram that matches only the other is refused as
+/// [`Error::CrcMismatch`] (with the CRC the meter's algorithm gives), so
+/// damage that happens to match the second CRC does not get through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Acceptance {
     allow_missing_crc: bool,
     crc_seen: bool,
+    algorithm: Option<CrcAlgorithm>,
 }
 
 impl Acceptance {
@@ -184,10 +193,26 @@ impl Acceptance {
         self.crc_seen
     }
 
+    /// The CRC-16 the meter's accepted telegrams matched, once one did.
+    pub fn crc_algorithm(&self) -> Option<CrcAlgorithm> {
+        self.algorithm
+    }
+
     /// Accepts or refuses the next telegram of the stream.
     pub fn check(&mut self, t: &Telegram) -> Result<(), Error> {
         match t.crc {
-            CrcStatus::Valid(_) => self.crc_seen = true,
+            CrcStatus::Valid(sent) => match self.algorithm {
+                Some(known) if known != t.crc_algorithm => {
+                    let computed = known.compute(t.crc_covered());
+                    return Err(Error::CrcMismatch { sent, computed });
+                }
+                _ => {
+                    t.verify(self.allow_missing_crc)?;
+                    self.crc_seen = true;
+                    self.algorithm = Some(t.crc_algorithm);
+                    return Ok(());
+                }
+            },
             CrcStatus::Missing if self.crc_seen && !self.allow_missing_crc => {
                 return Err(Error::CrcDropped)
             }

@@ -4,11 +4,12 @@
 //! several entries are read in [`super::logs`] and [`super::mbus`].
 
 use super::field::{find, integer, quantity, small, timestamp, FieldResult};
-use super::meaning::Slot;
+use super::meaning::{Slot, ENERGY};
 use super::scan::{scan, STOP_CLOSE, STOP_OPEN};
-use super::{FieldError, FieldErrorKind, Span, Telegram, UnknownLine};
+use super::{FieldError, FieldErrorKind, Span, TariffRegister, Telegram, UnknownLine};
 use crate::obis::Obis;
-use crate::value::trim;
+use crate::value::{trim, Quantity, Unit};
+use alloc::vec::Vec;
 
 /// The values of one object: parenthesised groups, possibly over several lines.
 #[derive(Clone, Copy)]
@@ -263,6 +264,14 @@ impl Telegram {
                 }
             }
             MonthPeak => self.month_peak_line(g)?,
+            ImportedMore(t) => {
+                let q = quantity(first, 0, ENERGY, Unit::KWh)?;
+                set_tariff(&mut self.imported_more, t, q);
+            }
+            ExportedMore(t) => {
+                let q = quantity(first, 0, ENERGY, Unit::KWh)?;
+                set_tariff(&mut self.exported_more, t, q);
+            }
             PowerFailureLog => self.power_failure_log_line(g)?,
             MbusDeviceType(_) | MbusValve(_) | MbusBreaker(_) | MbusReading(..)
             | MbusProfile(_) => self.mbus_object(slot, g, first)?,
@@ -270,7 +279,7 @@ impl Telegram {
             // Filled above by `span_field`, `count_field` or
             // `quantity_field`; listed so a new slot cannot be forgotten.
             Version | EmucsVersion | EquipmentId | Serial | Ean | LogicalName | DeviceId
-            | TextMessage | TextCode | MbusEquipmentId(_) | MbusEan(_) => {}
+            | TextMessage | TextCode | TextMessageExtra(_) | MbusEquipmentId(_) | MbusEan(_) => {}
             PowerFailures | LongPowerFailures | PhaseSags(_) | PhaseSwells(_) => {}
             Threshold
             | Imported(_)
@@ -317,6 +326,18 @@ impl Telegram {
                 value: Span::new(open, end),
             });
         }
+    }
+}
+
+/// Sets tariff `t` of `list` (kept in tariff order, one entry a tariff, as
+/// the fixed tariffs 1 to 4 are one field each: a repeated line replaces
+/// the earlier value); an empty value removes nothing and adds nothing.
+fn set_tariff(list: &mut Vec<TariffRegister>, tariff: u8, q: Option<Quantity>) {
+    let Some(value) = q else { return };
+    let r = TariffRegister { tariff, value };
+    match list.binary_search_by_key(&tariff, |r| r.tariff) {
+        Ok(i) => list[i] = r,
+        Err(i) => list.insert(i, r),
     }
 }
 

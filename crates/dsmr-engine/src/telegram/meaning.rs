@@ -25,9 +25,15 @@ pub(super) enum Slot {
     LongPowerFailures,
     TextMessage,
     TextCode,
+    /// `0-0:96.13.2` … `96.13.5`, index 0 for `96.13.2`.
+    TextMessageExtra(u8),
     PeakHistory,
     Imported(u8),
     Exported(u8),
+    /// `1-0:1.8.t` with `t` above 4.
+    ImportedMore(u8),
+    /// `1-0:2.8.t` with `t` above 4.
+    ExportedMore(u8),
     ReactiveImported(u8),
     ReactiveExported(u8),
     ReactiveQuadrant(u8),
@@ -84,6 +90,7 @@ impl Slot {
             (0, 0, 96, 7, 9) => LongPowerFailures,
             (0, 0, 96, 13, 0) => TextMessage,
             (0, 0, 96, 13, 1) => TextCode,
+            (0, 0, 96, 13, e @ 2..=5) => TextMessageExtra(e - 2),
             (0, 0, 98, 1, 0) => PeakHistory,
             (1, 0 | 1, c, d, e) => Slot::electricity(c, d, e),
             (0, n @ 1..=4, c, d, e) => Slot::mbus(n - 1, c, d, e),
@@ -97,6 +104,8 @@ impl Slot {
         match (c, d, e) {
             (1, 8, t @ 0..=4) => Imported(t),
             (2, 8, t @ 0..=4) => Exported(t),
+            (1, 8, t) => ImportedMore(t),
+            (2, 8, t) => ExportedMore(t),
             (3, 8, t @ 0..=4) => ReactiveImported(t),
             (4, 8, t @ 0..=4) => ReactiveExported(t),
             (5..=8, 8, 0) => ReactiveQuadrant(c - 5),
@@ -208,6 +217,7 @@ impl Telegram {
             DeviceId => &mut self.device_id,
             TextMessage => &mut self.text_message,
             TextCode => &mut self.text_code,
+            TextMessageExtra(i) => &mut self.text_messages_extra[i as usize],
             MbusEquipmentId(ch) => &mut self.mbus[ch as usize].equipment_id,
             MbusEan(ch) => &mut self.mbus[ch as usize].ean,
             _ => return None,
