@@ -29,6 +29,8 @@
 //! - this file: [`Meter`], [`MeterState`], [`DayStart`] and the meter kinds.
 //! - [`registers`]: the register guard ([`Registers`]).
 //! - `billing`: the guarded registers as the cost account reads them.
+//! - [`history`]: the live page's last hours of power (a bounded ring) and
+//!   today's cost base.
 
 mod billing;
 pub mod history;
