@@ -8,6 +8,8 @@ Without files it reads grafana/dashboards/*.json of this repository. Each line i
 template variables replaced so that Prometheus can evaluate the expression as it is:
 
     $meter            -> the --meter regex (default .*)
+    $cost_meter, $capacity_meter (the hidden variables that repeat the cost and
+                      capacity rows per meter that has them) -> the same regex
     $instance         -> .*
     $__range          -> 1h   ($__range_s -> 3600, $__range_ms -> 3600000)
     $__rate_interval  -> 1m
@@ -37,6 +39,8 @@ def promql_string_escape(value):
 def substitutions(meter):
     return {
         "meter": promql_string_escape(meter),
+        "cost_meter": promql_string_escape(meter),
+        "capacity_meter": promql_string_escape(meter),
         "instance": ".*",
         "__range": "1h",
         "__range_s": "3600",

@@ -50,6 +50,7 @@
 //! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! main, cli -> price -> cost
 //! state, metrics -> cost -> dsmr_engine
+//! source (the demo's prices) -> cost
 //! ```
 //!
 //! Where a change goes: a new source in `source/`, a new metric in

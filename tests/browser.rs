@@ -6,7 +6,8 @@
 //!    while a new telegram is fed: the page shows it without a reload.
 //! 3. The real binary with `--demo be`: the dumped DOM shows the capacity
 //!    tariff (the projected quarter against the month peak), which a Dutch
-//!    meter's card keeps hidden.
+//!    meter's card keeps hidden, today's cost and the price now (the demo's
+//!    prices), and the page's own SVG charts of power and of the price curve.
 //!
 //! `--virtual-time-budget` is not used: an open EventSource keeps virtual
 //! time from advancing, so Chromium would never dump. The dump is taken
@@ -14,8 +15,8 @@
 //!
 //! Without /usr/bin/chromium (or /usr/bin/chromedriver for the second
 //! check) the test says so on stdout and returns; CI installs both
-//! (`apt-get install chromium chromium-driver`). With `SCREENSHOTS=1` it
-//! also writes docs/page-light.png and docs/page-dark.png.
+//! (`apt-get install chromium chromium-driver`). With `SCREENSHOTS=1` the
+//! third check also writes docs/page-light.png and docs/page-dark.png.
 
 mod common;
 
@@ -221,10 +222,6 @@ fn the_page_shows_the_fixture_and_follows_new_telegrams() {
     );
     driver.call("DELETE", &format!("/session/{session}"), "");
     drop(driver);
-
-    if std::env::var_os("SCREENSHOTS").is_some() {
-        screenshots(&url);
-    }
 }
 
 #[test]
@@ -239,11 +236,19 @@ fn the_page_shows_the_capacity_tariff_of_the_belgian_demo() {
         "127.0.0.1:0",
     ]));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !common::bin::scrape(&addr, "/api/v1/meters")
-        .unwrap_or_default()
-        .contains("\"capacity\"")
-    {
-        assert!(Instant::now() < deadline, "no capacity block in the API");
+    // The capacity block, and two power points to draw a line through.
+    while !common::bin::scrape(&addr, "/api/v1/meters").is_some_and(|b| {
+        b.contains("\"capacity\"")
+            && b.contains("\"cost\"")
+            && b.contains("]],\"prices\"")
+            && b.split("\"power\":[[")
+                .nth(1)
+                .is_some_and(|p| p.contains("],["))
+    }) {
+        assert!(
+            Instant::now() < deadline,
+            "no capacity, cost or chart block in the API"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let dom = chromium(&format!("http://{addr}/"), &["--dump-dom"]);
@@ -259,10 +264,27 @@ fn the_page_shows_the_capacity_tariff_of_the_belgian_demo() {
         "<dt>Capacity cost</dt><dd>€ ",
         " a year</dd>",
         "Tariff ",
+        "data-k=\"cost-title\">Cost today",
+        "data-k=\"cost-total\">€ ",
+        "now buying at € ",
+        "/kWh, selling at € ",
+        "<dt>Electricity</dt><dd>€ ",
+        "<dt>Fixed charges</dt><dd>€ ",
+        "Power, last hours</h3>",
+        "<polyline class=\"draw\" points=\"",
+        "Electricity price, today and tomorrow</h3>",
+        "<polyline class=\"price\" points=\"",
+        "class=\"nowline\"",
     ] {
         assert!(card.contains(want), "{want:?} not in\n{card}");
     }
-    assert!(!card.contains("data-k=\"cap\" hidden"), "{card}");
+    for hidden in ["cap", "cost", "power-box", "price-box"] {
+        let attr = format!("data-k=\"{hidden}\" hidden");
+        assert!(!card.contains(&attr), "{attr} in {card}");
+    }
+    if std::env::var_os("SCREENSHOTS").is_some() {
+        screenshots(&format!("http://{addr}/"));
+    }
 }
 
 /// The `<section>` of one meter in a dumped DOM.
@@ -274,8 +296,8 @@ fn section<'a>(dom: &'a str, meter: &str) -> &'a str {
     &rest[..rest.find("</section>").expect("</section>")]
 }
 
-/// docs/page-light.png and docs/page-dark.png, taken after the second
-/// telegram so "today" is not all zeros.
+/// docs/page-light.png and docs/page-dark.png, of the Belgian demo (every
+/// block of the page filled: power, capacity, cost, both charts).
 fn screenshots(url: &str) {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
     std::fs::create_dir_all(&docs).expect("docs/");
@@ -286,7 +308,7 @@ fn screenshots(url: &str) {
         let path = docs.join(name);
         let mut args = vec![
             format!("--screenshot={}", path.display()),
-            "--window-size=420,900".to_owned(),
+            "--window-size=420,1500".to_owned(),
             "--hide-scrollbars".to_owned(),
         ];
         if let Some(e) = extra {
@@ -388,7 +410,7 @@ impl Driver {
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                          "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync",
-                         "--window-size=420,900"]
+                         "--window-size=420,1500"]
             }
         }}});
         let v = self.call("POST", "/session", &caps.to_string());

@@ -196,6 +196,22 @@ impl Account {
             .map(|((k, _), v)| (k, v))
     }
 
+    /// The all-in import price of electricity over `[from, to)` as
+    /// `(start, price)` steps, for the page's price chart: a feed's
+    /// intervals, or one step for a fixed price (tariff 0's); empty without
+    /// an import price.
+    pub fn import_curve(&self, from: i64, to: i64) -> Vec<(i64, Nanos)> {
+        match &self.plan.import {
+            Some(Spec::Dynamic { feed, formula }) => feed
+                .between(from, to)
+                .into_iter()
+                .map(|iv| (iv.start, formula.all_in(iv.price)))
+                .collect(),
+            Some(s @ Spec::Fixed(_)) => s.at(0, from).map(|p| (from, p)).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// Money earned by export, if the plan prices it.
     pub fn earned(&self) -> Option<Atto> {
         self.plan.export.as_ref().map(|_| self.earned)

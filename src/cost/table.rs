@@ -139,6 +139,17 @@ impl Feed {
         self.table.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The intervals that overlap `[from, to)`, in order: what the live
+    /// page draws as the price curve.
+    pub fn between(&self, from: i64, to: i64) -> Vec<Interval> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        t.intervals()
+            .iter()
+            .filter(|iv| iv.end > from && iv.start < to)
+            .copied()
+            .collect()
+    }
+
     /// Merges fetched intervals in and drops those older than `prune_before`.
     pub fn merge(&self, new: &[Interval], prune_before: i64) {
         let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());

@@ -12,6 +12,7 @@
 //! `now`, `received_at`, `age_seconds`) as a [`Fixed`] written with exactly
 //! its digits, never through an `f64`.
 
+use super::cost_doc::{ChartDoc, CostDoc};
 use crate::capacity::Capacity;
 use crate::state::{
     local_day, unix_millis, unix_seconds, DayStart, MbusKind, Meter, MeterState, Meters,
@@ -42,6 +43,7 @@ fn meters_json_at(
             meters,
             now,
             stale_after,
+            wall: unix_seconds(wall),
         },
     };
     let mut out = Vec::with_capacity(2048);
@@ -54,7 +56,7 @@ fn meters_json_at(
 /// event), appended to `out`.
 pub(crate) fn meter_json(out: &mut Vec<u8>, m: &Meter, now: Instant, stale_after: Duration) {
     let st = m.lock();
-    write(out, &MeterDoc::of(m, &st, now, stale_after));
+    write(out, &MeterDoc::of(m, &st, now, stale_after, None));
 }
 
 /// Serializes into a `Vec`, which cannot fail for these documents (no
@@ -79,6 +81,8 @@ struct MeterList<'a> {
     meters: &'a Meters,
     now: Instant,
     stale_after: Duration,
+    /// Unix second of `now`: the charts are drawn up to it.
+    wall: i64,
 }
 
 impl Serialize for MeterList<'_> {
@@ -86,7 +90,8 @@ impl Serialize for MeterList<'_> {
         let mut seq = s.serialize_seq(Some(self.meters.len()))?;
         for m in self.meters.iter() {
             let st = m.lock();
-            seq.serialize_element(&MeterDoc::of(m, &st, self.now, self.stale_after))?;
+            let doc = MeterDoc::of(m, &st, self.now, self.stale_after, Some(self.wall));
+            seq.serialize_element(&doc)?;
         }
         seq.end()
     }
@@ -109,10 +114,24 @@ pub(crate) struct MeterDoc<'a> {
     /// Only for a capacity-tariff meter (Belgian), added after `today`.
     #[serde(skip_serializing_if = "Option::is_none")]
     capacity: Option<CapacityDoc>,
+    /// Only for a meter with prices: today's cost and the prices now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<CostDoc>,
+    /// Only in `/api/v1/meters` (not in events), when there is something
+    /// to draw: the last hours of power and the price curve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart: Option<ChartDoc>,
 }
 
 impl<'a> MeterDoc<'a> {
-    fn of(m: &'a Meter, st: &'a MeterState, now: Instant, stale_after: Duration) -> Self {
+    /// The document; with the chart as of Unix second `chart_at` if given.
+    fn of(
+        m: &'a Meter,
+        st: &'a MeterState,
+        now: Instant,
+        stale_after: Duration,
+        chart_at: Option<i64>,
+    ) -> Self {
         let zone = m.zone();
         MeterDoc {
             name: m.name(),
@@ -132,6 +151,8 @@ impl<'a> MeterDoc<'a> {
             telegram: st.telegram.as_ref().map(|t| TelegramDoc::of(t, zone)),
             today: today(st, zone),
             capacity: st.capacity.view().map(CapacityDoc::of),
+            cost: st.cost.as_ref().and_then(|a| CostDoc::of(a, &st.history)),
+            chart: chart_at.and_then(|w| ChartDoc::of(st.cost.as_ref(), &st.history, zone, w)),
         }
     }
 }
@@ -530,8 +551,80 @@ mod tests {
             }
             list.push(m);
         }
+        list.push(priced_meter(&files[0], base));
         list.push(Meter::new("no telegram yet", Zone::UTC));
         (Meters::new(list), now)
+    }
+
+    /// A meter with prices (a spot feed for import and export, fixed gas
+    /// and daily charges), billed an hour, with three power samples: its
+    /// `cost` and `chart` blocks.
+    fn priced_meter(fixture: &std::path::Path, base: Instant) -> std::sync::Arc<Meter> {
+        use crate::cost::{Account, Feed, Formula, Interval, Nanos, Plan, Readings, Spec};
+        use std::sync::Arc;
+        let t = first_telegram(&std::fs::read(fixture).expect("fixture")).expect("telegram");
+        let feed = Arc::new(Feed::new("pinned"));
+        let iv = |start: i64, price: i64| Interval {
+            start,
+            end: start + 900,
+            price: Nanos(price),
+        };
+        feed.merge(
+            &[iv(1_699_999_200, 81_000_000), iv(1_700_000_100, -4_500_000)],
+            i64::MIN,
+        );
+        let vat = Formula {
+            markup: Nanos(20_000_000),
+            tax: Nanos(101_540_000),
+            vat_ppm: 210_000,
+        };
+        let plan = Plan {
+            currency: "EUR".into(),
+            import: Some(Spec::Dynamic {
+                feed: feed.clone(),
+                formula: vat,
+            }),
+            export: Some(Spec::Dynamic {
+                feed,
+                formula: Formula::default(),
+            }),
+            gas: Some(Spec::Fixed([
+                Some(Nanos(1_350_000_000)),
+                None,
+                None,
+                None,
+                None,
+            ])),
+            water: None,
+            heat: None,
+            fixed_per_day: Some(Nanos(850_000_000)),
+        };
+        let m = Meter::new("with prices", Zone::CET);
+        {
+            let mut st = m.lock();
+            let mut account = Account::new(Arc::new(plan));
+            let at = |at| Readings {
+                at,
+                tariff: Some(1),
+                imported: [None; 5],
+                exported: [None; 5],
+                mbus: [None; 4],
+            };
+            account.apply(&at(1_699_996_400));
+            st.history.observe_cost(&account, 19_675, 1_699_996_400);
+            account.apply(&at(1_700_000_000));
+            for (i, s) in [1_699_999_900, 1_699_999_930, 1_700_000_000]
+                .iter()
+                .enumerate()
+            {
+                st.history.observe_power(&t, s + i as i64);
+            }
+            st.cost = Some(account);
+            st.received_at = Some(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+            st.received_instant = Some(base + Duration::from_secs(99));
+            st.telegram = Some(t);
+        }
+        m
     }
 
     /// What to compare `got` with: tests/golden/`name`, or rewrite it
@@ -555,6 +648,16 @@ mod tests {
         let wall = std::time::UNIX_EPOCH + Duration::from_millis(1_700_000_123_456);
         let got = meters_json_at(&meters, Duration::from_secs(5), now, wall);
         assert_eq!(got, golden("api_meters.json", &got));
+        // The priced meter's blocks: today's fixed charges of an hour, the
+        // prices at the latest telegram, the chart.
+        for want in [
+            "\"cost\":{\"currency\":\"EUR\",\"since\":1699996400,\"today\":[",
+            "{\"what\":\"fixed\",\"amount\":0.035416666}",
+            "\"chart\":{\"power_step_seconds\":30,\"power\":[[1699999900,",
+            "\"prices\":[[1699999200,0.245073400],[1700000100,0.141618400]]",
+        ] {
+            assert!(got.contains(want), "{want} not in the document");
+        }
     }
 
     /// The exact bytes of an `/events` frame.

@@ -30,6 +30,7 @@ pub mod api;
 pub mod basic_auth;
 mod client_auth;
 pub mod compress;
+mod cost_doc;
 pub mod events;
 pub mod headers;
 pub mod lifecycle;

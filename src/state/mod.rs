@@ -31,8 +31,11 @@
 //! - `billing`: the guarded registers as the cost account reads them.
 //! - [`live`]: the set of meters served now, swapped whole on a reload,
 //!   and how the last reload went ([`Live`]).
+//! - [`history`]: the live page's last hours of power (a bounded ring) and
+//!   today's cost base.
 
 mod billing;
+pub mod history;
 pub mod live;
 pub mod registers;
 
@@ -79,6 +82,8 @@ pub struct MeterState {
     /// The Belgian capacity tariff (inactive until the meter sends a
     /// capacity value or its config asks for it).
     pub capacity: Tracker,
+    /// The last hours of power and today's cost base, for the live page.
+    pub history: history::History,
 }
 
 /// The first register values seen on one local date (in the meter's zone,
@@ -383,6 +388,12 @@ impl Meter {
             ));
         }
         track_day_start(&mut st.day_start, t, self.zone, previous, now);
+        let at = unix_seconds(now);
+        st.history.observe_power(t, at);
+        if let Some(account) = st.cost.as_ref() {
+            st.history
+                .observe_cost(account, local_day(self.zone, at).0, at);
+        }
         if let Some(d) = st.day_start.as_mut() {
             d.rebase(t, &outcome);
         }

@@ -71,6 +71,7 @@ mod tests {
             stale_after: Duration::from_secs(stale),
             timezone: "Europe/Amsterdam".to_owned(),
             capacity: Default::default(),
+            prices: None,
         }
     }
 

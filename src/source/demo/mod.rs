@@ -37,7 +37,10 @@
 //! - `text_be`: the Belgian telegram text.
 //! - `peaks`: the Belgian meter's demand, month peak and peak history.
 //! - `clock`: Dutch wall-clock time (the engine's zone rules) for all of them.
-//! - [`task`]: the source task, one telegram a second.
+//! - [`prices`]: the demo's prices: a synthetic day-ahead curve (today and
+//!   tomorrow, 15 minutes) and fixed gas, water and daily charges.
+//! - [`task`]: the source task, one telegram a second; it gives a meter
+//!   without configured prices the demo's plan.
 //!
 //! Inside: task -> meter -> household, text, text_be, peaks -> clock. This file only
 //! declares and re-exports.
@@ -46,6 +49,7 @@ mod clock;
 mod household;
 pub mod meter;
 mod peaks;
+pub mod prices;
 pub mod task;
 mod text;
 mod text_be;
