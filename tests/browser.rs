@@ -235,15 +235,19 @@ fn the_page_shows_the_capacity_tariff_of_the_belgian_demo() {
         "--web.listen-address",
         "127.0.0.1:0",
     ]));
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // The ring keeps one power point per 30 s: two points to draw a line
+    // through come within 30 s of the first telegram.
+    let deadline = Instant::now() + Duration::from_secs(40);
     // The capacity block, and two power points to draw a line through.
     while !common::bin::scrape(&addr, "/api/v1/meters").is_some_and(|b| {
-        b.contains("\"capacity\"")
-            && b.contains("\"cost\"")
-            && b.contains("]],\"prices\"")
-            && b.split("\"power\":[[")
-                .nth(1)
-                .is_some_and(|p| p.contains("],["))
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&b) else {
+            return false;
+        };
+        let m = &doc["meters"][0];
+        !m["capacity"].is_null()
+            && !m["cost"].is_null()
+            && m["chart"]["prices"].as_array().is_some_and(|p| !p.is_empty())
+            && m["chart"]["power"].as_array().is_some_and(|p| p.len() >= 2)
     }) {
         assert!(
             Instant::now() < deadline,
