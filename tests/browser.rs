@@ -246,7 +246,9 @@ fn the_page_shows_the_capacity_tariff_of_the_belgian_demo() {
         let m = &doc["meters"][0];
         !m["capacity"].is_null()
             && !m["cost"].is_null()
-            && m["chart"]["prices"].as_array().is_some_and(|p| !p.is_empty())
+            && m["chart"]["prices"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
             && m["chart"]["power"].as_array().is_some_and(|p| p.len() >= 2)
     }) {
         assert!(
