@@ -7,7 +7,8 @@ use common::counting;
 use common::smarty::encrypt;
 use common::{fixture, hex_fixture};
 use dsmr_engine::smarty::{
-    Decrypted, KeyError, KeyKind, SmartyDeframer, SmartyError, SmartyKeys, DEFAULT_MAX_FRAME_LEN,
+    Decrypted, KeyError, KeyKind, SmartyDeframer, SmartyError, SmartyKeys, SmartyStats,
+    DEFAULT_MAX_FRAME_LEN,
 };
 
 /// athombv/node-dsmr-parser `tests/test-utils.ts`.
@@ -886,4 +887,39 @@ mod properties {
             prop_assert_eq!(got, expected);
         }
     }
+}
+
+#[test]
+fn a_reset_deframer_reads_a_new_stream_as_a_fresh_one_does() {
+    let frame = with_aad();
+    let mut stream = b"noise".to_vec();
+    stream.extend_from_slice(&frame);
+    stream.extend_from_slice(&frame); // the same counter again: a replay
+    let fresh = run(keys(Some(AUTH)), &stream);
+
+    let mut d = SmartyDeframer::new(keys(Some(AUTH)));
+    // A first stream that leaves state everywhere: frames, a replay memory,
+    // noise and errors counted, and half a frame buffered.
+    let mut first = stream.clone();
+    first.extend_from_slice(&frame[..frame.len() / 2]);
+    let _ = run_chunks(&mut d, [&first[..]]);
+    assert!(d.buffered_len() > 0);
+    assert_ne!(d.stats(), SmartyStats::default());
+
+    d.reset();
+    assert_eq!(d.buffered_len(), 0);
+    assert_eq!(d.stream_offset(), 0);
+    assert_eq!(d.stats(), SmartyStats::default());
+    let mut again = run_chunks(&mut d, [&stream[..]]);
+    again.extend(d.finish().map(Item::Error));
+    assert_eq!(again, fresh, "a reset deframer differs from a fresh one");
+    // The replay memory went too: the first frame of the new stream is new.
+    let mut d2 = SmartyDeframer::new(keys(Some(AUTH)));
+    let _ = run_chunks(&mut d2, [&frame[..]]);
+    d2.reset();
+    let mut input = &frame[..];
+    let Some(Ok(f)) = d2.decode(&mut input) else {
+        panic!("no frame after reset");
+    };
+    assert!(!f.is_replay(), "replay memory survived the reset");
 }

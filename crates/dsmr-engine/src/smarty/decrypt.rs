@@ -130,6 +130,14 @@ impl Decryptor {
         }
     }
 
+    /// Forgets the stream, keeps the keyed cipher and the plaintext buffer.
+    pub(super) fn reset(&mut self) {
+        self.out.clear();
+        self.last = None;
+        self.noise_since_event = 0;
+        self.stats = SmartyStats::default();
+    }
+
     /// Counts skipped bytes, both in total and towards the next frame's
     /// [`Decrypted::noise_before`].
     pub(super) fn count_noise(&mut self, n: usize) {
@@ -143,7 +151,7 @@ impl Decryptor {
             None => return Step::NeedMore(1),
             Some(&TAG) => {}
             Some(_) => {
-                let n = data.iter().position(|&b| b == TAG).unwrap_or(data.len());
+                let n = memchr::memchr(TAG, data).unwrap_or(data.len());
                 self.count_noise(n);
                 return Step::Skip(n);
             }

@@ -82,7 +82,7 @@ impl SmartyDeframer {
         let mut taken = 0;
         let mut bytes = bytes;
         if self.pending().is_empty() {
-            let noise = bytes.iter().position(|&b| b == TAG).unwrap_or(bytes.len());
+            let noise = memchr::memchr(TAG, bytes).unwrap_or(bytes.len());
             self.decryptor.count_noise(noise);
             self.offset += noise as u64;
             taken = noise;
@@ -116,6 +116,17 @@ impl SmartyDeframer {
         }
         self.decryptor.count_error();
         Some(SmartyError::Incomplete { offset, bytes })
+    }
+
+    /// Starts a new stream with the same keys: the buffers and the keyed
+    /// cipher are kept, everything the stream taught (offset, counters, the
+    /// last frame counter that replays are judged against) is forgotten.
+    /// Cheaper than a new deframer where streams are many and short.
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+        self.offset = 0;
+        self.decryptor.reset();
     }
 
     /// Bytes held while waiting for the rest of a frame.
