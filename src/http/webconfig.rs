@@ -79,7 +79,7 @@ struct WebConfigFile {
     tls_server_config: Option<TlsServerConfig>,
     #[serde(default)]
     http_server_config: HttpServerConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     basic_auth_users: BTreeMap<String, BcryptHash>,
 }
 
@@ -91,7 +91,7 @@ struct WebConfigFile {
 struct HttpServerConfig {
     #[allow(dead_code)]
     http2: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique_keys")]
     headers: BTreeMap<String, String>,
 }
 
@@ -305,21 +305,45 @@ fn read_yaml(text: &str, path: &Path) -> Result<WebConfigFile, WebConfigError> {
             None => WebConfigError::Syntax { path: name, source },
         }
     })?;
-    refuse_duplicate_keys(text, path)?;
     Ok(file)
 }
 
-/// A key written twice (a user in `basic_auth_users`, a header) is an
-/// error, as exporter-toolkit's strict reading makes it: the typed reading
-/// would keep one of the two silently. The untyped tree is what notices.
-fn refuse_duplicate_keys(text: &str, path: &Path) -> Result<(), WebConfigError> {
-    match serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) {
-        Err(e) if e.to_string().contains("duplicate entry") => Err(WebConfigError::Invalid {
-            path: path.display().to_string(),
-            what: e.to_string(),
-        }),
-        _ => Ok(()),
+/// A mapping in which a key written twice (a user in `basic_auth_users`,
+/// a header) is an error, as exporter-toolkit's strict reading makes it: a
+/// plain map would keep one of the two silently. The structs' own fields
+/// are checked by serde; these are the file's only free-form mappings.
+fn unique_keys<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = BTreeMap<String, V>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a mapping")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate entry with key {key:?}"
+                    )));
+                }
+                let value = map.next_value()?;
+                out.insert(key, value);
+            }
+            Ok(out)
+        }
     }
+    d.deserialize_map(Unique(std::marker::PhantomData))
 }
 
 /// The line (from 1) of the first top-level key named in an "unknown
@@ -351,6 +375,28 @@ mod tests {
         let bad = HeaderValue::from_static("Basic cHJvbWV0aGV1czpTZWNyZXQ="); // prometheus:Secret
         assert!(!c.authorize(Some(&bad)).await);
         assert!(!c.authorize(None).await);
+    }
+
+    /// The typed reading refuses a key written twice by itself: the file
+    /// is parsed once. Keys that only look alike are different keys, and
+    /// an empty mapping is still no mapping.
+    #[test]
+    fn keys_that_only_look_alike_are_not_duplicates() {
+        let path = Path::new("/nonexistent/web.yml");
+        let h = "$2b$10$6uHO1B4VXgrh.S62tUAByeaXSY5rO6rP1GLBP3Ueb4TLDL.9gIAvq";
+        let c = WebConfig::check_yaml(&format!("basic_auth_users:\n  a: {h}\n  A: {h}\n"), path)
+            .expect("two users");
+        assert!(c.has_basic_auth());
+        for text in [
+            "basic_auth_users:\n",
+            "basic_auth_users: {}\n",
+            "http_server_config:\n  headers:\n",
+        ] {
+            let c = WebConfig::check_yaml(text, path).expect(text);
+            assert!(!c.has_basic_auth() && c.headers().is_empty(), "{text}");
+        }
+        let e = WebConfig::check_yaml("basic_auth_users:\n  - a\n", path).expect_err("a list");
+        assert!(e.to_string().contains("line 2"), "{e}");
     }
 
     /// Found by the webconfig fuzz target: a header written twice was
