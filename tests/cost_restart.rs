@@ -76,7 +76,7 @@ const CONFIG: &str = "[web]\nlisten_address = \"127.0.0.1:0\"\n\n[[meter]]\nname
     [prices]\nstate_dir = \"state\"\n";
 
 /// Runs the exporter on `lines` until all are in; the scrape, and the
-/// process (still running) with its log.
+/// process (still running) with its log and address.
 fn run(
     dir: &TempDir,
     lines: &[String],
@@ -84,6 +84,7 @@ fn run(
     String,
     common::bin::Running,
     std::sync::mpsc::Receiver<String>,
+    String,
 ) {
     dir.write("t.txt", lines.concat());
     let config = dir.write("c.toml", CONFIG);
@@ -92,7 +93,7 @@ fn run(
     let body = scrape_until(&addr, "every telegram", |b| {
         telegrams(b, "house", "ok") == Some(n)
     });
-    (body, child, log)
+    (body, child, log, addr)
 }
 
 /// SIGTERM, as systemd and docker stop it; waits for a clean exit.
@@ -123,7 +124,7 @@ fn the_cost_goes_on_across_a_restart_to_the_cent() {
         telegram(b, 1_000_000, 2_000_000, 500_000, 100_000),
         telegram(b + 900, 1_000_000, 2_001_234, 500_500, 100_250),
     ];
-    let (body, mut child, _log) = run(&dir, &before);
+    let (body, mut child, _log, _) = run(&dir, &before);
     let cost = |body: &str, c: &str| {
         value(
             body,
@@ -149,7 +150,7 @@ fn the_cost_goes_on_across_a_restart_to_the_cent() {
         // +1 kWh tariff 1 at 0.20.
         telegram(b + 2_400, 1_001_000, 2_001_734, 500_500, 100_350),
     ];
-    let (body, mut child, _log) = run(&dir, &after);
+    let (body, mut child, _log, _) = run(&dir, &after);
     assert_eq!(cost(&body, "electricity"), Some(0.7202), "{body}");
     assert_eq!(cents(cost(&body, "electricity")), Some(72));
     assert_eq!(cost(&body, "gas"), Some(0.49));
@@ -163,7 +164,7 @@ fn the_cost_goes_on_across_a_restart_to_the_cent() {
 
     // A file that is not one: logged, and the meter counts from zero.
     std::fs::write(&file, "# dsmr-exporter cost v1\ncurrency EUR\nat soon\n").unwrap();
-    let (body, _child, log) = run(&dir, &after);
+    let (body, _child, log, _) = run(&dir, &after);
     assert_eq!(cost(&body, "electricity"), Some(0.2), "{body}");
     let said: Vec<String> = log.try_iter().collect();
     assert!(
@@ -172,4 +173,53 @@ fn the_cost_goes_on_across_a_restart_to_the_cent() {
                 .contains("cost file ignored, counting from zero: line 3: expected Unix seconds")),
         "{said:#?}"
     );
+}
+
+#[test]
+fn a_reload_that_changes_the_meter_keeps_its_cost() {
+    let dir = TempDir::new("cost-reload");
+    std::fs::create_dir_all(dir.0.join("state")).unwrap();
+    let b = base();
+    let before = [
+        telegram(b, 1_000_000, 2_000_000, 500_000, 100_000),
+        telegram(b + 900, 1_000_000, 2_001_234, 500_500, 100_250),
+    ];
+    let (body, child, _log, addr) = run(&dir, &before);
+    let electricity = |body: &str| {
+        value(
+            body,
+            "dsmr_cost_total",
+            "commodity=\"electricity\",currency=\"EUR\"",
+        )
+    };
+    assert_eq!(electricity(&body), Some(0.3702), "{body}");
+    // A new tariff 2 price and the telegrams that follow: the meter is
+    // changed, so SIGHUP stops it (writing its cost file, long before the
+    // minute's write) and starts it again from that file.
+    dir.write(
+        "t2.txt",
+        [
+            telegram(b + 1_500, 1_000_000, 2_001_734, 500_500, 100_350),
+            telegram(b + 2_400, 1_001_000, 2_001_734, 500_500, 100_350),
+        ]
+        .concat(),
+    );
+    dir.write(
+        "c.toml",
+        CONFIG
+            .replace("t.txt", "t2.txt")
+            .replace("tariff2 = \"0.30\"", "tariff2 = \"0.40\""),
+    );
+    let pid = child.0.id().to_string();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    // 0.3702, then the 0.5 kWh of the gap at the price now in force (0.40)
+    // and 1 kWh of tariff 1 at 0.20. From zero it would be 0.20.
+    let body = scrape_until(&addr, "the cost after the reload", |b| {
+        electricity(b) == Some(0.7702)
+    });
+    assert!(dir.0.join("state/cost-house.txt").exists(), "{body}");
 }
