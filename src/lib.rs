@@ -33,7 +33,8 @@
 //!   deep (the config file, keys, tokens, certificates, state files).
 //! - [`supervise`]: runs each meter's source task and reloads them on
 //!   SIGHUP or `POST /-/reload`: added meters start, removed ones stop,
-//!   changed ones restart, unchanged ones keep their state.
+//!   changed ones restart, unchanged ones keep their state; keeps each
+//!   meter's cost totals in the price state directory across restarts.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
 //!
@@ -46,7 +47,7 @@
 //!      -> http -> metrics, state
 //! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
-//! cli, source, capacity -> small_file
+//! cli, source, capacity, supervise -> small_file
 //! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! main, cli -> price -> cost
 //! state, metrics -> cost -> dsmr_engine

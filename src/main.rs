@@ -114,6 +114,7 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         .then(|| Box::new(reread) as Reread);
     let supervisor = Supervisor::start(cfg.clone(), prepared, reread).await;
     let live = supervisor.live();
+    let costs = supervisor.costs();
     tokio::spawn(supervisor.run(reload_requests));
     // The exporter-wide limit only matters for meters without their own,
     // and every meter has one; the longest is the safe fallback.
@@ -133,15 +134,19 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         exporter_metrics: cfg.exporter_metrics,
         lifecycle: cfg.enable_lifecycle.then_some(lifecycle),
     };
-    match http::serve_listeners(
+    let served = http::serve_listeners(
         listeners,
         live,
         server_cfg,
         http::Limits::default(),
         shutdown,
     )
-    .await
-    {
+    .await;
+    // The cost so far, for the next start to go on from.
+    if let Some(c) = costs {
+        c.save();
+    }
+    match served {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

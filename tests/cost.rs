@@ -298,6 +298,9 @@ fn entsoe_prices_fill_left_out_positions_and_are_kept_across_a_restart() {
     // Restarted with the platform out of reach: the kept prices bill.
     // Port 1: nothing listens there (a freed ephemeral port could be taken
     // by another test's exporter, which answers only after its own start).
+    // The meter's cost file is removed, so the same replay bills from zero
+    // on the kept prices alone (tests/cost_restart.rs keeps it).
+    let _ = std::fs::remove_file(dir.0.join("state/cost-house.txt"));
     let gone = "http://127.0.0.1:1/api";
     let body = run(&dir, &config(gone), &lines, &token);
     let cost = value(&body, "dsmr_cost_total", &["commodity=\"electricity\""]);

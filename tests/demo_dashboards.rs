@@ -47,6 +47,18 @@ fn the_two_demos_fill_at_least_90_percent_of_the_dashboard_queries() {
             Err(e) => panic!("panel {panel:?}: {e}"),
         }
     }
+    // Tomorrow's price curve (the demo's synthetic day ahead) is among them.
+    let ahead: Vec<_> = queries
+        .iter()
+        .filter(|(_, e)| e.contains("dsmr_price_ahead"))
+        .collect();
+    assert!(!ahead.is_empty(), "no dashboard query of dsmr_price_ahead");
+    for (panel, expr) in ahead {
+        assert!(
+            !empty.iter().any(|e| e.ends_with(expr.as_str())),
+            "{panel}: no data for {expr}"
+        );
+    }
     let with_data = queries.len() - empty.len();
     assert!(
         with_data * 100 >= queries.len() * MIN_PERCENT,

@@ -81,6 +81,7 @@ const KNOWN_METRICS: &[&str] = &[
     "dsmr_earnings_total",
     "dsmr_price",
     "dsmr_price_available",
+    "dsmr_price_ahead",
 ];
 
 fn repo() -> PathBuf {

@@ -9,9 +9,18 @@
 //! increase, so it bills nothing. An increase whose price is missing is
 //! not billed at all (the base moves on; it is never billed at a zero or
 //! at a later price) and the price reads as unavailable.
+//!
+//! An account restored after a restart ([`Account::restore`]) goes on from
+//! the registers it saw last. The first telegram then shows what was used
+//! while the exporter was down; when that was billed is unknown, so it is
+//! billed only at a price that held over the whole gap (a fixed price, or
+//! one dynamic price from the saved time to now) and only when the meter
+//! could have counted it in that time; otherwise it is not billed at all
+//! and [`Account::take_gap`] says how much was left out.
 
 use super::money::{billed_quantity, cost, heat_quantity, Atto, Nanos};
 use super::plan::{Commodity, Direction, Plan, Spec};
+use super::saved::Saved;
 use dsmr_engine::Quantity;
 use std::sync::Arc;
 
@@ -52,6 +61,29 @@ pub struct PriceNow {
     pub price: Option<Nanos>,
 }
 
+/// One price known ahead: an interval of a dynamic price that has not
+/// passed at the meter's latest telegram, all-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ahead {
+    /// What it prices.
+    pub commodity: Commodity,
+    /// Import or export.
+    pub direction: Direction,
+    /// The interval's first second (Unix).
+    pub start: i64,
+    /// The all-in price over it.
+    pub price: Nanos,
+}
+
+/// How far [`Account::ahead`] looks: two days, today's and tomorrow's
+/// day-ahead prices at the most a feed publishes.
+pub const AHEAD_SECONDS: i64 = 2 * 86_400;
+
+/// The most intervals [`Account::ahead`] gives per commodity and direction:
+/// two days of quarter hours and a DST day's four more, whatever a price
+/// file holds, so the series stay bounded.
+pub const AHEAD_MAX: usize = 2 * 96 + 8;
+
 /// The cost counters of one meter.
 #[derive(Debug)]
 pub struct Account {
@@ -70,6 +102,50 @@ pub struct Account {
     now: [Option<Nanos>; 5],
     /// Whether a telegram has been billed (prices are known only then).
     seen: bool,
+    /// Restored and no telegram since: the saved meter time.
+    gap_from: Option<i64>,
+    /// What the first telegram after a restore showed, until taken.
+    gap: Option<Gap>,
+}
+
+/// What was used while the exporter was down, as the first telegram after
+/// a restore showed it: quantities in 10^-9 of the price's unit, per side
+/// in [`Account::prices`] order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gap {
+    /// The saved meter time and the first telegram's.
+    pub from: i64,
+    /// The first telegram's meter time.
+    pub to: i64,
+    /// Billed at the one price that held over the gap.
+    pub billed: [i128; 5],
+    /// Not billed: no one known price over the gap, or more than the meter
+    /// could count in it (another device).
+    pub unbilled: [i128; 5],
+}
+
+impl Gap {
+    /// (commodity, direction, billed, unbilled) of each side that used
+    /// something.
+    pub fn sides(&self) -> impl Iterator<Item = (Commodity, Direction, i128, i128)> + '_ {
+        SIDES
+            .into_iter()
+            .enumerate()
+            .filter(|&(i, _)| self.billed[i] != 0 || self.unbilled[i] != 0)
+            .map(|(i, (c, d))| (c, d, self.billed[i], self.unbilled[i]))
+    }
+}
+
+/// The most a register can grow in an hour, in 10^-9 of the price's unit,
+/// as the register guard bounds it: 250 kW, 250 m³/h of gas, 50 m³/h of
+/// water, 1 MW of heat (3.6 GJ/h).
+fn per_hour(c: Commodity) -> i128 {
+    match c {
+        Commodity::Electricity | Commodity::Gas => 250_000_000_000,
+        Commodity::Water => 50_000_000_000,
+        Commodity::Heat => 3_600_000_000,
+        Commodity::Fixed => 0,
+    }
 }
 
 const SIDES: [(Commodity, Direction); 5] = [
@@ -94,7 +170,51 @@ impl Account {
             fixed: 0,
             now: [None; 5],
             seen: false,
+            gap_from: None,
+            gap: None,
         }
+    }
+
+    /// An account that goes on from `saved` (see the module doc); refused
+    /// when the plan's currency is not the saved one.
+    pub fn restore(plan: Arc<Plan>, saved: &Saved) -> Result<Account, String> {
+        if plan.currency != saved.currency {
+            return Err(format!(
+                "saved in {}, but the prices are now in {}: counting from zero",
+                saved.currency, plan.currency
+            ));
+        }
+        let mut a = Account::new(plan);
+        a.last_imported = saved.imported;
+        a.last_exported = saved.exported;
+        a.last_mbus = saved.mbus;
+        a.last_at = Some(saved.at);
+        a.spent = saved.spent;
+        a.earned = saved.earned;
+        a.fixed = saved.fixed;
+        a.gap_from = Some(saved.at);
+        Ok(a)
+    }
+
+    /// What to keep across a restart; `None` before the first telegram of
+    /// a fresh account (nothing to keep).
+    pub fn saved(&self) -> Option<Saved> {
+        Some(Saved {
+            currency: self.plan.currency.clone(),
+            at: self.last_at?,
+            spent: self.spent,
+            earned: self.earned,
+            fixed: self.fixed,
+            imported: self.last_imported,
+            exported: self.last_exported,
+            mbus: self.last_mbus,
+        })
+    }
+
+    /// What the first telegram after a restore showed of the time the
+    /// exporter was down, once.
+    pub fn take_gap(&mut self) -> Option<Gap> {
+        self.gap.take()
     }
 
     /// The plan's currency (the `currency` label).
@@ -119,6 +239,12 @@ impl Account {
             self.now[side] = self.spec(side).and_then(|s| s.at(tariff, r.at));
         }
         self.seen = true;
+        let gap_from = self.gap_from.take();
+        let mut gap = gap_from.map(|from| Gap {
+            from,
+            to: r.at,
+            ..Gap::default()
+        });
         self.bill_fixed(r.at);
         let plan = self.plan.clone();
         // Tariff registers when the meter has them, else its total.
@@ -129,7 +255,7 @@ impl Account {
         };
         for t in tariffs.clone() {
             let inc = increase(&mut self.last_imported[t], r.imported[t], billed_quantity);
-            self.spent[0] += charge(plan.import.as_ref(), t, inc);
+            self.spent[0] += charge(plan.import.as_ref(), t, inc, gap.as_mut().map(|g| (g, 0)));
         }
         let tariffs = if r.exported[1..].iter().any(Option::is_some) {
             1..5
@@ -138,11 +264,12 @@ impl Account {
         };
         for t in tariffs {
             let inc = increase(&mut self.last_exported[t], r.exported[t], billed_quantity);
-            self.earned += charge(plan.export.as_ref(), t, inc);
+            self.earned += charge(plan.export.as_ref(), t, inc, gap.as_mut().map(|g| (g, 1)));
         }
         for c in 0..4 {
-            self.bill_mbus(&plan, c, r.mbus[c]);
+            self.bill_mbus(&plan, c, r.mbus[c], gap.as_mut());
         }
+        self.gap = gap.filter(|g| g.sides().next().is_some());
     }
 
     fn bill_fixed(&mut self, at: i64) {
@@ -155,7 +282,13 @@ impl Account {
         }
     }
 
-    fn bill_mbus(&mut self, plan: &Plan, c: usize, m: Option<(Commodity, Reading)>) {
+    fn bill_mbus(
+        &mut self,
+        plan: &Plan,
+        c: usize,
+        m: Option<(Commodity, Reading)>,
+        gap: Option<&mut Gap>,
+    ) {
         let Some((kind, reading)) = m else {
             self.last_mbus[c] = None;
             return;
@@ -177,7 +310,8 @@ impl Account {
         };
         let inc = increase(&mut last, Some(reading), quantity);
         self.last_mbus[c] = last.map(|v| (kind, v));
-        self.spent[slot] += charge(spec, 0, inc);
+        // Sides 2 to 4 of the gap: gas, water, heat.
+        self.spent[slot] += charge(spec, 0, inc, gap.map(|g| (g, slot + 1)));
     }
 
     /// Money spent per commodity so far (those the plan prices), in 10^-18
@@ -210,6 +344,29 @@ impl Account {
             Some(s @ Spec::Fixed(_)) => s.at(0, from).map(|p| (from, p)).into_iter().collect(),
             None => Vec::new(),
         }
+    }
+
+    /// The all-in dynamic prices known ahead of the meter's latest
+    /// telegram: the interval in force and those after it, up to
+    /// [`AHEAD_SECONDS`] later and [`AHEAD_MAX`] per side, in the order of
+    /// [`Account::prices`] then time. Fixed prices have no curve: none.
+    pub fn ahead(&self) -> Vec<Ahead> {
+        let Some(now) = self.last_at.filter(|_| self.seen) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, (commodity, direction)) in SIDES.into_iter().enumerate() {
+            if let Some(Spec::Dynamic { feed, formula }) = self.spec(i) {
+                let to = now.saturating_add(AHEAD_SECONDS);
+                out.extend(feed.ahead(now, to, AHEAD_MAX).into_iter().map(|iv| Ahead {
+                    commodity,
+                    direction,
+                    start: iv.start,
+                    price: formula.all_in(iv.price),
+                }));
+            }
+        }
+        out
     }
 
     /// Money earned by export, if the plan prices it.
@@ -262,10 +419,31 @@ fn increase(
 }
 
 /// What an increase costs at the price of `spec` for `tariff`; nothing
-/// when unpriced or the price is missing.
-fn charge(spec: Option<&Spec<Arc<super::Feed>>>, tariff: usize, inc: Option<(i128, i64)>) -> Atto {
-    match (spec, inc) {
-        (Some(s), Some((q, at))) => s.at(tariff, at).map_or(0, |p| cost(p, q)),
-        _ => 0,
+/// when unpriced or the price is missing. Over a restart's `gap` (and the
+/// side it is on), only at a price that held over all of it and only what
+/// the meter could count in it; what is left out is noted there.
+fn charge(
+    spec: Option<&Spec<Arc<super::Feed>>>,
+    tariff: usize,
+    inc: Option<(i128, i64)>,
+    gap: Option<(&mut Gap, usize)>,
+) -> Atto {
+    let (Some(s), Some((q, at))) = (spec, inc) else {
+        return 0;
+    };
+    let Some((g, side)) = gap else {
+        return s.at(tariff, at).map_or(0, |p| cost(p, q));
+    };
+    let (from, to) = (g.from.min(at), g.from.max(at));
+    let most = per_hour(SIDES[side].0) * i128::from(to.saturating_sub(from).max(60)) / 3_600;
+    match s.over(tariff, from, to).filter(|_| q <= most) {
+        Some(p) => {
+            g.billed[side] += q;
+            cost(p, q)
+        }
+        None => {
+            g.unbilled[side] += q;
+            0
+        }
     }
 }

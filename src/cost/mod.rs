@@ -17,7 +17,10 @@
 //!   the price's unit.
 //! - [`table`]: prices by interval ([`PriceTable`]) and the shared [`Feed`].
 //! - [`plan`]: a meter's prices ([`Plan`], [`PlanConfig`]) and the labels.
-//! - [`account`]: the running cost of one meter ([`Account`]).
+//! - [`account`]: the running cost of one meter ([`Account`]), and the
+//!   prices it knows ahead.
+//! - [`saved`]: an account's totals and bases as the text kept across
+//!   restarts.
 //!
 //! Edges: imports only the engine's value types; imported by `state`
 //! (the account), `metrics` (its series), `price` (the feeds it fills) and
@@ -26,11 +29,12 @@
 pub mod account;
 pub mod money;
 pub mod plan;
+pub mod saved;
 pub mod table;
 #[cfg(test)]
 mod tests;
 
-pub use account::{Account, PriceNow, Reading, Readings};
+pub use account::{Account, Ahead, Gap, PriceNow, Reading, Readings};
 pub use money::{Formula, Nanos};
 pub use plan::{Commodity, Direction, FeedSource, Plan, PlanConfig, RowFormat, Spec};
 pub use table::{Feed, Interval, PriceTable};

@@ -135,6 +135,24 @@ impl Spec<Arc<Feed>> {
             Spec::Dynamic { feed, formula } => feed.at(at).map(|s| formula.all_in(s)),
         }
     }
+
+    /// The one all-in price that held from `from` to `to` (both included):
+    /// a fixed price, or a feed whose intervals cover the span without a
+    /// hole at a single price; `None` otherwise.
+    pub fn over(&self, tariff: usize, from: i64, to: i64) -> Option<Nanos> {
+        match self {
+            Spec::Fixed(_) => self.at(tariff, from),
+            Spec::Dynamic { feed, formula } => {
+                let ivs = feed.ahead(from, to.saturating_add(1), super::table::MAX_INTERVALS);
+                let (first, last) = (ivs.first()?, ivs.last()?);
+                let whole = first.start <= from
+                    && last.end > to
+                    && ivs.windows(2).all(|w| w[0].end == w[1].start)
+                    && ivs.iter().all(|iv| iv.price == first.price);
+                whole.then(|| formula.all_in(first.price))
+            }
+        }
+    }
 }
 
 /// A meter's prices. `F` is [`FeedSource`] in a configuration and a shared

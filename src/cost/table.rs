@@ -150,6 +150,21 @@ impl Feed {
             .collect()
     }
 
+    /// At most `max` intervals from the one in force at `from` on, that
+    /// start before `to`: the prices known ahead. A binary search, so a
+    /// scrape of many meters on one long table stays cheap.
+    pub fn ahead(&self, from: i64, to: i64, max: usize) -> Vec<Interval> {
+        let t = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let ivs = t.intervals();
+        let first = ivs.partition_point(|iv| iv.end <= from);
+        ivs[first..]
+            .iter()
+            .take_while(|iv| iv.start < to)
+            .take(max)
+            .copied()
+            .collect()
+    }
+
     /// Merges fetched intervals in and drops those older than `prune_before`.
     pub fn merge(&self, new: &[Interval], prune_before: i64) {
         let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
@@ -206,6 +221,33 @@ mod tests {
         feed.replace(&[iv(1800, 2700, 3), iv(0, 2000, 4)]);
         assert_eq!(feed.at(1900), Some(Nanos(4)));
         assert_eq!(feed.at(2100), None);
+    }
+
+    #[test]
+    fn ahead_is_the_interval_in_force_and_those_after_it_bounded() {
+        let feed = Feed::new("f");
+        feed.merge(
+            &[
+                iv(0, 900, 1),
+                iv(900, 1800, 2),
+                iv(1800, 2700, 3),
+                iv(3600, 4500, 4),
+            ],
+            i64::MIN,
+        );
+        let starts = |v: Vec<Interval>| v.iter().map(|iv| iv.start).collect::<Vec<_>>();
+        assert_eq!(starts(feed.ahead(900, 10_000, 10)), vec![900, 1800, 3600]);
+        assert_eq!(
+            starts(feed.ahead(899, 10_000, 10)),
+            vec![0, 900, 1800, 3600]
+        );
+        assert_eq!(
+            starts(feed.ahead(1000, 1800, 10)),
+            vec![900],
+            "to is exclusive"
+        );
+        assert_eq!(starts(feed.ahead(0, 10_000, 2)), vec![0, 900]);
+        assert!(feed.ahead(4500, 10_000, 10).is_empty(), "all passed");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The account against hand-computed bills.
 
 use super::*;
+use crate::cost::saved;
 use dsmr_engine::{Fixed, Quantity, Unit};
 use std::sync::Arc;
 
@@ -163,4 +164,140 @@ fn gas_is_billed_per_cubic_meter_and_heat_per_gigajoule() {
     // 2.5 m3 at 1.40 = 3.50; 1000 kWh = 3.6 GJ at 40 = 144.
     assert_eq!(spent(&a, Commodity::Gas), Some(35 * E / 10));
     assert_eq!(spent(&a, Commodity::Heat), Some(144 * E));
+}
+
+#[test]
+fn prices_ahead_are_the_feed_through_each_sides_formula_from_the_meters_time() {
+    let feed = Arc::new(Feed::new("test"));
+    let ivs: Vec<Interval> = (0..400)
+        .map(|i| Interval {
+            start: i * 900,
+            end: (i + 1) * 900,
+            price: Nanos(10_000_000 * (i % 7) - 20_000_000),
+        })
+        .collect();
+    feed.merge(&ivs, i64::MIN);
+    let mut p = plan();
+    let import = Formula {
+        markup: Nanos(20_000_000),
+        tax: Nanos(101_540_000),
+        vat_ppm: 210_000,
+    };
+    let export = Formula {
+        markup: Nanos(-15_000_000),
+        ..Formula::default()
+    };
+    p.import = Some(Spec::Dynamic {
+        feed: feed.clone(),
+        formula: import,
+    });
+    p.export = Some(Spec::Dynamic {
+        feed,
+        formula: export,
+    });
+    let mut a = Account::new(Arc::new(p));
+    assert!(a.ahead().is_empty(), "nothing before the first telegram");
+    a.apply(&telegram(1_000, 0, 0, 0));
+    let ahead = a.ahead();
+    let imports: Vec<_> = ahead
+        .iter()
+        .filter(|x| x.direction == Direction::Import)
+        .collect();
+    // From the interval in force (900) on, those that start within two
+    // days of the meter's time (1 000 + 172 800): 193.
+    assert_eq!(imports.len(), 193);
+    assert_eq!(imports[0].start, 900);
+    assert_eq!(imports[192].start, 900 + 192 * 900);
+    for x in &ahead {
+        let spot = ivs[(x.start / 900) as usize].price;
+        let f = match x.direction {
+            Direction::Import => import,
+            Direction::Export => export,
+        };
+        assert_eq!(x.price, f.all_in(spot));
+        assert_eq!(x.commodity, Commodity::Electricity);
+    }
+    // (0.01 * 1 - 0.02 + 0.02 + 0.10154) * 1.21
+    assert_eq!(imports[0].price, Nanos(134_963_400));
+    assert_eq!(ahead.len(), 386, "import and export");
+    // Fixed prices have no curve.
+    let mut fixed_only = Account::new(Arc::new(plan()));
+    fixed_only.apply(&telegram(1_000, 0, 0, 0));
+    assert!(fixed_only.ahead().is_empty());
+}
+
+#[test]
+fn a_restored_account_goes_on_and_bills_the_gap_at_a_fixed_price() {
+    let mut a = Account::new(Arc::new(plan()));
+    assert_eq!(a.saved(), None, "nothing to keep before a telegram");
+    a.apply(&telegram(0, 1_000_000, 2_000_000, 500_000));
+    a.apply(&telegram(3_600, 1_001_000, 2_002_000, 503_000));
+    let saved = a.saved().expect("kept");
+    let text = saved::format(&saved);
+    let back = saved::parse(&text).expect("reads back");
+    let mut b = Account::restore(Arc::new(plan()), &back).expect("same currency");
+    assert_eq!(spent(&b, Commodity::Electricity), Some(85 * E / 100));
+    assert_eq!(b.earned(), Some(21 * E / 100));
+    assert_eq!(b.fixed(), Some(36_000_000));
+    // Down for ten minutes: +0.5 kWh tariff 2 used meanwhile, at 0.30.
+    b.apply(&telegram(4_200, 1_001_000, 2_002_500, 503_000));
+    assert_eq!(
+        spent(&b, Commodity::Electricity),
+        Some(85 * E / 100 + 15 * E / 100)
+    );
+    assert_eq!(b.fixed(), Some(42_000_000), "ten minutes of 0.864 a day");
+    let gap = b.take_gap().expect("a gap");
+    assert_eq!((gap.from, gap.to), (3_600, 4_200));
+    assert_eq!(gap.billed[0], 500_000_000);
+    assert_eq!(gap.unbilled, [0; 5]);
+    assert_eq!(b.take_gap(), None, "told once");
+    // More than 250 kW could count in the gap: another device, not billed.
+    let mut c = Account::restore(Arc::new(plan()), &back).expect("same currency");
+    c.apply(&telegram(3_700, 1_001_000, 2_102_000, 503_000));
+    assert_eq!(spent(&c, Commodity::Electricity), Some(85 * E / 100));
+    assert_eq!(c.take_gap().map(|g| g.unbilled[0]), Some(100_000_000_000));
+    // Another currency cannot go on.
+    let mut usd = plan();
+    usd.currency = "USD".into();
+    assert!(Account::restore(Arc::new(usd), &back).is_err());
+}
+
+#[test]
+fn a_gap_is_billed_at_a_dynamic_price_only_when_one_price_held_over_it() {
+    let feed = Arc::new(Feed::new("test"));
+    let iv = |start: i64, price: i64| Interval {
+        start,
+        end: start + 900,
+        price: Nanos(price),
+    };
+    feed.merge(
+        &[
+            iv(0, 100_000_000),
+            iv(900, 100_000_000),
+            iv(1_800, 200_000_000),
+        ],
+        i64::MIN,
+    );
+    let mut p = plan();
+    p.import = Some(Spec::Dynamic {
+        feed,
+        formula: Formula::default(),
+    });
+    let p = Arc::new(p);
+    let mut a = Account::new(p.clone());
+    a.apply(&telegram(100, 0, 1_000_000, 0));
+    let saved = a.saved().expect("kept");
+    // 100 to 1 700: two intervals of one price.
+    let mut b = Account::restore(p.clone(), &saved).expect("restored");
+    b.apply(&telegram(1_700, 0, 1_002_000, 0));
+    assert_eq!(spent(&b, Commodity::Electricity), Some(2 * E / 10));
+    // 100 to 1 900: the price changed meanwhile; when is unknown.
+    let mut c = Account::restore(p, &saved).expect("restored");
+    c.apply(&telegram(1_900, 0, 1_002_000, 0));
+    assert_eq!(spent(&c, Commodity::Electricity), Some(0));
+    let gap = c.take_gap().expect("a gap");
+    assert_eq!((gap.billed[0], gap.unbilled[0]), (0, 2_000_000_000));
+    // After the gap, billing is as ever.
+    c.apply(&telegram(2_000, 0, 1_003_000, 0));
+    assert_eq!(spent(&c, Commodity::Electricity), Some(2 * E / 10));
 }

@@ -191,6 +191,15 @@ impl<'a> SampleBuilder<'_, 'a> {
                 self.push(Family::Price, labels, value);
             }
         }
+        for a in account.ahead() {
+            let labels = Labels::meter(self.meter)
+                .with("commodity", a.commodity.as_str())
+                .with("direction", a.direction.as_str())
+                .with("currency", account.currency().to_owned())
+                .with("start", utc(a.start));
+            let value = Value::exact(Fixed::new(a.price.0, NANO_DIGITS as u8));
+            self.push(Family::PriceAhead, labels, value);
+        }
     }
 
     /// Every measurement sample of one telegram, family by family.
@@ -406,9 +415,25 @@ fn mbus_family(device_type: Option<u16>, dim: Option<Dimension>) -> Option<Famil
     })
 }
 
+/// `2025-10-02T13:15:00Z`: an interval's start as the `start` label, so
+/// that the labels sort as the times do (years 1000 to 9999).
+fn utc(unix: i64) -> String {
+    let (y, m, d) = dsmr_engine::time::civil_from_days(unix.div_euclid(86_400));
+    let s = unix.rem_euclid(86_400);
+    let (h, mi, se) = (s / 3_600, s % 3_600 / 60, s % 60);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}Z")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slot_starts_are_utc_labels_that_sort_as_times() {
+        assert_eq!(utc(1_759_356_000), "2025-10-01T22:00:00Z");
+        assert_eq!(utc(1_759_356_900 + 59), "2025-10-01T22:15:59Z");
+        assert!(utc(1_759_356_000) < utc(1_759_442_400 - 900));
+    }
 
     #[test]
     fn mbus_kind_follows_device_type_then_unit() {

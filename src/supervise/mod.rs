@@ -22,6 +22,8 @@
 //! - [`signal`]: SIGHUP as a reload request.
 //! - [`prices`]: the price feeds the meters' cost plans read, shared and
 //!   started as meters name them.
+//! - [`costs`]: each meter's cost totals kept in the price state directory
+//!   across restarts and reloads.
 //!
 //! Edges: imports [`crate::cli`] (the meter configurations it compares),
 //! [`crate::capacity`] (a starting meter's tracker and state file),
@@ -31,6 +33,7 @@
 //!
 //! [`Live`]: crate::state::Live
 
+pub mod costs;
 pub mod plan;
 pub mod prices;
 pub mod signal;
@@ -38,4 +41,4 @@ pub mod supervisor;
 
 pub use plan::Plan;
 pub use signal::reload_on_sighup;
-pub use supervisor::{Prepared, Reread, Supervisor};
+pub use supervisor::{CostKeeper, Prepared, Reread, Supervisor};

@@ -3,11 +3,15 @@
 //! fetched from the first meter that needs it on. A reload that names a new
 //! source starts its fetcher; a feed no meter reads any more keeps its
 //! fetcher until the next restart (a few requests a day).
+//!
+//! With a state directory, each meter's cost totals are kept there too
+//! ([`super::costs`]): a meter gets its plan with the totals of its file.
 
+use super::costs::Keeper;
 use crate::cli::MeterConfig;
 use crate::cost::{Feed, FeedSource};
 use crate::price::FetchConfig;
-use crate::state::Meter;
+use crate::state::{Live, Meter};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,14 +23,18 @@ type Feeds = Vec<(FeedSource, Arc<Feed>)>;
 pub struct Prices {
     feeds: Feeds,
     cfg: FetchConfig,
+    /// The cost files, with a state directory.
+    costs: Option<Arc<Keeper>>,
 }
 
 impl Prices {
     /// No feed yet; `cfg` is what every fetcher uses.
     pub fn new(cfg: FetchConfig) -> Prices {
+        let costs = cfg.state_dir.clone().map(|d| Arc::new(Keeper::new(d)));
         Prices {
             feeds: Vec::new(),
             cfg,
+            costs,
         }
     }
 
@@ -47,8 +55,26 @@ impl Prices {
             fresh.push((src.clone(), feed.clone()));
             feed
         });
-        meter.set_plan(Arc::new(plan));
+        match &self.costs {
+            Some(k) => k.attach(meter, Arc::new(plan)),
+            None => meter.set_plan(Arc::new(plan)),
+        }
         fresh
+    }
+
+    /// Starts writing the meters' cost files (with a state directory);
+    /// returns the keeper, for the last write at shutdown.
+    pub fn keep_costs(&self, live: Live) -> Option<Arc<Keeper>> {
+        let k = self.costs.clone()?;
+        k.clone().run(live);
+        Some(k)
+    }
+
+    /// Writes `meter`'s cost file now (a reload stopped it).
+    pub fn save_cost(&self, meter: &Meter) {
+        if let Some(k) = &self.costs {
+            k.save(meter);
+        }
     }
 
     /// Starts the fetchers of `fresh` (their stored prices first) and waits

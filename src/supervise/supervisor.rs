@@ -1,6 +1,7 @@
 //! The running meters and the reload: one task per meter, swapped in and
 //! out by [`Plan`] while the server keeps reading the [`Live`] set.
 
+use super::costs::Keeper;
 use super::plan::Plan;
 use super::prices::Prices;
 use crate::capacity::{self, Tracker};
@@ -43,6 +44,8 @@ pub struct Supervisor {
     reread: Option<Reread>,
     /// What the start served; settings a reload cannot change are compared with it.
     base: ServeConfig,
+    /// Writes the meters' cost files, with a price state directory.
+    costs: Option<Arc<Keeper>>,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -72,13 +75,22 @@ impl Supervisor {
         // Prices before telegrams, so the first ones are billed.
         prices.fetch(fresh, FIRST_PRICES_WAIT).await;
         let running: Vec<Running> = made.into_iter().map(spawn).collect();
+        let live = Live::new(meters_of(&running));
+        let costs = prices.keep_costs(live.clone());
         Supervisor {
-            live: Live::new(meters_of(&running)),
+            live,
             running,
             prices,
             reread,
             base,
+            costs,
         }
+    }
+
+    /// What writes the meters' cost files (with a price state directory),
+    /// for one last write at shutdown: [`CostKeeper::save`].
+    pub fn costs(&self) -> Option<CostKeeper> {
+        Some(CostKeeper(self.costs.clone()?, self.live.clone()))
     }
 
     /// The set of meters the server reads; it follows every reload.
@@ -143,7 +155,9 @@ impl Supervisor {
         // Stop first, so a changed meter never has two tasks on one port.
         for &i in &plan.stop {
             if let Some(r) = old[i].take() {
+                let meter = r.meter.clone();
                 stop(r).await;
+                self.prices.save_cost(&meter);
             }
         }
         let mut new_feeds = Vec::new();
@@ -196,6 +210,17 @@ impl Supervisor {
                 );
             }
         }
+    }
+}
+
+/// The cost files of the running meters, written once more at shutdown.
+#[derive(Debug, Clone)]
+pub struct CostKeeper(Arc<Keeper>, Live);
+
+impl CostKeeper {
+    /// Writes every running meter's changed totals now.
+    pub fn save(&self) {
+        self.0.save_all(&self.1);
     }
 }
 

@@ -65,6 +65,23 @@ pub(super) fn check_meter(
         .as_ref()
         .map(|p| super::prices::check_prices(p.get_ref(), base, file, &ctx))
         .transpose()?;
+    // The Belgian capacity tariff is set in euros, and its series says so
+    // (dsmr_capacity_cost_euros_per_year): no price in another currency.
+    let capacity_price = m.capacity.as_ref().and_then(|c| {
+        let c = c.get_ref();
+        c.price_per_kw_year.as_ref().map(|p| p.span())
+    });
+    if let (Some(prices), Some(span)) = (&meter.prices, capacity_price) {
+        if prices.currency != "EUR" {
+            let what = format!(
+                "capacity.price_per_kw_year is in euros (the Belgian capacity tariff; \
+                 dsmr_capacity_cost_euros_per_year), but prices.currency is {}: \
+                 leave the capacity price out or use EUR",
+                prices.currency
+            );
+            return Err(file.error_at(span, ctx(&what)));
+        }
+    }
     Ok(meter)
 }
 

@@ -253,6 +253,15 @@ capacity = { price_per_kw_year = 40 }
     assert!(e.contains("capacity.price_per_kw_year \"-1\""), "{e}");
     let e = err("[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price = \"1\" }\n");
     assert!(e.contains("price"), "{e}");
+    // The capacity price is in euros: another currency is refused.
+    let e = err(
+        "[[meter]]\nname = \"a\"\ndemo = true\ncapacity = { price_per_kw_year = \"53\" }\n\
+         [meter.prices]\ncurrency = \"CHF\"\nfixed_per_day = \"1\"\n",
+    );
+    assert!(
+        e.starts_with("m.toml:4:") && e.contains("is in euros") && e.contains("CHF"),
+        "{e}"
+    );
 }
 
 const PRICED: &str = "[[meter]]\nname = \"h\"\ndemo = true\n";
