@@ -351,7 +351,7 @@ impl Account {
     /// [`AHEAD_SECONDS`] later and [`AHEAD_MAX`] per side, in the order of
     /// [`Account::prices`] then time. Fixed prices have no curve: none.
     pub fn ahead(&self) -> Vec<Ahead> {
-        let Some(now) = self.last_at.filter(|_| self.seen) else {
+        let Some(now) = self.last_at.filter(|_| self.seen && self.plan.ahead) else {
             return Vec::new();
         };
         let mut out = Vec::new();

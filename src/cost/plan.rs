@@ -173,6 +173,10 @@ pub struct Plan<F = Arc<Feed>> {
     pub heat: Option<Spec<F>>,
     /// Standing charges per day, counted pro rata over the meter's time.
     pub fixed_per_day: Option<Nanos>,
+    /// Whether the dynamic prices known ahead are exposed
+    /// (`dsmr_price_ahead`): up to ~400 series per meter, so a co-op turns
+    /// it off for the meters nobody charts (`ahead = false`).
+    pub ahead: bool,
 }
 
 /// A plan as configured: its feeds named by source.
@@ -214,6 +218,7 @@ impl PlanConfig {
             water: one(&self.water),
             heat: one(&self.heat),
             fixed_per_day: self.fixed_per_day,
+            ahead: self.ahead,
         }
     }
 }

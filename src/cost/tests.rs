@@ -50,6 +50,7 @@ fn plan() -> Plan {
         water: None,
         heat: None,
         fixed_per_day: Some(Nanos(864_000_000)),
+        ahead: true,
     }
 }
 
@@ -195,7 +196,8 @@ fn prices_ahead_are_the_feed_through_each_sides_formula_from_the_meters_time() {
         feed,
         formula: export,
     });
-    let mut a = Account::new(Arc::new(p));
+    let p = Arc::new(p);
+    let mut a = Account::new(p.clone());
     assert!(a.ahead().is_empty(), "nothing before the first telegram");
     a.apply(&telegram(1_000, 0, 0, 0));
     let ahead = a.ahead();
@@ -224,6 +226,17 @@ fn prices_ahead_are_the_feed_through_each_sides_formula_from_the_meters_time() {
     let mut fixed_only = Account::new(Arc::new(plan()));
     fixed_only.apply(&telegram(1_000, 0, 0, 0));
     assert!(fixed_only.ahead().is_empty());
+    // `ahead = false`: the same dynamic plan, no curve; the price in force
+    // is still there.
+    let mut quiet = (*p).clone();
+    quiet.ahead = false;
+    let mut q = Account::new(Arc::new(quiet));
+    q.apply(&telegram(1_000, 0, 0, 0));
+    assert!(
+        q.ahead().is_empty(),
+        "ahead = false still exposed the curve"
+    );
+    assert!(q.prices().any(|p| p.price.is_some()));
 }
 
 #[test]

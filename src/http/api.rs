@@ -598,6 +598,7 @@ mod tests {
             water: None,
             heat: None,
             fixed_per_day: Some(Nanos(850_000_000)),
+            ahead: true,
         };
         let m = Meter::new("with prices", Zone::CET);
         {

@@ -89,6 +89,7 @@ mod tests {
             water: None,
             heat: None,
             fixed_per_day: None,
+            ahead: true,
         }));
         record(&m, 0, ID, 2_130_000);
         record(&m, 1, ID, 2_131_000);

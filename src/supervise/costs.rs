@@ -191,6 +191,7 @@ mod tests {
             water: None,
             heat: None,
             fixed_per_day: None,
+            ahead: true,
         })
     }
 

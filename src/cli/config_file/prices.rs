@@ -59,6 +59,7 @@ pub(super) fn check_prices(
             .as_ref()
             .map(|d| cx.decimal(d, "fixed_per_day", NANO_DIGITS).map(Nanos))
             .transpose()?,
+        ahead: raw.ahead.as_ref().is_none_or(|a| *a.get_ref()),
         currency,
     })
 }

@@ -38,6 +38,7 @@ pub(super) struct RawPrices {
     pub(super) gas: Option<Spanned<RawPriceSide>>,
     pub(super) water: Option<Spanned<RawPriceSide>>,
     pub(super) heat: Option<Spanned<RawPriceSide>>,
+    pub(super) ahead: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -280,6 +280,13 @@ fn prices_fixed_and_dynamic_with_their_formula() {
     let p = c.meters[0].prices.as_ref().expect("prices");
     assert_eq!(p.currency, "EUR");
     assert_eq!(p.fixed_per_day, Some(Nanos(950_000_000)));
+    assert!(p.ahead, "the curve ahead is on unless turned off");
+    let off = text.replace(
+        "fixed_per_day = 0.95\n",
+        "fixed_per_day = 0.95\nahead = false\n",
+    );
+    let c_off = parse(&off, Path::new("/etc/dsmr/m.toml")).unwrap();
+    assert!(!c_off.meters[0].prices.as_ref().expect("prices").ahead);
     let mut fixed = [None; 5];
     fixed[0] = Some(Nanos(300_000_000));
     fixed[1] = Some(Nanos(250_000_000));

@@ -80,6 +80,7 @@ pub fn plan(feed: Arc<Feed>) -> Plan {
         water: Some(Spec::Fixed([Some(eur(1100)), None, None, None, None])),
         heat: None,
         fixed_per_day: Some(eur(850)),
+        ahead: true,
     }
 }
 
