@@ -35,68 +35,136 @@ impl Registers {
     /// The telegram at local time `t` with the instant values `s`, from
     /// the header to the CRC and its CRLF.
     pub(super) fn render(&self, t: &LocalTime, s: &Sample, tariff: u8) -> String {
-        let mut o = String::with_capacity(1200);
-        let mut line = |text: std::fmt::Arguments<'_>| {
-            let _ = o.write_fmt(text);
-            o.push_str("\r\n");
-        };
-        line(format_args!("{HEADER}"));
-        line(format_args!(""));
-        line(format_args!("1-3:0.2.8(50)"));
-        line(format_args!("0-0:1.0.0({})", t.tst()));
-        line(format_args!("0-0:96.1.1({})", hex("E0099000000000001")));
-        line(format_args!("1-0:1.8.1({}*kWh)", kwh(self.import_mj[0])));
-        line(format_args!("1-0:1.8.2({}*kWh)", kwh(self.import_mj[1])));
-        line(format_args!("1-0:2.8.1({}*kWh)", kwh(self.export_mj[0])));
-        line(format_args!("1-0:2.8.2({}*kWh)", kwh(self.export_mj[1])));
-        line(format_args!("0-0:96.14.0({tariff:04})"));
-        let net: i64 = s.net.iter().sum();
-        line(format_args!("1-0:1.7.0({}*kW)", kw(net.max(0))));
-        line(format_args!("1-0:2.7.0({}*kW)", kw((-net).max(0))));
-        line(format_args!("0-0:96.7.21({:05})", self.power_failures));
-        line(format_args!("0-0:96.7.9({:05})", self.failure_log.len()));
+        let mut w = TelegramText::new(HEADER, 1200);
+        w.line(format_args!("1-3:0.2.8(50)"));
+        w.line(format_args!("0-0:1.0.0({})", t.tst()));
+        w.line(format_args!("0-0:96.1.1({})", hex("E0099000000000001")));
+        self.energy(&mut w, tariff);
+        total_power(&mut w, s);
+        w.line(format_args!("0-0:96.7.21({:05})", self.power_failures));
+        w.line(format_args!("0-0:96.7.9({:05})", self.failure_log.len()));
         let mut log = format!("1-0:99.97.0({})(0-0:96.7.19)", self.failure_log.len());
         for (end, secs) in self.failure_log {
             let _ = write!(log, "({})({secs:010}*s)", LocalTime::from_unix(end).tst());
         }
-        line(format_args!("{log}"));
+        w.line(format_args!("{log}"));
         for (code, n) in [32, 52, 72].iter().zip(self.sags) {
-            line(format_args!("1-0:{code}.32.0({n:05})"));
+            w.line(format_args!("1-0:{code}.32.0({n:05})"));
         }
         for (code, n) in [32, 52, 72].iter().zip(self.swells) {
-            line(format_args!("1-0:{code}.36.0({n:05})"));
+            w.line(format_args!("1-0:{code}.36.0({n:05})"));
         }
-        line(format_args!("0-0:96.13.0()"));
-        for (code, dv) in [32, 52, 72].iter().zip(s.volts_dv) {
-            line(format_args!("1-0:{code}.7.0({:03}.{}*V)", dv / 10, dv % 10));
-        }
+        w.line(format_args!("0-0:96.13.0()"));
+        voltages(&mut w, s);
         for ((code, p), dv) in [31, 51, 71].iter().zip(s.net).zip(s.volts_dv) {
             let amps = (p.unsigned_abs() as f64 * 10.0 / dv as f64).round() as u64;
-            line(format_args!("1-0:{code}.7.0({:03}*A)", amps.min(999)));
+            w.line(format_args!("1-0:{code}.7.0({:03}*A)", amps.min(999)));
         }
-        for (code, p) in [21, 41, 61].iter().zip(s.net) {
-            line(format_args!("1-0:{code}.7.0({}*kW)", kw(p.max(0))));
-        }
-        for (code, p) in [22, 42, 62].iter().zip(s.net) {
-            line(format_args!("1-0:{code}.7.0({}*kW)", kw((-p).max(0))));
-        }
+        phase_powers(&mut w, s);
+        self.mbus(&mut w, &DSMR5_MBUS);
+        w.finish()
+    }
+
+    /// The energy registers (import and export, tariffs 1 and 2) and the
+    /// active tariff, as both meters write them.
+    pub(super) fn energy(&self, w: &mut TelegramText, tariff: u8) {
+        w.line(format_args!("1-0:1.8.1({}*kWh)", kwh(self.import_mj[0])));
+        w.line(format_args!("1-0:1.8.2({}*kWh)", kwh(self.import_mj[1])));
+        w.line(format_args!("1-0:2.8.1({}*kWh)", kwh(self.export_mj[0])));
+        w.line(format_args!("1-0:2.8.2({}*kWh)", kwh(self.export_mj[1])));
+        w.line(format_args!("0-0:96.14.0({tariff:04})"));
+    }
+
+    /// Gas (channel 1) and water (channel 2) with their latest 5-minute
+    /// capture, as `mbus` says the meter writes them.
+    pub(super) fn mbus(&self, w: &mut TelegramText, mbus: &Mbus) {
         let capture = LocalTime::from_unix(self.capture_slot * 300).tst();
-        line(format_args!("0-1:24.1.0(003)"));
-        line(format_args!("0-1:96.1.0({})", hex("G0099000000000001")));
-        line(format_args!(
-            "0-1:24.2.1({capture})({}*m3)",
-            m3(self.gas_capture)
-        ));
-        line(format_args!("0-2:24.1.0(007)"));
-        line(format_args!("0-2:96.1.0({})", hex("W0099000000000001")));
-        line(format_args!(
-            "0-2:24.2.1({capture})({}*m3)",
-            m3(self.water_capture)
-        ));
-        o.push('!');
-        let crc = crc16_arc(o.as_bytes());
-        let _ = write!(o, "{crc:04X}\r\n");
-        o
+        let devices = [(1, 3, self.gas_capture), (2, 7, self.water_capture)];
+        for (((channel, kind, ul), id), reading) in
+            devices.into_iter().zip(mbus.ids).zip(mbus.readings)
+        {
+            w.line(format_args!("0-{channel}:24.1.0({kind:03})"));
+            w.line(format_args!("0-{channel}:{}({})", mbus.id_code, hex(id)));
+            if channel == 1 && mbus.gas_valve {
+                w.line(format_args!("0-1:24.4.0(1)"));
+            }
+            w.line(format_args!(
+                "0-{channel}:{reading}({capture})({}*m3)",
+                m3(ul)
+            ));
+        }
+    }
+}
+
+/// How a meter writes its M-Bus devices, gas on channel 1 and water on 2.
+pub(super) struct Mbus {
+    /// The OBIS code (after `0-n:`) of the equipment ids.
+    pub(super) id_code: &'static str,
+    /// The equipment ids, gas's and water's.
+    pub(super) ids: [&'static str; 2],
+    /// The OBIS codes of the readings, gas's and water's.
+    pub(super) readings: [&'static str; 2],
+    /// A gas valve state (`0-1:24.4.0`, open) before the gas reading.
+    pub(super) gas_valve: bool,
+}
+
+/// The Dutch meter's M-Bus lines, as DSMR 5.0 writes them.
+const DSMR5_MBUS: Mbus = Mbus {
+    id_code: "96.1.0",
+    ids: ["G0099000000000001", "W0099000000000001"],
+    readings: ["24.2.1", "24.2.1"],
+    gas_valve: false,
+};
+
+/// The total power imported and exported (`1.7.0`, `2.7.0`).
+pub(super) fn total_power(w: &mut TelegramText, s: &Sample) {
+    let net: i64 = s.net.iter().sum();
+    w.line(format_args!("1-0:1.7.0({}*kW)", kw(net.max(0))));
+    w.line(format_args!("1-0:2.7.0({}*kW)", kw((-net).max(0))));
+}
+
+/// The power imported and exported per phase.
+pub(super) fn phase_powers(w: &mut TelegramText, s: &Sample) {
+    for (code, p) in [21, 41, 61].iter().zip(s.net) {
+        w.line(format_args!("1-0:{code}.7.0({}*kW)", kw(p.max(0))));
+    }
+    for (code, p) in [22, 42, 62].iter().zip(s.net) {
+        w.line(format_args!("1-0:{code}.7.0({}*kW)", kw((-p).max(0))));
+    }
+}
+
+/// The voltage per phase, `230.1*V`.
+pub(super) fn voltages(w: &mut TelegramText, s: &Sample) {
+    for (code, dv) in [32, 52, 72].iter().zip(s.volts_dv) {
+        w.line(format_args!("1-0:{code}.7.0({:03}.{}*V)", dv / 10, dv % 10));
+    }
+}
+
+/// A telegram being written: the header and the empty line, CRLF-ended
+/// lines, then `!`, the CRC-16/ARC of everything before it, and a CRLF.
+pub(super) struct TelegramText(String);
+
+impl TelegramText {
+    /// A telegram that starts with `header`, with room for `capacity` bytes.
+    pub(super) fn new(header: &str, capacity: usize) -> TelegramText {
+        let mut w = TelegramText(String::with_capacity(capacity));
+        w.line(format_args!("{header}"));
+        w.line(format_args!(""));
+        w
+    }
+
+    /// One line; its CRLF is added.
+    pub(super) fn line(&mut self, text: std::fmt::Arguments<'_>) {
+        let _ = self.0.write_fmt(text);
+        self.0.push_str("\r\n");
+    }
+
+    /// The trailer: `!`, the CRC and a CRLF.
+    pub(super) fn finish(mut self) -> String {
+        self.0.push('!');
+        let crc = crc16_arc(self.0.as_bytes());
+        let _ = write!(self.0, "{crc:04X}\r\n");
+        self.0
     }
 }
 
