@@ -37,6 +37,9 @@
 //!   meter's cost totals in the price state directory across restarts.
 //! - [`duration`]: `500ms` / `1m30s` durations, parsed by `cli`, written by
 //!   `cli` and `source`.
+//! - `tls_sig`: the handshake-signature checks that the web config's
+//!   client-certificate verifier (`http`) and the HomeWizard device
+//!   verifier (`source`) share.
 //!
 //! Imports run down, never up and never both ways:
 //!
@@ -47,6 +50,7 @@
 //!      -> http -> metrics, state
 //! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
+//! http, source -> tls_sig
 //! cli, source, capacity, supervise -> small_file
 //! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! main, cli -> price -> cost
@@ -63,7 +67,7 @@
 //! `cli` builds the sources' configurations, so it sits above `source`;
 //! `cmd` and `http` sit beside each other and import neither `cli` nor
 //! `source`, but for `homewizard pair`, which uses the HomeWizard client.
-//! `duration` and `small_file` import nothing of the crate.
+//! `duration`, `small_file` and `tls_sig` import nothing of the crate.
 //! `price` is a source of prices, not of telegrams: it never reaches
 //! `state` or `metrics`; it fills the `cost::Feed`s that a meter's
 //! account reads.
@@ -80,3 +84,4 @@ pub mod small_file;
 pub mod source;
 pub mod state;
 pub mod supervise;
+mod tls_sig;

@@ -7,6 +7,7 @@
 mod common;
 
 use common::bin::{cmd, scrape_until, start, telegrams};
+use common::prometheus::assert_promtool_silent;
 use common::TempDir;
 use dsmr_engine::crc::crc16_arc;
 use std::io::{BufRead, BufReader, Write};
@@ -150,34 +151,7 @@ fn fixed_prices_bill_each_tariff_gas_export_and_standing_charges_to_the_cent() {
     assert_eq!(price, Some(0.3), "the active tariff is 2");
     let available = value(&body, "dsmr_price_available", &["commodity=\"gas\""]);
     assert_eq!(available, Some(1.0));
-    promtool_check_metrics(&body);
-}
-
-/// `promtool check metrics` has nothing to say about the exposition.
-fn promtool_check_metrics(body: &str) {
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool (bash scripts/test.sh installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "promtool: {said}\n{body}"
-    );
+    assert_promtool_silent(&body);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 mod common;
 use bytes::Bytes;
 use common::bin::{cmd, run, scrape_until, start, telegrams, text};
+use common::tls::{server_config, TestCa};
 use common::{fixture, summary, wait_for, Task, TempDir};
 use dsmr_engine::Zone;
 use dsmr_exporter::source::homewizard::detect::detect;
@@ -40,32 +41,13 @@ struct Pki {
 }
 
 fn pki(cn: &str) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca.distinguished_name
-        .push(DnType::CommonName, "Test Appliance Access CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca_key = KeyPair::generate().expect("ca key");
-    let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
-    let mut dev = CertificateParams::new(vec![SERIAL.to_owned()]).expect("device params");
+    let ca = TestCa::new("Test Appliance Access CA");
+    let mut dev = rcgen::CertificateParams::new(vec![SERIAL.to_owned()]).expect("device params");
     dev.distinguished_name = rcgen::DistinguishedName::new();
-    dev.distinguished_name.push(DnType::CommonName, cn);
-    let dev_key = KeyPair::generate().expect("device key");
-    let dev_cert = dev
-        .signed_by(&dev_key, &Issuer::new(ca, ca_key))
-        .expect("device cert");
-    let key = rustls::pki_types::PrivateKeyDer::try_from(dev_key.serialize_der()).expect("key");
-    let server = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(vec![dev_cert.der().clone()], key)
-    .expect("server config");
+    dev.distinguished_name.push(rcgen::DnType::CommonName, cn);
     Pki {
-        ca_pem: ca_cert.pem(),
-        server: Arc::new(server),
+        server: server_config(&ca.sign(dev)),
+        ca_pem: ca.pem,
     }
 }
 
@@ -84,6 +66,21 @@ struct State {
     /// Requests without `X-Api-Version: 2`.
     without_version: usize,
     last_authorization: Option<String>,
+}
+
+/// The telegram the stand-in gives once it has one.
+fn telegram() -> Vec<u8> {
+    fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")
+}
+
+impl State {
+    /// A device with a telegram to give.
+    fn with_telegram() -> State {
+        State {
+            telegram: Some(telegram()),
+            ..State::default()
+        }
+    }
 }
 
 /// An HTTPS stand-in device on 127.0.0.1, on a runtime of its own so that
@@ -395,7 +392,7 @@ async fn polls_with_the_token_and_takes_503_as_no_telegram_yet() {
         );
         assert!(st.source_up);
     }
-    dev.with(|s| s.telegram = Some(fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")));
+    dev.with(|s| s.telegram = Some(telegram()));
     wait_for(&meter, "the telegram", |st| st.ok == 1).await;
     assert_eq!(
         dev.get(|s| s.last_authorization.clone()),
@@ -409,13 +406,7 @@ async fn polls_with_the_token_and_takes_503_as_no_telegram_yet() {
 #[tokio::test]
 async fn a_refused_token_backs_off_and_a_new_pairing_is_picked_up() {
     let p = pki(P1_CN);
-    let dev = StandIn::start(
-        p.server.clone(),
-        State {
-            telegram: Some(fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")),
-            ..State::default()
-        },
-    );
+    let dev = StandIn::start(p.server.clone(), State::with_telegram());
     let dir = TempDir::new("hw-401");
     let meter = Meter::new("hw", Zone::CET);
     let cfg = HomewizardConfig {
@@ -469,13 +460,7 @@ async fn certificates_for_another_device_or_from_another_ca_are_refused() {
         } else {
             pki(P1_CN).ca_pem
         };
-        let dev = StandIn::start(
-            p.server.clone(),
-            State {
-                telegram: Some(fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")),
-                ..State::default()
-            },
-        );
+        let dev = StandIn::start(p.server.clone(), State::with_telegram());
         let mut cfg = config(&dev, &trusted, token_file(&dir, TOKEN));
         cfg.trust.serial = serial.map(str::to_owned);
         let err = v2::poll(&cfg).await.expect_err("refused").to_string();
@@ -579,7 +564,7 @@ fn the_binary_detects_v2_from_a_config_file_and_waits_out_503_quietly() {
     let body = scrape_until(&addr, "several 503s", |_| dev.get(|s| s.telegram_gets) >= 5);
     assert!(body.contains("dsmr_source_up{meter=\"hw\"} 1"), "{body}");
     assert_eq!(telegrams(&body, "hw", "malformed"), Some(0.0), "{body}");
-    dev.with(|s| s.telegram = Some(fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")));
+    dev.with(|s| s.telegram = Some(telegram()));
     scrape_until(&addr, "a telegram", |b| {
         telegrams(b, "hw", "ok").is_some_and(|n| n >= 1.0)
     });
@@ -627,13 +612,7 @@ fn the_binary_detects_v2_from_a_config_file_and_waits_out_503_quietly() {
 #[test]
 fn the_binary_logs_a_refused_token_once_and_reports_the_source_down() {
     let p = pki(P1_CN);
-    let dev = StandIn::start(
-        p.server.clone(),
-        State {
-            telegram: Some(fixture("nl_dsmr50_iskra_am550t_two_mbus.txt")),
-            ..State::default()
-        },
-    );
+    let dev = StandIn::start(p.server.clone(), State::with_telegram());
     let dir = TempDir::new("hw-bin-401");
     let ca = dir.write("ca.pem", &p.ca_pem);
     let (_child, addr, log) = start(

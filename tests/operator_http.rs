@@ -17,17 +17,15 @@
 
 mod common;
 
-use common::bin::{cmd, Running};
+use common::bin::{clean_env, cmd, Running};
+use common::client::{get, tls_get};
+use common::prometheus::{assert_promtool_silent, free_port, Prometheus};
+use common::tls::{client_config, Leaf, TestCa};
+use common::TempDir;
 use flate2::read::GzDecoder;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair,
-};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use rcgen::{CertificateParams, ExtendedKeyUsagePurpose};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,21 +51,7 @@ impl Exporter {
     }
 
     fn start_cmd(c: &mut Command, listeners: usize) -> Exporter {
-        let child = c
-            .args(["--log.format", "text"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn dsmr-exporter");
-        let mut proc = Running(child);
-        let stderr = proc.0.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let (proc, log) = spawn_logged(c.args(["--log.format", "text"]), "dsmr-exporter");
         let mut e = Exporter {
             _proc: proc,
             urls: Vec::new(),
@@ -108,6 +92,25 @@ impl Exporter {
     }
 }
 
+/// Spawns `c` with its stderr collected line by line into the returned log.
+fn spawn_logged(c: &mut Command, what: &str) -> (Running, Arc<Mutex<Vec<String>>>) {
+    let child = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let mut proc = Running(child);
+    let stderr = proc.0.stderr.take().expect("stderr");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    (proc, log)
+}
+
 /// Retries `f` every 100 ms until it is `Ok`, failing after [`WITHIN`]
 /// with its last error and `context`.
 fn wait_for<T>(
@@ -127,99 +130,6 @@ fn wait_for<T>(
     }
 }
 
-// ---------------------------------------------------------------------------
-// HTTP by hand, plain and TLS
-
-/// A response: status, head (lower-cased), body bytes.
-struct Reply {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-fn exchange(
-    s: &mut (impl Read + Write),
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Result<Reply, String> {
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("write: {e}"))?;
-    let mut raw = Vec::new();
-    // A TLS peer that closes without close_notify still gave us the body.
-    if let Err(e) = s.read_to_end(&mut raw) {
-        if raw.is_empty() {
-            return Err(format!("read: {e}"));
-        }
-    }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no response head in {:?}", String::from_utf8_lossy(&raw)))?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("bad status line: {head}"))?;
-    Ok(Reply {
-        status,
-        head,
-        body: raw[split + 4..].to_vec(),
-    })
-}
-
-fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Result<Reply, String> {
-    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    exchange(&mut s, path, headers)
-}
-
-/// A TLS client trusting `ca_pem` only, with a client certificate when given.
-fn tls_client(ca_pem: &str, client: Option<(&str, &str)>) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(c.expect("CA PEM")).expect("add CA");
-    }
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots);
-    let cfg = match client {
-        None => b.with_no_client_auth(),
-        Some((cert, key)) => {
-            let certs = CertificateDer::pem_slice_iter(cert.as_bytes())
-                .collect::<Result<Vec<_>, _>>()
-                .expect("client cert");
-            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("client key");
-            b.with_client_auth_cert(certs, key).expect("client auth")
-        }
-    };
-    Arc::new(cfg)
-}
-
-fn tls_get(
-    addr: &str,
-    cfg: &Arc<rustls::ClientConfig>,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Result<Reply, String> {
-    let tcp = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    let name = ServerName::try_from("localhost").expect("name");
-    let conn = rustls::ClientConnection::new(cfg.clone(), name).map_err(|e| e.to_string())?;
-    let mut s = rustls::StreamOwned::new(conn, tcp);
-    exchange(&mut s, path, headers)
-}
-
 fn gunzip(body: &[u8]) -> String {
     let mut text = String::new();
     GzDecoder::new(body)
@@ -232,24 +142,19 @@ fn gunzip(body: &[u8]) -> String {
 // certificates
 
 /// A CA, a server certificate for localhost / 127.0.0.1 and a client
-/// certificate, all PEM.
+/// certificate.
 struct Pki {
     ca: String,
-    server: (String, String),
-    client: (String, String),
+    server: Leaf,
+    client: Leaf,
 }
 
 fn pki(name: &str) -> Pki {
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, name);
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("CA");
+    let ca = TestCa::new(name);
     let leaf = |sans: Vec<String>, usage: ExtendedKeyUsagePurpose| {
         let mut p = CertificateParams::new(sans).expect("params");
         p.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().expect("key");
-        let cert = p.signed_by(&key, &ca).expect("sign");
-        (cert.pem(), key.serialize_pem())
+        ca.sign(p)
     };
     let server = leaf(
         vec!["localhost".into(), "127.0.0.1".into()],
@@ -260,110 +165,63 @@ fn pki(name: &str) -> Pki {
         ExtendedKeyUsagePurpose::ClientAuth,
     );
     Pki {
-        ca: ca.pem(),
+        ca: ca.pem,
         server,
         client,
     }
 }
 
-fn temp_dir(tag: &str) -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix(&format!("dsmr-operator-{tag}-"))
-        .tempdir()
-        .expect("temp dir")
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-}
-
 // ---------------------------------------------------------------------------
 // Prometheus
 
-struct Prometheus {
-    _proc: Running,
-    addr: String,
-    log: PathBuf,
+/// Prometheus in `dir`, scraping every second with `scrape_configs`.
+fn start_prometheus(dir: &Path, scrape_configs: &str) -> Prometheus {
+    Prometheus::start(
+        dir,
+        &format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{scrape_configs}"
+        ),
+    )
 }
 
-impl Prometheus {
-    fn start(dir: &Path, scrape_configs: &str) -> Prometheus {
-        let config = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{scrape_configs}"
-        );
-        let config_path = dir.join("prometheus.yml");
-        write(&config_path, &config);
-        let log = dir.join("prometheus.log");
-        let out = std::fs::File::create(&log).expect("prometheus.log");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config_path.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("log"))
-            .stderr(out)
-            .spawn()
-            .expect("spawn prometheus (apt-get install prometheus, or run scripts/test.sh)");
-        Prometheus {
-            _proc: Running(child),
-            addr,
-            log,
-        }
-    }
-
-    fn log_text(&self) -> impl Fn() -> String + '_ {
-        move || std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Every target of `job` healthy, with samples of `metric` stored for it.
-    fn wait_up(&self, job: &str, instances: &[String], metric: &str) {
-        wait_for(
-            &format!("Prometheus to scrape job {job}"),
-            &self.log_text(),
-            || {
-                let body = get(&self.addr, "/api/v1/targets", &[])?;
-                let json: serde_json::Value =
-                    serde_json::from_slice(&body.body).map_err(|e| e.to_string())?;
-                let targets = json["data"]["activeTargets"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-                for i in instances {
-                    let t = targets
-                        .iter()
-                        .find(|t| {
-                            t["labels"]["instance"].as_str() == Some(i) && t["labels"]["job"] == job
-                        })
-                        .ok_or_else(|| format!("no target {i}"))?;
-                    if t["health"] != "up" {
-                        return Err(format!("{i}: {} {}", t["health"], t["lastError"]));
-                    }
+/// Every target of `job` healthy, with samples of `metric` stored for it.
+fn wait_up(prom: &Prometheus, job: &str, instances: &[String], metric: &str) {
+    wait_for(
+        &format!("Prometheus to scrape job {job}"),
+        &|| prom.log_text(),
+        || {
+            let body = get(&prom.addr, "/api/v1/targets", &[])?;
+            let json: serde_json::Value =
+                serde_json::from_slice(&body.body).map_err(|e| e.to_string())?;
+            let targets = json["data"]["activeTargets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for i in instances {
+                let t = targets
+                    .iter()
+                    .find(|t| {
+                        t["labels"]["instance"].as_str() == Some(i) && t["labels"]["job"] == job
+                    })
+                    .ok_or_else(|| format!("no target {i}"))?;
+                if t["health"] != "up" {
+                    return Err(format!("{i}: {} {}", t["health"], t["lastError"]));
                 }
-                let q =
-                    format!("/api/v1/query?query=count+by+(instance)({metric}{{job=\"{job}\"}})");
-                let body = get(&self.addr, &q, &[])?;
-                let json: serde_json::Value =
-                    serde_json::from_slice(&body.body).map_err(|e| e.to_string())?;
-                let found = json["data"]["result"].as_array().map_or(0, Vec::len);
-                if found < instances.len() {
-                    return Err(format!(
-                        "{metric} stored for {found} of {} instances",
-                        instances.len()
-                    ));
-                }
-                Ok(())
-            },
-        );
-    }
+            }
+            let q = format!("/api/v1/query?query=count+by+(instance)({metric}{{job=\"{job}\"}})");
+            let body = get(&prom.addr, &q, &[])?;
+            let json: serde_json::Value =
+                serde_json::from_slice(&body.body).map_err(|e| e.to_string())?;
+            let found = json["data"]["result"].as_array().map_or(0, Vec::len);
+            if found < instances.len() {
+                return Err(format!(
+                    "{metric} stored for {found} of {} instances",
+                    instances.len()
+                ));
+            }
+            Ok(())
+        },
+    );
 }
 
 /// Lines of the exporter's debug log for scrapes by Prometheus.
@@ -376,7 +234,7 @@ fn prometheus_scrapes(e: &Exporter) -> Vec<String> {
 
 #[test]
 fn prometheus_scrapes_gzip_on_two_addresses_and_over_mutual_tls() {
-    let dir = temp_dir("prometheus");
+    let dir = TempDir::new("operator-prometheus");
     let plain = Exporter::start(
         &[
             "--demo",
@@ -401,17 +259,12 @@ fn prometheus_scrapes_gzip_on_two_addresses_and_over_mutual_tls() {
     );
 
     let pki = pki("dsmr test CA");
-    let write_pem = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        write(&p, text);
-        p
-    };
-    write_pem("server.crt", &pki.server.0);
-    write_pem("server.key", &pki.server.1);
-    let ca = write_pem("ca.crt", &pki.ca);
-    let client_crt = write_pem("client.crt", &pki.client.0);
-    let client_key = write_pem("client.key", &pki.client.1);
-    let web = write_pem(
+    dir.write("server.crt", &pki.server.cert);
+    dir.write("server.key", &pki.server.key);
+    let ca = dir.write("ca.crt", &pki.ca);
+    let client_crt = dir.write("client.crt", &pki.client.cert);
+    let client_key = dir.write("client.key", &pki.client.key);
+    let web = dir.write(
         "web.yml",
         "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
     );
@@ -434,8 +287,8 @@ fn prometheus_scrapes_gzip_on_two_addresses_and_over_mutual_tls() {
         tls.urls
     );
 
-    let prom = Prometheus::start(
-        dir.path(),
+    let prom = start_prometheus(
+        &dir.0,
         &format!(
             "  - job_name: plain\n    static_configs:\n      - targets: ['{}', '{}']\n\
              \x20 - job_name: mtls\n    scheme: https\n    tls_config:\n      ca_file: {}\n      cert_file: {}\n      key_file: {}\n      server_name: localhost\n    static_configs:\n      - targets: ['{}']\n",
@@ -447,12 +300,18 @@ fn prometheus_scrapes_gzip_on_two_addresses_and_over_mutual_tls() {
             tls.addr(0),
         ),
     );
-    prom.wait_up(
+    wait_up(
+        &prom,
         "plain",
         &[plain.addr(0), plain.addr(1)],
         "dsmr_electricity_import_watts",
     );
-    prom.wait_up("mtls", &[tls.addr(0)], "dsmr_electricity_import_watts");
+    wait_up(
+        &prom,
+        "mtls",
+        &[tls.addr(0)],
+        "dsmr_electricity_import_watts",
+    );
 
     // Prometheus asked for gzip and OpenMetrics, and got them.
     for e in [&plain, &tls] {
@@ -477,16 +336,18 @@ fn prometheus_scrapes_gzip_on_two_addresses_and_over_mutual_tls() {
             "{}",
             r.head
         );
-        promtool_is_silent(&gunzip(&r.body));
+        let text = gunzip(&r.body);
+        assert_promtool_silent(&text);
+        assert!(text.contains("dsmr_electricity_import_watts"), "{text}");
     }
 
     // Without a client certificate the TLS port refuses; with one it answers.
-    let without = tls_client(&pki.ca, None);
+    let without = client_config(&pki.ca, None);
     assert!(
         tls_get(&tls.addr(0), &without, "/metrics", &[]).is_err(),
         "no client cert"
     );
-    let with = tls_client(&pki.ca, Some((&pki.client.0, &pki.client.1)));
+    let with = client_config(&pki.ca, Some(&pki.client));
     let r = tls_get(&tls.addr(0), &with, "/-/healthy", &[]).expect("mutual TLS");
     assert_eq!(r.status, 200);
 
@@ -497,30 +358,6 @@ fn prometheus_scrapes_gzip_on_two_addresses_and_over_mutual_tls() {
         String::from_utf8_lossy(&r.body),
         "Client sent an HTTP request to an HTTPS server.\n"
     );
-}
-
-fn promtool_is_silent(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn promtool (apt-get install prometheus, or run scripts/test.sh)");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(text.as_bytes()).expect("feed promtool");
-    drop(stdin);
-    let out = child.wait_with_output().expect("promtool");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && said.trim().is_empty(),
-        "promtool: {said}"
-    );
-    assert!(text.contains("dsmr_electricity_import_watts"), "{text}");
 }
 
 // ---------------------------------------------------------------------------
@@ -541,14 +378,15 @@ fn web_yml(password: &str, frame: &str) -> String {
 
 #[test]
 fn a_changed_web_config_applies_without_restart_and_a_broken_one_keeps_the_old() {
-    let dir = temp_dir("reload");
+    let dir = TempDir::new("operator-reload");
     let first = pki("first CA");
     let second = pki("second CA");
-    let put = |name: &str, text: &str| write(&dir.path().join(name), text);
-    put("server.crt", &first.server.0);
-    put("server.key", &first.server.1);
-    put("web.yml", &web_yml("one", "deny"));
-    let web = dir.path().join("web.yml").display().to_string();
+    let put = |name: &str, text: &str| dir.write(name, text);
+    put("server.crt", &first.server.cert);
+    put("server.key", &first.server.key);
+    let web = put("web.yml", &web_yml("one", "deny"))
+        .display()
+        .to_string();
     let e = Exporter::start(
         &[
             "--demo",
@@ -560,8 +398,8 @@ fn a_changed_web_config_applies_without_restart_and_a_broken_one_keeps_the_old()
         1,
     );
     let addr = e.addr(0);
-    let trusts_first = tls_client(&first.ca, None);
-    let trusts_second = tls_client(&second.ca, None);
+    let trusts_first = client_config(&first.ca, None);
+    let trusts_second = client_config(&second.ca, None);
     let status = |cfg: &Arc<rustls::ClientConfig>, auth: &str| {
         tls_get(&addr, cfg, "/-/ready", &[("Authorization", auth)]).map(|r| (r.status, r.head))
     };
@@ -576,8 +414,8 @@ fn a_changed_web_config_applies_without_restart_and_a_broken_one_keeps_the_old()
 
     // A new password, a renewed certificate (another CA) and a header.
     put("web.yml", &web_yml("two", "sameorigin"));
-    put("server.key", &second.server.1);
-    put("server.crt", &second.server.0);
+    put("server.key", &second.server.key);
+    put("server.crt", &second.server.cert);
     let log = e.log_text();
     wait_for("the new web config", &log, || {
         match status(&trusts_second, TWO) {
@@ -624,13 +462,6 @@ fn a_changed_web_config_applies_without_restart_and_a_broken_one_keeps_the_old()
 // ---------------------------------------------------------------------------
 // systemd
 
-fn free_port(host: &str) -> u16 {
-    std::net::TcpListener::bind(format!("{host}:0"))
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
 #[test]
 fn systemd_socket_activation_serves_on_the_sockets_systemd_passes() {
     let activate = "/usr/bin/systemd-socket-activate";
@@ -641,31 +472,14 @@ fn systemd_socket_activation_serves_on_the_sockets_systemd_passes() {
     let v4 = format!("127.0.0.1:{}", free_port("127.0.0.1"));
     let v6 = format!("[::1]:{}", free_port("[::1]"));
     let mut c = Command::new(activate);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("DSMR_EXPORTER_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    c.args(["-l", &v4, "-l", &v6, "--"])
+    clean_env(&mut c)
+        .args(["-l", &v4, "-l", &v6, "--"])
         .arg(env!("CARGO_BIN_EXE_dsmr-exporter"))
         .args(["--demo", "--web.systemd-socket"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null());
-    let child = c
-        .args(["--log.format", "text"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn systemd-socket-activate");
-    let mut proc = Running(child);
-    let stderr = proc.0.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
+        .stdin(Stdio::null())
+        .args(["--log.format", "text"]);
+    let (proc, log) = spawn_logged(&mut c, "systemd-socket-activate");
     let text = || log.lock().unwrap().join("\n");
     // The exporter starts on the first connection; each socket answers.
     for addr in [&v4, &v6] {
@@ -704,17 +518,17 @@ fn the_socket_unit_verifies_beside_the_service() {
         println!("SKIPPED: systemd-analyze is not installed; the units were not verified");
         return;
     };
-    let dir = temp_dir("units");
+    let dir = TempDir::new("operator-units");
     let service = service.replace(
         "ExecStart=/usr/local/bin/dsmr-exporter",
         &format!("ExecStart={}", env!("CARGO_BIN_EXE_dsmr-exporter")),
     );
-    write(&dir.path().join("dsmr-exporter.service"), &service);
-    write(&dir.path().join("dsmr-exporter.socket"), &socket);
+    let service = dir.write("dsmr-exporter.service", &service);
+    let socket = dir.write("dsmr-exporter.socket", &socket);
     let out = Command::new(analyze)
         .arg("verify")
-        .arg(dir.path().join("dsmr-exporter.socket"))
-        .arg(dir.path().join("dsmr-exporter.service"))
+        .arg(socket)
+        .arg(service)
         .output()
         .expect("run systemd-analyze");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -22,17 +22,19 @@
 //! Needs Debian's `prometheus` package (`prometheus`, `promtool`); without it
 //! the test fails and says to run scripts/test.sh, which installs it.
 
+mod common;
+
+use common::bin::{cmd, start, Running};
+use common::client::get;
+use common::prometheus::{promtool_check_metrics, Prometheus};
+use common::TempDir;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dsmr-exporter");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Panel queries whose emptiness is not checked (errors still are):
@@ -51,53 +53,7 @@ const EMPTY_OK: &[(&str, &str, &str)] = &[
 ];
 
 // ---------------------------------------------------------------------------
-// processes and temp dirs that clean up after themselves
-
-/// Kills and reaps the child when dropped, passing test or not.
-struct Running {
-    name: String,
-    child: Child,
-}
-
-impl Running {
-    /// Fails with `log` if the process has already exited.
-    fn assert_alive(&mut self, log: impl FnOnce() -> String) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("{} exited early ({status}):\n{}", self.name, log());
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A temporary directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "dsmr-prometheus-e2e-{}-{nanos}",
-            std::process::id()
-        ));
-        fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+// the exporters
 
 struct Exporter {
     meter: &'static str,
@@ -106,68 +62,19 @@ struct Exporter {
 }
 
 /// Starts the exporter on a free loopback port; the bound address is in its
-/// first log line (as in tests/cli.rs).
+/// first log line.
 fn start_exporter(meter: &'static str, source: &[&str]) -> Exporter {
-    let mut c = Command::new(BIN);
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("DSMR_EXPORTER_") || k == "RUST_LOG" {
-            c.env_remove(k);
-        }
-    }
-    let child = c
-        .current_dir(ROOT)
-        .args(source)
-        .args([
-            "--meter",
-            meter,
-            "--web.listen-address",
-            "127.0.0.1:0",
-            "--log-format",
-            "text",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn dsmr-exporter");
-    let mut proc = Running {
-        name: format!("dsmr-exporter --meter {meter}"),
-        child,
-    };
-    let stderr = proc.child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep draining after the receiver is gone, so the exporter never
-        // blocks on a full pipe.
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut log = Vec::new();
-    let addr = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).unwrap_or_else(|_| {
-            panic!("exporter {meter}: no 'serving metrics on http://…' line; log so far: {log:#?}")
-        });
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split('/').next().expect("address").to_owned();
-        }
-        log.push(line);
-    };
+    let (proc, addr, _log) =
+        start(
+            cmd()
+                .args(source)
+                .args(["--meter", meter, "--web.listen-address", "127.0.0.1:0"]),
+        );
     Exporter {
         meter,
         addr,
         _proc: proc,
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind a free port")
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn tail(path: &Path, lines: usize) -> String {
@@ -181,51 +88,8 @@ fn tail(path: &Path, lines: usize) -> String {
 
 /// `GET path` over HTTP/1.1 with `Connection: close`: (status code, body).
 fn http_get(addr: &str, path: &str) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: */*\r\n\r\n"
-    )
-    .map_err(|e| format!("write to {addr}: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("read from {addr}: {e}"))?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no end of headers from {addr}{path}"))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let code = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("bad status line from {addr}{path}: {head}"))?;
-    let chunked = head.lines().any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
-    });
-    if chunked {
-        body = dechunk(&body).ok_or_else(|| format!("bad chunked body from {addr}{path}"))?;
-    }
-    Ok((code, String::from_utf8_lossy(&body).into_owned()))
-}
-
-fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&data[..eol]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(data.get(..size)?);
-        data = data.get(size + 2..)?;
-    }
+    let r = get(addr, path, &[("Accept", "*/*")])?;
+    Ok((r.status, r.text()))
 }
 
 fn percent_encode(s: &str) -> String {
@@ -444,29 +308,6 @@ fn belongs(s: &Series, e: &Exporter) -> bool {
     }
 }
 
-fn promtool_check_metrics(body: &str) -> String {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .expect("write to promtool");
-    let out = child.wait_with_output().expect("promtool");
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() && text.trim().is_empty() {
-        text = format!("promtool exited with {}", out.status);
-    }
-    text
-}
-
 fn require_tool(name: &str) {
     let ok = Command::new(name)
         .arg("--version")
@@ -584,7 +425,7 @@ fn start_exporters() -> [Exporter; 3] {
 
 /// Prometheus in `tmp`: 1 s scrapes and rule evaluations of `exporters`, the
 /// repository's rules. Its process, its API, and the path of its log.
-fn start_prometheus(tmp: &TempDir, exporters: &[Exporter]) -> (Running, Prom, PathBuf) {
+fn start_prometheus(tmp: &TempDir, exporters: &[Exporter]) -> (Prometheus, Prom, PathBuf) {
     let rules = rules_file();
     assert!(rules.is_file(), "{} missing", rules.display());
     let targets: Vec<String> = exporters.iter().map(|e| format!("'{}'", e.addr)).collect();
@@ -595,34 +436,17 @@ fn start_prometheus(tmp: &TempDir, exporters: &[Exporter]) -> (Running, Prom, Pa
         rules.display(),
         targets.join(", ")
     );
-    let config_path = tmp.0.join("prometheus.yml");
-    fs::write(&config_path, &config).expect("write prometheus.yml");
-    let log_path = tmp.0.join("prometheus.log");
-    let log = fs::File::create(&log_path).expect("create prometheus.log");
-    let prom_addr = format!("127.0.0.1:{}", free_port());
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config_path.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            tmp.0.join("data").display()
-        ))
-        .arg(format!("--web.listen-address={prom_addr}"))
-        .arg("--log.level=warn")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("spawn prometheus");
-    let prometheus = Running {
-        name: "prometheus".into(),
-        child,
+    let prometheus = Prometheus::start(&tmp.0, &config);
+    let prom = Prom {
+        addr: prometheus.addr.clone(),
     };
-    (prometheus, Prom { addr: prom_addr }, log_path)
+    let log_path = prometheus.log.clone();
+    (prometheus, prom, log_path)
 }
 
 /// Up, with every target healthy and a few scrapes stored.
 fn wait_until_scraped(
-    prometheus: &mut Running,
+    prometheus: &mut Prometheus,
     prom: &Prom,
     exporters: &[Exporter],
     log_path: &Path,
@@ -884,7 +708,7 @@ fn dashboards_and_rules_work_on_real_prometheus() {
 
     // Declared first, so it is removed last, after every process is gone:
     // `prometheus` and then `exporters` are dropped (killed) before it.
-    let tmp = TempDir::new();
+    let tmp = TempDir::new("prometheus-e2e");
     let exporters = start_exporters();
     let (mut prometheus, prom, log_path) = start_prometheus(&tmp, &exporters);
     wait_until_scraped(&mut prometheus, &prom, &exporters, &log_path);
@@ -946,7 +770,7 @@ fn scalar(prom: &Prom, expr: &str) -> Result<f64, String> {
 #[test]
 fn glitching_registers_never_reset_on_real_prometheus() {
     require_tool("prometheus");
-    let tmp = TempDir::new();
+    let tmp = TempDir::new("prometheus-e2e");
     let file = tmp.0.join("glitch.txt");
     let replay: String = (0..glitch::TELEGRAMS).map(glitch::telegram).collect();
     fs::write(&file, replay).expect("write the replay");

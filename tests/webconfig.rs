@@ -2,16 +2,17 @@
 //! (rcgen), the server on 127.0.0.1:0 with TLS and basic auth, and a
 //! tokio-rustls client that trusts only that certificate.
 
+mod common;
+
+use common::tls::{client_config, Leaf};
+use common::{feed, TempDir};
 use dsmr_engine::Zone;
 use dsmr_exporter::http::WebConfig;
 use dsmr_exporter::http::{serve, ServerConfig};
-use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::state::{Meter, Meters};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,22 +24,13 @@ const NOBODY: &str = "bm9ib2R5OnMzY3JldA=="; // nobody:s3cret
 /// RIGHT with one `=` too many: not base64, so refused like garbage.
 const OVERPADDED: &str = "cHJvbWV0aGV1czpzM2NyZXQ==";
 
-/// A scratch directory removed when the test ends, pass or fail.
-fn temp_dir() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("dsmr-webconfig-")
-        .tempdir()
-        .expect("temp dir")
-}
-
 /// Writes a certificate, its key and a web config using them (relative
 /// paths, as exporter-toolkit resolves them); returns the config's path
 /// and the certificate PEM.
 fn write_config(dir: &Path) -> (PathBuf, String) {
-    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("rcgen");
-    let cert = ck.cert.pem();
-    std::fs::write(dir.join("server.crt"), &cert).expect("write cert");
-    std::fs::write(dir.join("server.key"), ck.signing_key.serialize_pem()).expect("write key");
+    let leaf = Leaf::self_signed(&["localhost"]);
+    std::fs::write(dir.join("server.crt"), &leaf.cert).expect("write cert");
+    std::fs::write(dir.join("server.key"), &leaf.key).expect("write key");
     // Cost 4 keeps the test fast; real files use 10 or more.
     let hash = bcrypt::hash("s3cret", 4).expect("hash");
     let yml = format!(
@@ -46,19 +38,12 @@ fn write_config(dir: &Path) -> (PathBuf, String) {
     );
     let path = dir.join("web.yml");
     std::fs::write(&path, yml).expect("write config");
-    (path, cert)
+    (path, leaf.cert)
 }
 
 async fn start(web: WebConfig) -> SocketAddr {
     let m = Meter::new("main", Zone::CET);
-    let mut p = Pipeline::new(m.clone());
-    p.feed(
-        &std::fs::read(format!(
-            "{}/fixtures/nl_dsmr50_iskra_am550t_3phase_issue91.txt",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .expect("fixture"),
-    );
+    feed(&m, "nl_dsmr50_iskra_am550t_3phase_issue91.txt");
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = l.local_addr().expect("addr");
     let cfg = ServerConfig {
@@ -69,18 +54,9 @@ async fn start(web: WebConfig) -> SocketAddr {
     addr
 }
 
+/// A client that trusts the test certificate only.
 fn connector(cert_pem: &str) -> TlsConnector {
-    let mut roots = rustls::RootCertStore::empty();
-    let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("cert PEM");
-    roots.add(cert).expect("trust the test certificate");
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    TlsConnector::from(Arc::new(cfg))
+    TlsConnector::from(client_config(cert_pem, None))
 }
 
 /// GET over TLS; returns the response head and body. For `/events` only
@@ -117,8 +93,8 @@ async fn get(
 
 #[tokio::test]
 async fn scrapes_over_tls_with_basic_auth() {
-    let dir = temp_dir();
-    let (path, cert) = write_config(dir.path());
+    let dir = TempDir::new("webconfig");
+    let (path, cert) = write_config(&dir.0);
     let web = WebConfig::load(&path).expect("the config loads");
     assert!(web.tls().is_some() && web.has_basic_auth());
     let addr = start(web).await;
@@ -192,9 +168,9 @@ async fn scrapes_over_tls_with_basic_auth() {
 /// A handshake with `client` (a self-signed client certificate, or none)
 /// against a server whose `client_auth_type` is `policy`: whether a
 /// request is answered.
-async fn answered_with(policy: &str, client: Option<&rcgen::CertifiedKey<rcgen::KeyPair>>) -> bool {
-    let dir = temp_dir();
-    let (path, cert) = write_config(dir.path());
+async fn answered_with(policy: &str, client: Option<&Leaf>) -> bool {
+    let dir = TempDir::new("webconfig");
+    let (path, cert) = write_config(&dir.0);
     let yml = std::fs::read_to_string(&path).expect("read");
     let yml = yml.replace(
         "  min_version: TLS12\n",
@@ -202,28 +178,7 @@ async fn answered_with(policy: &str, client: Option<&rcgen::CertifiedKey<rcgen::
     );
     std::fs::write(&path, yml).expect("write");
     let addr = start(WebConfig::load(&path).expect("loads")).await;
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(cert.as_bytes()).expect("PEM"))
-        .expect("root");
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots);
-    let cfg = match client {
-        None => b.with_no_client_auth(),
-        Some(ck) => {
-            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(
-                ck.signing_key.serialize_pem().as_bytes(),
-            )
-            .expect("key");
-            b.with_client_auth_cert(vec![ck.cert.der().clone()], key)
-                .expect("client cert")
-        }
-    };
-    let tls = TlsConnector::from(Arc::new(cfg));
+    let tls = TlsConnector::from(client_config(&cert, client));
     let Ok(tcp) = TcpStream::connect(addr).await else {
         return false;
     };
@@ -243,7 +198,7 @@ async fn answered_with(policy: &str, client: Option<&rcgen::CertifiedKey<rcgen::
 #[tokio::test]
 async fn client_certificate_policies_without_a_ca() {
     // Any certificate, unverified (no CA): the two policies Go has for it.
-    let any = rcgen::generate_simple_self_signed(vec!["client".to_owned()]).expect("rcgen");
+    let any = Leaf::self_signed(&["client"]);
     assert!(answered_with("RequestClientCert", None).await);
     assert!(answered_with("RequestClientCert", Some(&any)).await);
     assert!(!answered_with("RequireAnyClientCert", None).await);
@@ -253,8 +208,8 @@ async fn client_certificate_policies_without_a_ca() {
 
 #[test]
 fn a_bad_file_is_refused_with_its_line() {
-    let dir = temp_dir();
-    let path = dir.path().join("web.yml");
+    let dir = TempDir::new("webconfig");
+    let path = dir.0.join("web.yml");
     std::fs::write(
         &path,
         "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  min_version: TLS10\n",
@@ -275,7 +230,7 @@ fn a_bad_file_is_refused_with_its_line() {
     let e = WebConfig::load(&path).expect_err("bad YAML").to_string();
     assert!(e.contains("line 3") || e.contains("line 2"), "{e}");
 
-    let e = WebConfig::load(&dir.path().join("absent.yml"))
+    let e = WebConfig::load(&dir.0.join("absent.yml"))
         .expect_err("no file")
         .to_string();
     assert!(e.contains("absent.yml"), "{e}");
@@ -300,10 +255,10 @@ async fn refused_median(web: &WebConfig, header: &str, tries: usize) -> Duration
 #[tokio::test]
 async fn unknown_users_take_as_long_as_the_slowest_known_user() {
     use base64::Engine as _;
-    let dir = temp_dir();
+    let dir = TempDir::new("webconfig");
     let fast = bcrypt::hash("s3cret", 4).expect("hash");
     let slow = bcrypt::hash("s3cret", 9).expect("hash");
-    let path = dir.path().join("web.yml");
+    let path = dir.0.join("web.yml");
     std::fs::write(
         &path,
         format!("basic_auth_users:\n  alice: {fast}\n  bob: {slow}\n"),

@@ -5,30 +5,10 @@
 //! an error is one line.
 #![no_main]
 
-use dsmr_exporter::cost::Interval;
+#[path = "common/price_table.rs"]
+mod price_table;
+
 use dsmr_exporter::price::rows::{parse_csv, MAX_ROWS};
 use libfuzzer_sys::fuzz_target;
 
-fn check(r: &Result<Vec<Interval>, impl std::fmt::Display>, max: usize) {
-    match r {
-        Ok(ivs) => {
-            assert!(ivs.len() <= max, "{} rows", ivs.len());
-            for iv in ivs {
-                assert!(iv.start < iv.end, "empty interval {iv:?}");
-            }
-            for w in ivs.windows(2) {
-                assert!(w[0].end <= w[1].start, "overlap {w:?}");
-            }
-        }
-        Err(e) => assert!(!e.to_string().contains('\n'), "error of two lines: {e}"),
-    }
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let first = parse_csv(text);
-    assert_eq!(first, parse_csv(text), "not deterministic");
-    check(&first, MAX_ROWS);
-});
+fuzz_target!(|data: &[u8]| price_table::check_parser(data, MAX_ROWS, parse_csv));

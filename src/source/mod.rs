@@ -18,6 +18,8 @@
 //!   that serial and TCP share (HomeWizard backs off the same way).
 //! - `feed`: bytes on their way to the pipeline, through a Smarty
 //!   deframer when the meter encrypts.
+//! - `log_limit`: a few log lines a minute of one repeating event, and a
+//!   count of those left out (reconnects, polls, bad telegrams).
 //! - [`pipeline`]: framer, decoder and meter state; the only writer of the
 //!   meter.
 //! - [`error`]: [`SourceError`], why a source could not start.
@@ -31,12 +33,14 @@
 //! [`crate::duration`] (durations in log lines) and the engine; `cli`
 //! builds its configurations and `main` runs it. Inside, `setup` starts
 //! the sources; serial and tcp use `reconnect`; everything that feeds
-//! ends in `pipeline`. This file only declares and re-exports.
+//! ends in `pipeline`; `reconnect`, `homewizard` and `pipeline` limit
+//! their warnings with `log_limit`. This file only declares and re-exports.
 
 pub mod demo;
 pub mod error;
 mod feed;
 pub mod homewizard;
+mod log_limit;
 pub mod pipeline;
 mod random;
 mod reconnect;

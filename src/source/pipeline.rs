@@ -13,12 +13,12 @@
 //! every source counts telegrams the same way; each result is recorded in
 //! the [`Meter`] (`crate::state`), the only thing this module writes.
 
+use super::log_limit::{LogLimit, LOG_BURST, LOG_WINDOW};
 use crate::state::Meter;
 use dsmr_engine::telegram::Error as TelegramError;
 use dsmr_engine::{Acceptance, FrameEvent, Framer, Telegram};
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Bytes to meter state: a framer and the decoder's per-meter rules.
 #[derive(Debug)]
@@ -26,7 +26,8 @@ pub struct Pipeline {
     meter: Arc<Meter>,
     framer: Framer,
     acceptance: Acceptance,
-    log: LogLimiter,
+    /// Bad telegrams: a few warnings a minute, the rest counted.
+    log: LogLimit,
 }
 
 thread_local! {
@@ -41,7 +42,7 @@ impl Pipeline {
             meter,
             framer: Framer::new(),
             acceptance: Acceptance::new(),
-            log: LogLimiter::new(Duration::from_secs(10)),
+            log: LogLimit::new(LOG_WINDOW, LOG_BURST),
         }
     }
 
@@ -95,7 +96,8 @@ impl Pipeline {
     /// `malformed`, with the same rate-limited warning as a bad telegram.
     pub fn reject(&mut self, reason: &str) {
         self.meter.record_malformed();
-        self.log.warn(self.meter.name(), reason);
+        self.log
+            .warn(self.meter.name(), format_args!("bad telegram: {reason}"));
     }
 }
 
@@ -108,14 +110,14 @@ fn record_frame(
     meter: &Meter,
     scratch: &mut Telegram,
     acceptance: &mut Acceptance,
-    log: &mut LogLimiter,
+    log: &mut LogLimit,
     ev: FrameEvent<'_>,
 ) {
     let frame = match ev {
         FrameEvent::Telegram(f) => f,
         FrameEvent::Discarded(e) => {
             meter.record_malformed();
-            log.warn(meter.name(), &e.to_string());
+            log.warn(meter.name(), format_args!("bad telegram: {e}"));
             return;
         }
     };
@@ -127,52 +129,22 @@ fn record_frame(
             if let Some(first) = scratch.errors.first() {
                 log.warn(
                     meter.name(),
-                    &format!("{} value(s) skipped, first: {first}", scratch.errors.len()),
+                    format_args!(
+                        "bad telegram: {} value(s) skipped, first: {first}",
+                        scratch.errors.len()
+                    ),
                 );
             }
             meter.record_telegram(scratch);
         }
         Err(e @ (TelegramError::CrcMismatch { .. } | TelegramError::CrcDropped)) => {
             meter.record_crc_mismatch();
-            log.warn(meter.name(), &e.to_string());
+            log.warn(meter.name(), format_args!("bad telegram: {e}"));
         }
         Err(e) => {
             meter.record_malformed();
-            log.warn(meter.name(), &e.to_string());
+            log.warn(meter.name(), format_args!("bad telegram: {e}"));
         }
-    }
-}
-
-/// At most one warning per interval per meter, with a count of the rest,
-/// so a noisy line cannot flood the log.
-#[derive(Debug)]
-struct LogLimiter {
-    every: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl LogLimiter {
-    fn new(every: Duration) -> LogLimiter {
-        LogLimiter {
-            every,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    fn warn(&mut self, meter: &str, msg: &str) {
-        let now = Instant::now();
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < self.every)
-        {
-            self.suppressed += 1;
-            return;
-        }
-        self.last = Some(now);
-        let suppressed = std::mem::take(&mut self.suppressed);
-        tracing::warn!(meter, suppressed, "bad telegram: {msg}");
     }
 }
 

@@ -13,13 +13,20 @@ const BIN: &str = env!("CARGO_BIN_EXE_dsmr-exporter");
 /// environment, run from the crate root so fixture paths work.
 pub fn cmd() -> Command {
     let mut c = Command::new(BIN);
+    clean_env(&mut c);
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Removes the caller's `DSMR_EXPORTER_*` and `RUST_LOG` from `c`'s
+/// environment, so that only what the test sets reaches the exporter.
+pub fn clean_env(c: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("DSMR_EXPORTER_") || k == "RUST_LOG" {
             c.env_remove(k);
         }
     }
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c.stdin(Stdio::null());
     c
 }
 
@@ -44,7 +51,7 @@ impl Drop for Running {
 /// Starts the exporter with text logs and reads the bound address (port 0
 /// picks a free one) from its first log line. Returns the child, that
 /// address, and the rest of its stderr line by line; dropping the receiver
-/// stops the reading.
+/// discards the rest.
 pub fn start(c: &mut Command) -> (Running, String, mpsc::Receiver<String>) {
     let child = c
         .args(["--log-format", "text"])
@@ -56,13 +63,13 @@ pub fn start(c: &mut Command) -> (Running, String, mpsc::Receiver<String>) {
     let stderr = child.0.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        // Keep draining after the receiver is gone, so the exporter never
+        // blocks on a full pipe.
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     let mut log = Vec::new();
     let addr = loop {
         let left = deadline.saturating_duration_since(Instant::now());

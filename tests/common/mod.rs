@@ -1,13 +1,23 @@
 //! Helpers shared by the integration tests: fixtures, scratch directories,
 //! waiting on a meter's state and aborting spawned tasks. `bin` runs the
 //! built binary; `http` runs the server in-process and talks to it;
-//! `smarty` seals Smarty frames.
+//! `client` is a blocking HTTP client, plain or TLS; `tls` makes
+//! certificates and rustls configurations; `prometheus` runs a real
+//! Prometheus and promtool; `smarty` seals Smarty frames.
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod bin;
+pub mod client;
+#[path = "../../crates/dsmr-engine/tests/common/fixtures.rs"]
+mod fixtures;
 pub mod http;
+pub mod prometheus;
 #[path = "../../crates/dsmr-engine/tests/common/smarty.rs"]
 pub mod smarty;
+pub mod tls;
+
+#[allow(unused_imports)] // as dead_code above
+pub use fixtures::{fixture, hex_fixture};
 
 use dsmr_exporter::source::Pipeline;
 use dsmr_exporter::source::Retry;
@@ -23,23 +33,13 @@ pub const FAST_RETRY: Retry = Retry {
     max: Duration::from_millis(200),
 };
 
+/// The corpus, in this crate's fixtures/ (`fixture` reads from here).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
 pub fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-pub fn fixture(name: &str) -> Vec<u8> {
-    let path = fixture_path(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A fixture written as whitespace-separated hex bytes (the Smarty vectors).
-pub fn hex_fixture(name: &str) -> Vec<u8> {
-    let text = String::from_utf8(fixture(name)).expect("hex fixture is ASCII");
-    text.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
-        .collect()
+    fixtures_dir().join(name)
 }
 
 /// Feeds a fixture telegram to `meter` through the real pipeline.

@@ -4,25 +4,17 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod counting;
+mod fixtures;
 #[cfg(feature = "smarty")]
 pub mod smarty;
 
+#[allow(unused_imports)] // as dead_code above
+pub use fixtures::{fixture, hex_fixture};
+
 use std::path::{Path, PathBuf};
 
-/// The corpus lives once, in the workspace's top-level fixtures/.
+/// The corpus lives once, in the workspace's top-level fixtures/
+/// (`fixture` reads from here).
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-pub fn fixture(name: &str) -> Vec<u8> {
-    let path = fixtures_dir().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// A fixture written as whitespace-separated hex bytes (the Smarty vectors).
-pub fn hex_fixture(name: &str) -> Vec<u8> {
-    let text = String::from_utf8(fixture(name)).expect("hex fixture is ASCII");
-    text.split_whitespace()
-        .map(|b| u8::from_str_radix(b, 16).expect("hex byte"))
-        .collect()
 }
