@@ -4,25 +4,10 @@
 //! none overlapping, at most 3 000; an error is one line.
 #![no_main]
 
+#[path = "common/price_table.rs"]
+mod price_table;
+
 use dsmr_exporter::price::entsoe::parse;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let first = parse(text);
-    assert_eq!(first, parse(text), "not deterministic");
-    match &first {
-        Ok(ivs) => {
-            assert!(ivs.len() <= 3_000, "{} intervals", ivs.len());
-            for iv in ivs {
-                assert!(iv.start < iv.end, "empty interval {iv:?}");
-            }
-            for w in ivs.windows(2) {
-                assert!(w[0].end <= w[1].start, "overlap {w:?}");
-            }
-        }
-        Err(e) => assert!(!e.to_string().contains('\n'), "error of two lines: {e}"),
-    }
-});
+fuzz_target!(|data: &[u8]| price_table::check_parser(data, 3_000, parse));
