@@ -332,34 +332,43 @@ async fn wait_until_all_deliver(exporter: &mut Exporter, meters: usize) -> Durat
 
 /// The exporter's CPU over `seconds`, in % of one core, with a scrape every
 /// `every` (15 s as Prometheus would, by default); also how many scrapes
-/// were answered.
+/// were answered and the telegrams a second the exporter took meanwhile
+/// (between the first and the last scrape): on a loaded machine the
+/// simulated meters may send fewer than one a second each.
 async fn cpu_under_scrapes(
     addr: &str,
     pid: u32,
     seconds: u64,
     every: Duration,
-) -> (f64, Duration, usize) {
+) -> (f64, Duration, usize, f64) {
     let hz = clock_ticks_per_second();
     let ticks0 = cpu_ticks(pid);
     let t0 = Instant::now();
     let a = addr.to_owned();
-    let scrapes = tokio::task::spawn_blocking(move || {
+    let (scrapes, rate) = tokio::task::spawn_blocking(move || {
         let mut n = 0;
+        // (when, telegrams ok so far) of the first and the last scrape.
+        let mut seen: Vec<(Instant, f64)> = Vec::new();
         while t0.elapsed() < Duration::from_secs(seconds) {
-            if scrape(&a).is_some() {
+            if let Some((_, body)) = scrape(&a) {
                 n += 1;
+                seen.push((Instant::now(), total(&body, "ok")));
             }
             let left = Duration::from_secs(seconds).saturating_sub(t0.elapsed());
             std::thread::sleep(left.min(every));
         }
-        n
+        let rate = match (seen.first(), seen.last()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) / (b.0 - a.0).as_secs_f64(),
+            _ => 0.0,
+        };
+        (n, rate)
     })
     .await
     .expect("join");
     let ticks1 = cpu_ticks(pid);
     let elapsed = t0.elapsed();
     let cpu_pct = (ticks1 - ticks0) as f64 / hz as f64 / elapsed.as_secs_f64() * 100.0;
-    (cpu_pct, elapsed, scrapes)
+    (cpu_pct, elapsed, scrapes, rate)
 }
 
 /// `n` scrapes back to back, gzip or not: their times, sorted, and the last body.
@@ -397,7 +406,7 @@ async fn one_exporter_reads_many_tcp_meters() {
     tokio::time::sleep(Duration::from_secs(5)).await;
 
     let every = Duration::from_secs(env_or("SCALE_SCRAPE_EVERY", 15).max(1));
-    let (cpu_pct, elapsed, scrapes) = cpu_under_scrapes(addr, pid, seconds, every).await;
+    let (cpu_pct, elapsed, scrapes, rate) = cpu_under_scrapes(addr, pid, seconds, every).await;
     let rss_mib = status_kib(pid, "VmRSS") as f64 / 1024.0;
     let hwm_mib = status_kib(pid, "VmHWM") as f64 / 1024.0;
     let threads = status_kib(pid, "Threads");
@@ -418,7 +427,7 @@ async fn one_exporter_reads_many_tcp_meters() {
     println!("scale: {meters} TCP meters, one telegram a second each");
     println!("  all meters delivering after {:.1} s", ready.as_secs_f64());
     println!(
-        "  CPU over {:.0} s ({scrapes} scrapes): {cpu_pct:.2} % of one core",
+        "  CPU over {:.0} s ({scrapes} scrapes): {cpu_pct:.2} % of one core, {rate:.0} telegrams/s taken",
         elapsed.as_secs_f64()
     );
     println!("  resident memory: {rss_mib:.1} MiB (peak {hwm_mib:.1} MiB), {threads} threads");
