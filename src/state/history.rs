@@ -4,9 +4,9 @@
 //! far". Written on every valid telegram, read by `http`.
 //!
 //! Bounded: [`POINTS`] samples (one per [`SLOT_SECONDS`], six hours) of
-//! 8 bytes, under 6 KiB per meter (60 MiB at 10 000 meters; it was 16 KiB
-//! per meter with 16-byte samples in a ring grown by doubling); the oldest
-//! falls out when a new one comes in.
+//! 8 bytes, in a ring grown as samples come (by doubling, to 1 024 slots:
+//! 8 KiB per meter after six hours, 80 MiB at 10 000 meters; it was 16 KiB
+//! with 16-byte samples); the oldest falls out when a new one comes in.
 
 use crate::cost::money::Atto;
 use crate::cost::{Account, Commodity};
@@ -69,11 +69,6 @@ impl History {
         }
         if self.power.len() == POINTS {
             self.power.pop_front();
-        }
-        if self.power.capacity() == 0 {
-            // The whole ring at once: grown by doubling it would end at
-            // 1 024 samples for 720.
-            self.power.reserve_exact(POINTS);
         }
         self.power.push_back((sample_at, sample_net));
     }
