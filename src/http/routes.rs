@@ -15,7 +15,7 @@
 use super::accept::negotiate;
 use super::api;
 use super::basic_auth::Verdict;
-use super::compress::{accepts_gzip, gzip};
+use super::compress::{accepts_gzip, cores, gzip_pieces, MEMBER};
 use super::events::{self, EventBody, Hub, StreamOptions};
 use super::lifecycle::Lifecycle;
 use super::page;
@@ -260,13 +260,23 @@ impl Router {
     fn exposition<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
         let headers = req.headers();
         let chosen = negotiate(headers.get_all(ACCEPT));
-        let text = self.metrics.render(chosen.format);
+        let text = self.metrics.render_pieces(chosen.format);
         let gzipped = accepts_gzip(headers.get_all(ACCEPT_ENCODING));
+        let large = text.len() >= MEMBER;
         let body: Bytes = if gzipped {
-            gzip(text.as_bytes()).into()
+            let packed = gzip_pieces(text.pieces(), cores());
+            // Dropped before the trim below: trimmed while they lived, a
+            // gzip scrape left their 50 MB to the allocator every time.
+            drop(text);
+            packed.into()
         } else {
-            text.into()
+            text.into_string().into()
         };
+        if large {
+            // The pieces are gone: give their memory back (the body of a
+            // large plain scrape is an mmap of its own, freed when sent).
+            crate::metrics::release_freed_memory();
+        }
         tracing::debug!(
             content_type = chosen.content_type,
             gzip = gzipped,

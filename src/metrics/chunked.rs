@@ -1,61 +1,141 @@
-//! A scrape of many meters, rendered a chunk of meters at a time.
+//! A scrape of many meters: the meters split over the cores, each part
+//! rendered a chunk of meters at a time straight into per-family texts.
 //!
 //! Text formats want each family's samples together, so the one-pass
-//! collector ([`super::exposition`]) holds every meter's samples at once
-//! and sorts them: at 10 000 meters that is some 450 000 samples of about
-//! 190 bytes, 90 MB and a sort buffer of half that, per scrape, which the
-//! allocator then keeps. Here each chunk of [`CHUNK_METERS`] meters is
-//! rendered on its own by the same encoder, its lines are appended to
-//! their family's text, and the families are joined at the end in family
-//! order: the same exposition, with one chunk's samples alive at a time.
-//!
-//! [`CHUNK_METERS`]: super::exposition::CHUNK_METERS
+//! collector ([`super::exposition`]) holds every meter's samples at once,
+//! sorts them and runs them through `prometheus_client`'s encoder: at
+//! 10 000 meters some 730 000 samples of about 190 bytes, and most of a
+//! scrape's time. Here the meters are split into one contiguous part per
+//! core (at most [`MAX_THREADS`]); a part collects the samples of
+//! [`CHUNK`] meters at a time and appends each sample's line
+//! ([`super::lines`]) to its family's text. The exposition is then every
+//! family's `# HELP`/`# TYPE` lines followed by that family's text from
+//! each part in order: the same text as the one pass (a unit test checks
+//! it), handed out as [`Exposition`] pieces so that nothing joins 50 MB
+//! that is only going to be compressed.
 
-use super::exposition::{encode_meters, encode_registry, Format, MetricsOptions, CHUNK_METERS};
-use super::families::Family;
+use super::exposition::{collect_samples, encode_registry, Format, MetricsOptions};
+use super::lines::{descriptor, write_sample, FAMILIES};
 use super::process::ProcessCollector;
 use crate::state::{Live, Meter, Meters};
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Registry;
-use std::collections::BTreeMap;
-use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// One family's text: its `# HELP`/`# TYPE` lines, then its samples.
+/// Meters whose samples are collected at once: about 64 × 73 samples of
+/// 190 bytes, under a megabyte, so they stay in the cache while written.
+const CHUNK: usize = 64;
+
+/// At most this many threads render one scrape.
+pub const MAX_THREADS: usize = 4;
+
+/// An exposition as pieces of text, in order: joined, they are the text.
 #[derive(Debug, Default)]
-struct Section {
-    descriptor: String,
-    lines: String,
+pub struct Exposition {
+    pieces: Vec<String>,
+}
+
+impl Exposition {
+    /// One piece.
+    pub fn whole(text: String) -> Exposition {
+        Exposition { pieces: vec![text] }
+    }
+
+    /// The pieces, in order.
+    pub fn pieces(&self) -> &[String] {
+        &self.pieces
+    }
+
+    /// Bytes in all.
+    pub fn len(&self) -> usize {
+        self.pieces.iter().map(String::len).sum()
+    }
+
+    /// True when there is no text.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text in one string.
+    pub fn into_string(mut self) -> String {
+        if self.pieces.len() == 1 {
+            return self.pieces.pop().unwrap_or_default();
+        }
+        self.pieces.concat()
+    }
+}
+
+/// How many threads a scrape of `meters` meters uses: one per core, at
+/// most [`MAX_THREADS`], and no more than there are chunks.
+pub fn threads(meters: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(MAX_THREADS).min(meters.div_ceil(CHUNK)).max(1)
 }
 
 /// The exposition of `meters`, as [`super::Metrics::render`] writes it.
+/// `hints` holds each part's family text lengths from the previous scrape,
+/// so the texts are allocated once at their size; it is updated.
 pub(super) fn render(
     meters: &Meters,
     live: &Live,
     opts: &MetricsOptions,
     process: bool,
     format: Format,
-    size_hint: usize,
-) -> String {
+    hints: &mut Vec<Vec<usize>>,
+) -> Exposition {
     let list: Vec<Arc<Meter>> = meters.iter().cloned().collect();
-    let mut sections: BTreeMap<Family, Section> = BTreeMap::new();
-    let mut text = String::new();
-    for (i, chunk) in list.chunks(CHUNK_METERS).enumerate() {
-        let collector = Chunk {
-            meters: chunk.to_vec(),
-            live: (i == 0).then(|| live.clone()),
-            opts: opts.clone(),
-            families: Mutex::new(Vec::new()),
-        };
-        let families = collector.encode_into(&mut text, format);
-        split_into(&text, &families, &mut sections);
+    let n = threads(list.len());
+    let per_part = list.len().div_ceil(n).max(1);
+    let parts: Vec<&[Arc<Meter>]> = list.chunks(per_part).collect();
+    hints.resize_with(parts.len(), || vec![0; FAMILIES]);
+    let rendered: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (i, part) in parts.iter().enumerate().skip(1) {
+            let hint = &hints[i];
+            let job = move || render_part(part, None, opts, format, hint);
+            // Without a thread (none left), the part is rendered here.
+            match std::thread::Builder::new()
+                .name("scrape".into())
+                .spawn_scoped(scope, job)
+            {
+                Ok(h) => handles.push(Ok(h)),
+                Err(_) => handles.push(Err(i)),
+            }
+        }
+        let first = parts
+            .first()
+            .map(|p| render_part(p, Some(live), opts, format, &hints[0]))
+            .unwrap_or_else(|| render_part(&[], Some(live), opts, format, &[]));
+        let mut all = vec![first];
+        for h in handles {
+            all.push(match h {
+                Ok(h) => h.join().unwrap_or_else(|_| {
+                    tracing::error!("a scrape thread failed; its meters are left out");
+                    vec![String::new(); FAMILIES]
+                }),
+                Err(i) => render_part(parts[i], None, opts, format, &hints[i]),
+            });
+        }
+        all
+    });
+    for (hint, part) in hints.iter_mut().zip(&rendered) {
+        for (h, text) in hint.iter_mut().zip(part) {
+            *h = text.len();
+        }
     }
-    drop(text);
-    let mut out = String::with_capacity(size_hint + size_hint / 8);
-    for (_, s) in sections {
-        out.push_str(&s.descriptor);
-        out.push_str(&s.lines);
+    let mut pieces = Vec::with_capacity(FAMILIES * (rendered.len() + 1) + 2);
+    let mut rendered: Vec<std::vec::IntoIter<String>> =
+        rendered.into_iter().map(Vec::into_iter).collect();
+    for family in super::families::ALL {
+        let texts: Vec<String> = rendered
+            .iter_mut()
+            .map(|p| p.next().unwrap_or_default())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if texts.is_empty() {
+            continue;
+        }
+        pieces.push(descriptor(family, format).to_owned());
+        pieces.extend(texts);
     }
     if process {
         let mut registry = Registry::default();
@@ -64,21 +144,64 @@ pub(super) fn render(
         if let Err(e) = encode_registry(&mut p, &registry, format) {
             tracing::error!("encoding process metrics failed: {e}");
         }
-        out.push_str(p.strip_suffix(EOF).unwrap_or(&p));
+        if let Some(len) = p.strip_suffix(EOF).map(str::len) {
+            p.truncate(len);
+        }
+        pieces.push(p);
     }
     if format == Format::OpenMetrics {
-        out.push_str(EOF);
+        pieces.push(EOF.to_owned());
     }
-    release_freed_memory();
-    out
+    Exposition { pieces }
 }
 
-/// Gives the memory of this scrape's freed buffers back to the system.
+/// One part's family texts (indexed by family number): its meters' sample
+/// lines, a [`CHUNK`] of meters at a time, and the exporter's own series
+/// first when given `live`.
+fn render_part(
+    meters: &[Arc<Meter>],
+    live: Option<&Live>,
+    opts: &MetricsOptions,
+    format: Format,
+    hint: &[usize],
+) -> Vec<String> {
+    let mut texts: Vec<String> = (0..FAMILIES)
+        .map(|f| {
+            let h = hint.get(f).copied().unwrap_or(0);
+            String::with_capacity(h + h / 16)
+        })
+        .collect();
+    let mut samples = Vec::with_capacity(CHUNK * 80);
+    let mut live = live;
+    for chunk in meters.chunks(CHUNK) {
+        let refs: Vec<&Arc<Meter>> = chunk.iter().collect();
+        samples.clear();
+        collect_samples(&refs, live.take(), opts, &mut samples);
+        for s in &samples {
+            if let Some(text) = texts.get_mut(s.family as usize) {
+                write_sample(text, s, format);
+            }
+        }
+    }
+    if let Some(live) = live {
+        // No meters in this part: the exporter's own series alone.
+        samples.clear();
+        collect_samples(&[], Some(live), opts, &mut samples);
+        for s in &samples {
+            if let Some(text) = texts.get_mut(s.family as usize) {
+                write_sample(text, s, format);
+            }
+        }
+    }
+    texts
+}
+
+/// Gives the memory of a scrape's freed buffers back to the system.
 /// glibc keeps freed memory below its mmap threshold for the next
 /// allocation; after a scrape of many meters that was tens of MiB that
 /// the next scrape (seconds later) did not need at once.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_freed_memory() {
+pub fn release_freed_memory() {
     // SAFETY: malloc_trim only returns free memory of the allocator's own
     // arenas to the system; it touches no live allocation.
     unsafe {
@@ -86,87 +209,15 @@ fn release_freed_memory() {
     }
 }
 
+/// Gives freed memory back to the system (a no-op off glibc).
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_freed_memory() {}
+pub fn release_freed_memory() {}
 
 const EOF: &str = "# EOF\n";
 
-/// Appends the lines of one chunk's text to the sections of their
-/// families: the `k`-th `# HELP` line starts the `k`-th family written.
-fn split_into(text: &str, families: &[Family], sections: &mut BTreeMap<Family, Section>) {
-    let mut current: Option<(&mut Section, bool)> = None;
-    let mut next = families.iter();
-    for line in text.split_inclusive('\n') {
-        if line.starts_with("# HELP ") {
-            current = next.next().map(|f| {
-                let s = sections.entry(*f).or_default();
-                let first = s.descriptor.is_empty();
-                (s, first)
-            });
-        }
-        let Some((section, first)) = current.as_mut() else {
-            continue;
-        };
-        if line.starts_with('#') {
-            if *first && line != EOF {
-                section.descriptor.push_str(line);
-            }
-        } else {
-            section.lines.push_str(line);
-        }
-    }
-}
-
-/// One chunk of meters, with the exporter's own series in the first.
-#[derive(Debug)]
-struct Chunk {
-    meters: Vec<Arc<Meter>>,
-    live: Option<Live>,
-    opts: MetricsOptions,
-    /// The families written, in order, for [`split_into`].
-    families: Mutex<Vec<Family>>,
-}
-
-impl Chunk {
-    /// Renders the chunk into `text` (cleared first); the families written.
-    fn encode_into(self, text: &mut String, format: Format) -> Vec<Family> {
-        text.clear();
-        let families = Arc::new(self);
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(Shared(families.clone())));
-        if let Err(e) = encode_registry(text, &registry, format) {
-            tracing::error!("encoding metrics failed: {e}");
-        }
-        drop(registry);
-        let written = families
-            .families
-            .lock()
-            .map(|mut f| std::mem::take(&mut *f))
-            .unwrap_or_default();
-        written
-    }
-}
-
-/// The registry owns its collectors; this lets the chunk be read back.
-#[derive(Debug)]
-struct Shared(Arc<Chunk>);
-
-impl Collector for Shared {
-    fn encode(&self, encoder: DescriptorEncoder) -> fmt::Result {
-        let c = &self.0;
-        let list: Vec<&Arc<Meter>> = c.meters.iter().collect();
-        let mut written = Vec::new();
-        encode_meters(&list, c.live.as_ref(), &c.opts, encoder, Some(&mut written))?;
-        if let Ok(mut f) = c.families.lock() {
-            *f = written;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::exposition::Metrics;
+    use super::super::exposition::{Metrics, CHUNK_METERS};
     use super::*;
     use dsmr_engine::{Telegram, Zone};
     use std::time::Duration;

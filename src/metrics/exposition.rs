@@ -7,6 +7,7 @@
 //! [`MetricsOptions::stale_after`] keeps only the exporter's own series, so
 //! Prometheus marks its measurements stale.
 
+use super::chunked::Exposition;
 use super::families::{Family, MetricKind};
 use super::labels::Labels;
 use super::process::ProcessCollector;
@@ -19,7 +20,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What the exposition shows; fixed for the life of the process.
@@ -70,6 +71,8 @@ pub struct Metrics {
     process: bool,
     /// Length of the previous output, so the next buffer is allocated once.
     size_hint: AtomicUsize,
+    /// The same for the chunked rendering: each part's family text lengths.
+    part_hints: Mutex<Vec<Vec<usize>>>,
 }
 
 impl Metrics {
@@ -88,6 +91,7 @@ impl Metrics {
             opts,
             process: false,
             size_hint: AtomicUsize::new(4096),
+            part_hints: Mutex::new(Vec::new()),
         }
     }
 
@@ -100,18 +104,36 @@ impl Metrics {
     }
 
     /// The exposition of every meter as it is now. Past [`CHUNK_METERS`]
-    /// meters it is rendered a chunk of meters at a time ([`super::chunked`]):
+    /// meters it is rendered in parts on the cores ([`super::chunked`]):
     /// the same text, without holding every meter's samples at once.
     pub fn render(&self, format: Format) -> String {
+        self.render_pieces(format).into_string()
+    }
+
+    /// [`Metrics::render`] as pieces of text in order, for a caller that
+    /// compresses or sends them without joining them first.
+    pub fn render_pieces(&self, format: Format) -> Exposition {
         let meters = self.live.meters();
         if meters.len() > CHUNK_METERS {
-            let hint = self.size_hint.load(Ordering::Relaxed);
-            let out =
-                super::chunked::render(&meters, &self.live, &self.opts, self.process, format, hint);
-            self.size_hint.store(out.len(), Ordering::Relaxed);
+            let mut hints = self
+                .part_hints
+                .lock()
+                .map(|mut h| std::mem::take(&mut *h))
+                .unwrap_or_default();
+            let out = super::chunked::render(
+                &meters,
+                &self.live,
+                &self.opts,
+                self.process,
+                format,
+                &mut hints,
+            );
+            if let Ok(mut h) = self.part_hints.lock() {
+                *h = hints;
+            }
             return out;
         }
-        self.render_whole(format)
+        Exposition::whole(self.render_whole(format))
     }
 
     /// The exposition in one pass of the registry, whatever the number of meters.
@@ -161,37 +183,22 @@ impl Collector for MeterCollector {
         // This scrape's list: a reload during it changes the next one.
         let meters = self.live.meters();
         let list: Vec<&Arc<Meter>> = meters.iter().collect();
-        encode_meters(&list, Some(&self.live), &self.opts, encoder, None)
+        encode_meters(&list, Some(&self.live), &self.opts, encoder)
     }
 }
 
 /// The samples of `meters` (and the exporter's own, given `live`), grouped
 /// by family in family order and, within a family, in the meters' order.
-/// `families` gets the families written, in order.
-pub(super) fn encode_meters(
+fn encode_meters(
     meters: &[&Arc<Meter>],
     live: Option<&Live>,
     opts: &MetricsOptions,
     mut encoder: DescriptorEncoder,
-    families: Option<&mut Vec<Family>>,
 ) -> fmt::Result {
-    let now = Instant::now();
     let mut samples = Vec::with_capacity(3 + 64 * meters.len());
-    if let Some(live) = live {
-        exporter_samples(live, &mut samples);
-    }
-    for meter in meters {
-        let started = Instant::now();
-        collect_meter(meter, opts, now, &mut samples);
-        samples.push(Sample {
-            family: Family::ScrapeDuration,
-            labels: Labels::meter(meter.name()),
-            value: Value::Float(started.elapsed().as_secs_f64()),
-        });
-    }
+    collect_samples(meters, live, opts, &mut samples);
     // Stable: within a family, meters stay in configuration order.
     samples.sort_by_key(|s| s.family);
-    let mut written = Vec::new();
     for family in samples.chunk_by(|a, b| a.family == b.family) {
         let (_, help, kind) = family[0].family.describe();
         let metric_type = match kind {
@@ -204,12 +211,32 @@ pub(super) fn encode_meters(
         for s in family {
             s.value.encode(kind, metric.encode_family(&s.labels)?)?;
         }
-        written.push(family[0].family);
-    }
-    if let Some(f) = families {
-        *f = written;
     }
     Ok(())
+}
+
+/// Appends the samples of `meters` (and first the exporter's own, given
+/// `live`) to `samples`, meter by meter: each meter's lock is held only
+/// while its values are copied, and its scrape duration follows them.
+pub(super) fn collect_samples<'a>(
+    meters: &[&'a Arc<Meter>],
+    live: Option<&Live>,
+    opts: &MetricsOptions,
+    samples: &mut Vec<Sample<'a>>,
+) {
+    let now = Instant::now();
+    if let Some(live) = live {
+        exporter_samples(live, samples);
+    }
+    for meter in meters {
+        let started = Instant::now();
+        collect_meter(meter, opts, now, samples);
+        samples.push(Sample {
+            family: Family::ScrapeDuration,
+            labels: Labels::meter(meter.name()),
+            value: Value::Float(started.elapsed().as_secs_f64()),
+        });
+    }
 }
 
 /// The exporter's own series that belong to no meter: build info and how

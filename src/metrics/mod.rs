@@ -25,8 +25,10 @@
 //! - [`value`]: a sample's exact [`Value`].
 //! - [`exposition`]: the scrape-time registry ([`Metrics`]), its options
 //!   and the two text formats.
-//! - [`chunked`]: the same exposition for many meters, a chunk of meters
-//!   at a time, so a scrape never holds every meter's samples at once.
+//! - [`chunked`]: the same exposition for many meters, rendered in parts on
+//!   the cores, a chunk of meters at a time, so a scrape never holds every
+//!   meter's samples at once; handed out as [`Exposition`] pieces.
+//! - `lines`: a sample written straight to text, as the encoders write it.
 //! - [`process`]: the `process_*` series client_golang exporters have,
 //!   from `/proc` ([`ProcessCollector`]).
 //!
@@ -39,10 +41,12 @@ pub mod chunked;
 pub mod exposition;
 pub mod families;
 pub mod labels;
+mod lines;
 pub mod process;
 pub mod samples;
 pub mod value;
 
+pub use chunked::{release_freed_memory, Exposition};
 pub use exposition::{render, Format, Metrics, MetricsOptions};
 pub use families::{Family, MetricKind};
 pub use labels::{decode_equipment_id, Labels};

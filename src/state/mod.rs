@@ -363,13 +363,10 @@ impl Meter {
         st.seq += 1;
         st.field_errors += telegram.errors.len() as u64;
         st.received_instant = Some(Instant::now());
-        let t = match st.telegram.as_mut() {
-            Some(t) => {
-                std::mem::swap(t, telegram);
-                t
-            }
-            None => st.telegram.insert(std::mem::take(telegram)),
-        };
+        // The decoder's line cache stays with `telegram` (the pipeline's
+        // scratch), which gets the previous telegram's buffers back.
+        let t = st.telegram.get_or_insert_with(Telegram::new);
+        telegram.exchange(t);
         let cx = registers::Context {
             meter: &self.name,
             zone: self.zone,

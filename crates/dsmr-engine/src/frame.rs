@@ -12,6 +12,9 @@
 //! Bit 7 of every byte is cleared: a 7E1 meter (DSMR 2.2/3.0) read at 8N1
 //! delivers its even-parity bit there, and P1 is a 7-bit ASCII protocol.
 //! Memory is bounded by the size cap plus one input block, whatever arrives.
+//! The buffer holds only what a telegram in progress needs: it grows as
+//! bytes arrive and is freed once nothing is left in it, so an exporter of
+//! 10 000 meters does not keep a buffer per meter between telegrams.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -122,7 +125,8 @@ impl Framer {
     /// A framer that drops telegrams longer than `max` bytes.
     pub fn with_limit(max: usize) -> Framer {
         Framer {
-            buf: Vec::with_capacity(max.min(64 * 1024) + BLOCK),
+            // Grown on demand and freed when empty (see `compact`).
+            buf: Vec::new(),
             pos: 0,
             start: None,
             base: 0,
@@ -180,7 +184,7 @@ impl Framer {
             self.stats.noise_bytes += (self.buf.len() - self.pos) as u64;
         }
         self.base += self.buf.len() as u64;
-        self.buf.clear();
+        self.buf = Vec::new();
         self.pos = 0;
         self.start = None;
     }
@@ -322,8 +326,19 @@ impl Framer {
         }
     }
 
+    /// Drops the bytes before the telegram in progress (or all of them,
+    /// between telegrams), and frees the buffer once it is empty: a meter
+    /// sends a telegram every 1 to 10 s, mostly read at once, so holding
+    /// its bytes between telegrams is memory held for nothing.
     fn compact(&mut self) {
         let keep_from = self.start.unwrap_or(self.pos);
+        if keep_from == self.buf.len() {
+            self.base += keep_from as u64;
+            self.pos = 0;
+            self.start = self.start.map(|_| 0);
+            self.buf = Vec::new();
+            return;
+        }
         if keep_from > 0 {
             self.buf.drain(..keep_from);
             self.base += keep_from as u64;
@@ -400,6 +415,29 @@ mod tests {
             assert_eq!(got.len(), 1, "chunk {chunk}");
             assert_eq!(got[0].as_ref().unwrap(), &T1[..T1.len() - 2]);
         }
+    }
+
+    #[test]
+    fn holds_no_buffer_between_telegrams() {
+        let mut f = Framer::new();
+        assert_eq!(f.buf.capacity(), 0, "nothing reserved up front");
+        let mut n = 0;
+        f.feed(&T1[..20], |_| n += 1);
+        assert!(f.buf.capacity() >= 20, "a telegram in progress is held");
+        f.feed(&T1[20..], |_| n += 1);
+        assert_eq!(n, 1);
+        assert_eq!(f.buf.capacity(), 0, "freed once the telegram is out");
+        // And the next telegram still frames, at the right stream offset.
+        let mut input = b"noise".to_vec();
+        input.extend_from_slice(&T1[..10]);
+        f.feed(&input, |_| {});
+        let mut cut = None;
+        f.feed(T1, |e| {
+            if let FrameEvent::Discarded(FrameError::Truncated { offset, .. }) = e {
+                cut = Some(offset);
+            }
+        });
+        assert_eq!(cut, Some((T1.len() + 5 + 10) as u64));
     }
 
     #[test]

@@ -590,6 +590,16 @@ impl Telegram {
         *mbus = Default::default();
     }
 
+    /// Swaps the decoded contents of `self` and `stored` but not their
+    /// line caches: the telegram decoded into keeps the cache that makes
+    /// its next decode fast, and a telegram that is only kept (a meter's
+    /// latest) holds no cache. With 10 000 meters a cache per kept
+    /// telegram was some 3 KiB each that nothing read.
+    pub fn exchange(&mut self, stored: &mut Telegram) {
+        core::mem::swap(self, stored);
+        core::mem::swap(&mut self.cache, &mut stored.cache);
+    }
+
     /// The telegram's text (`/` … `!CRC`).
     pub fn raw(&self) -> &[u8] {
         self.raw.get(..self.len).unwrap_or_default()
@@ -679,4 +689,28 @@ pub fn line_of(raw: &[u8], n: u32) -> &[u8] {
         .nth(n.saturating_sub(1) as usize)
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    const T: &[u8] = b"/ISk5\\2MT382-1000\r\n\r\n1-3:0.2.8(50)\r\n1-0:1.8.1(000123.456*kWh)\r\n1-0:1.7.0(01.193*kW)\r\n!";
+
+    #[test]
+    fn exchange_keeps_the_line_cache_with_the_decoder() {
+        let mut scratch = Telegram::new();
+        scratch.decode_into(T).expect("decodes");
+        assert!(!scratch.cache.is_empty(), "a decode fills the cache");
+        let cached = scratch.cache.len();
+        let mut stored = Telegram::new();
+        scratch.exchange(&mut stored);
+        let imported = stored.imported[1].map(|q| q.value.to_string());
+        assert_eq!(imported.as_deref(), Some("123.456"));
+        assert_eq!(stored.str(stored.version.unwrap_or_default()), "50");
+        assert!(stored.cache.is_empty(), "the kept telegram holds no cache");
+        assert_eq!(scratch.cache.len(), cached, "the decoder keeps it");
+        assert!(scratch.imported[1].is_none(), "and gets the old contents");
+    }
 }
