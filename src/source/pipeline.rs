@@ -40,7 +40,8 @@ impl Pipeline {
     pub fn new(meter: Arc<Meter>) -> Pipeline {
         Pipeline {
             meter,
-            framer: Framer::new(),
+            // Many meters, each silent between telegrams.
+            framer: Framer::new().release_idle(),
             acceptance: Acceptance::new(),
             log: LogLimit::new(LOG_WINDOW, LOG_BURST),
         }

@@ -12,9 +12,10 @@
 //! Bit 7 of every byte is cleared: a 7E1 meter (DSMR 2.2/3.0) read at 8N1
 //! delivers its even-parity bit there, and P1 is a 7-bit ASCII protocol.
 //! Memory is bounded by the size cap plus one input block, whatever arrives.
-//! The buffer holds only what a telegram in progress needs: it grows as
-//! bytes arrive and is freed once nothing is left in it, so an exporter of
-//! 10 000 meters does not keep a buffer per meter between telegrams.
+//! The buffer grows as bytes arrive. By default it is kept between
+//! telegrams, so the steady state allocates nothing; [`Framer::release_idle`]
+//! frees it once nothing is left in it instead, so an exporter of 10 000
+//! meters does not keep a buffer per meter between telegrams.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -107,6 +108,8 @@ pub struct Framer {
     base: u64,
     max: usize,
     mask: u8,
+    /// Free `buf` whenever it empties ([`Framer::release_idle`]).
+    release_idle: bool,
     stats: FrameStats,
 }
 
@@ -125,15 +128,25 @@ impl Framer {
     /// A framer that drops telegrams longer than `max` bytes.
     pub fn with_limit(max: usize) -> Framer {
         Framer {
-            // Grown on demand and freed when empty (see `compact`).
+            // Grown on demand (and freed when empty with `release_idle`).
             buf: Vec::new(),
             pos: 0,
             start: None,
             base: 0,
             max: max.max(16),
             mask: 0x7f,
+            release_idle: false,
             stats: FrameStats::default(),
         }
+    }
+
+    /// Frees the buffer whenever no telegram is in progress, at the cost of
+    /// one allocation per telegram: for a program that holds many framers
+    /// whose meters are silent most of the time (a telegram every 1 to
+    /// 10 s, mostly read at once).
+    pub fn release_idle(mut self) -> Framer {
+        self.release_idle = true;
+        self
     }
 
     /// Keeps bit 7 (for a source that is known to be 8-bit clean).
@@ -332,7 +345,7 @@ impl Framer {
     /// its bytes between telegrams is memory held for nothing.
     fn compact(&mut self) {
         let keep_from = self.start.unwrap_or(self.pos);
-        if keep_from == self.buf.len() {
+        if self.release_idle && keep_from == self.buf.len() {
             self.base += keep_from as u64;
             self.pos = 0;
             self.start = self.start.map(|_| 0);
@@ -418,8 +431,14 @@ mod tests {
     }
 
     #[test]
-    fn holds_no_buffer_between_telegrams() {
-        let mut f = Framer::new();
+    fn holds_no_buffer_between_telegrams_when_asked() {
+        let mut kept = Framer::new();
+        kept.feed(T1, |_| {});
+        assert!(
+            kept.buf.capacity() > 0,
+            "kept by default: no allocation per telegram"
+        );
+        let mut f = Framer::new().release_idle();
         assert_eq!(f.buf.capacity(), 0, "nothing reserved up front");
         let mut n = 0;
         f.feed(&T1[..20], |_| n += 1);
