@@ -5,6 +5,7 @@
 //! price stops the cost and sets `dsmr_price_available` to 0.
 
 mod common;
+use common::clock::{meter_time, rfc3339};
 
 use common::bin::{cmd, scrape_until, start, telegrams};
 use common::prometheus::assert_promtool_silent;
@@ -22,31 +23,6 @@ fn base() -> i64 {
         .unwrap()
         .as_secs() as i64;
     now / 3_600 * 3_600 - 3 * 3_600
-}
-
-/// `YYMMDDhhmmssW`: the meter's clock in UTC+1 (the W flag says so).
-fn meter_time(unix: i64) -> String {
-    let t = unix + 3_600;
-    let (y, m, d) = dsmr_engine::time::civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    format!(
-        "{:02}{m:02}{d:02}{:02}{:02}{:02}W",
-        y % 100,
-        s / 3_600,
-        s % 3_600 / 60,
-        s % 60
-    )
-}
-
-/// RFC 3339 UTC.
-fn rfc3339(unix: i64) -> String {
-    let (y, m, d) = dsmr_engine::time::civil_from_days(unix.div_euclid(86_400));
-    let s = unix.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:00Z",
-        s / 3_600,
-        s % 3_600 / 60
-    )
 }
 
 /// A DSMR 5 telegram with a CRC: import tariffs 1 and 2, export tariff

@@ -6,6 +6,7 @@
 //! is logged and the meter counts from zero.
 
 mod common;
+use common::clock::meter_time;
 
 use common::bin::{cmd, scrape_until, start, telegrams};
 use common::TempDir;
@@ -19,20 +20,6 @@ fn base() -> i64 {
         .unwrap()
         .as_secs() as i64;
     now / 3_600 * 3_600 - 3 * 3_600
-}
-
-/// `YYMMDDhhmmssW`: the meter's clock in UTC+1 (the W flag says so).
-fn meter_time(unix: i64) -> String {
-    let t = unix + 3_600;
-    let (y, m, d) = dsmr_engine::time::civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    format!(
-        "{:02}{m:02}{d:02}{:02}{:02}{:02}W",
-        y % 100,
-        s / 3_600,
-        s % 3_600 / 60,
-        s % 60
-    )
 }
 
 /// A DSMR 5 telegram with a CRC: import tariffs 1 and 2, export tariff

@@ -5,6 +5,7 @@
 //! own mark-up, tax and VAT, exactly; promtool has nothing to say.
 
 mod common;
+use common::clock::{meter_time, rfc3339};
 
 use common::bin::{cmd, scrape_until, start, telegrams};
 use common::TempDir;
@@ -18,32 +19,6 @@ fn now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// `YYMMDDhhmmssW`: the meter's clock in UTC+1 (the W flag says so).
-fn meter_time(unix: i64) -> String {
-    let t = unix + 3_600;
-    let (y, m, d) = dsmr_engine::time::civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    format!(
-        "{:02}{m:02}{d:02}{:02}{:02}{:02}W",
-        y % 100,
-        s / 3_600,
-        s % 3_600 / 60,
-        s % 60
-    )
-}
-
-/// RFC 3339 UTC, as the `start` label writes it.
-fn rfc3339(unix: i64) -> String {
-    let (y, m, d) = dsmr_engine::time::civil_from_days(unix.div_euclid(86_400));
-    let s = unix.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3_600,
-        s % 3_600 / 60,
-        s % 60
-    )
 }
 
 /// A DSMR 5 telegram with a CRC at meter time `at`.

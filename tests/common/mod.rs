@@ -8,6 +8,7 @@
 
 pub mod bin;
 pub mod client;
+pub mod clock;
 #[path = "../../crates/dsmr-engine/tests/common/fixtures.rs"]
 mod fixtures;
 pub mod http;
