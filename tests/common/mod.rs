@@ -12,6 +12,7 @@ pub mod clock;
 #[path = "../../crates/dsmr-engine/tests/common/fixtures.rs"]
 mod fixtures;
 pub mod http;
+pub mod priced;
 pub mod prometheus;
 #[path = "../../crates/dsmr-engine/tests/common/smarty.rs"]
 pub mod smarty;
