@@ -108,14 +108,6 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         .into_iter()
         .map(|(m, s, c)| (m.clone(), s, c))
         .collect();
-    let reread: Option<Reread> = cfg
-        .config_file
-        .is_some()
-        .then(|| Box::new(reread) as Reread);
-    let supervisor = Supervisor::start(cfg.clone(), prepared, reread).await;
-    let live = supervisor.live();
-    let costs = supervisor.costs();
-    tokio::spawn(supervisor.run(reload_requests));
     // The exporter-wide limit only matters for meters without their own,
     // and every meter has one; the longest is the safe fallback.
     let stale_after = cfg
@@ -124,6 +116,20 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         .map(|m| m.stale_after)
         .max()
         .unwrap_or(Duration::from_secs(60));
+    // From here each running meter holds its own configuration: a second
+    // copy of 10 000 meters' would be megabytes kept for nothing.
+    let cfg = ServeConfig {
+        meters: Vec::new(),
+        ..cfg
+    };
+    let reread: Option<Reread> = cfg
+        .config_file
+        .is_some()
+        .then(|| Box::new(reread) as Reread);
+    let supervisor = Supervisor::start(cfg.clone(), prepared, reread).await;
+    let live = supervisor.live();
+    let costs = supervisor.costs();
+    tokio::spawn(supervisor.run(reload_requests));
     let server_cfg = ServerConfig {
         telemetry_path: cfg.telemetry_path.clone(),
         metrics: MetricsOptions {

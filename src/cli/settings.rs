@@ -65,7 +65,9 @@ pub struct MeterConfig {
     /// The zone as the user wrote it, for `--check-config`.
     pub timezone: String,
     /// What the energy costs (config file only); `None` counts no cost.
-    pub prices: Option<PlanConfig>,
+    /// Boxed: most meters have none, and 10 000 meters' configs are kept
+    /// while they run.
+    pub prices: Option<Box<PlanConfig>>,
     /// The Belgian capacity tariff: configured, or the default (tracked
     /// once the meter sends a capacity value, no price, no state file).
     pub capacity: CapacitySettings,

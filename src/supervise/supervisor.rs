@@ -42,7 +42,8 @@ pub struct Supervisor {
     prices: Prices,
     /// `None` without `--config`: there is nothing to read again.
     reread: Option<Reread>,
-    /// What the start served; settings a reload cannot change are compared with it.
+    /// What the start served; settings a reload cannot change are compared
+    /// with it. Its `meters` are empty: `running` holds each meter's.
     base: ServeConfig,
     /// Writes the meters' cost files, with a price state directory.
     costs: Option<Arc<Keeper>>,
@@ -66,6 +67,10 @@ impl Supervisor {
         prepared: Vec<Prepared>,
         reread: Option<Reread>,
     ) -> Supervisor {
+        let base = ServeConfig {
+            meters: Vec::new(),
+            ..base
+        };
         let mut prices = Prices::new(base.prices.clone());
         let mut fresh = Vec::new();
         let made: Vec<_> = prepared
@@ -74,7 +79,9 @@ impl Supervisor {
             .collect();
         // Prices before telegrams, so the first ones are billed.
         prices.fetch(fresh, FIRST_PRICES_WAIT).await;
-        let running: Vec<Running> = made.into_iter().map(spawn).collect();
+        let mut running: Vec<Running> = made.into_iter().map(spawn).collect();
+        // The collect reused the larger allocation of `prepared`.
+        running.shrink_to_fit();
         let live = Live::new(meters_of(&running));
         let costs = prices.keep_costs(live.clone());
         Supervisor {

@@ -63,7 +63,7 @@ pub(super) fn check_meter(
     meter.prices = m
         .prices
         .as_ref()
-        .map(|p| super::prices::check_prices(p.get_ref(), base, file, &ctx))
+        .map(|p| super::prices::check_prices(p.get_ref(), base, file, &ctx).map(Box::new))
         .transpose()?;
     // The Belgian capacity tariff is set in euros, and its series says so
     // (dsmr_capacity_cost_euros_per_year): no price in another currency.
