@@ -86,3 +86,24 @@ fn a_meter_and_its_pipeline_stay_small() {
     assert!(pipeline_kib < 21.0, "pipeline {pipeline_kib:.2} KiB");
     assert!(telegram_kib < 10.0, "telegrams {telegram_kib:.2} KiB");
 }
+
+#[test]
+fn six_hours_of_power_samples_stay_small() {
+    use dsmr_exporter::state::history::{History, POINTS, SLOT_SECONDS};
+    let start = SystemTime::now();
+    let mut demo = DemoMeter::new(7, start);
+    let t = dsmr_engine::Telegram::decode(&demo.next_telegram(start)).expect("demo decodes");
+    let mut rings: Vec<History> = (0..METERS).map(|_| History::default()).collect();
+    let before = LIVE.load(Ordering::Relaxed);
+    // Six hours and more, a telegram a second, on one meter's clock.
+    for at in 0..(POINTS as i64 + 10) * SLOT_SECONDS {
+        for h in &mut rings {
+            h.observe_power(&t, 1_700_000_000 + at);
+        }
+    }
+    let kib = (LIVE.load(Ordering::Relaxed) - before) as f64 / METERS as f64 / 1024.0;
+    println!("power ring after six hours: {kib:.2} KiB per meter");
+    assert_eq!(rings[0].power().count(), POINTS + 1);
+    // Was 8 KiB: (second, watts) pairs in a ring that grew by doubling.
+    assert!(kib <= 2.85, "power ring {kib:.2} KiB");
+}

@@ -3,29 +3,37 @@
 //! the cost totals at the start of the local day, so it can show "today so
 //! far". Written on every valid telegram, read by `http`.
 //!
-//! Bounded: [`POINTS`] samples (one per [`SLOT_SECONDS`], six hours) of
-//! 8 bytes, in a ring grown as samples come (by doubling, to 1 024 slots:
-//! 8 KiB per meter after six hours, 80 MiB at 10 000 meters; it was 16 KiB
-//! with 16-byte samples); the oldest falls out when a new one comes in.
+//! Bounded: one `i32` of net watts per [`SLOT_SECONDS`] slot of the last
+//! six hours ([`POINTS`] slots), 2.8 KiB per meter once the first sample
+//! comes, 28 MiB at 10 000 meters (a ring of (second, watts) pairs that
+//! grew by doubling was 8 KiB a meter after six hours). A slot's sample is
+//! the first telegram in it, drawn at the slot's start; the newest
+//! telegram ends the series at its own second.
 
 use crate::cost::money::Atto;
 use crate::cost::{Account, Commodity};
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{Quantity, Telegram};
-use std::collections::VecDeque;
 
 /// One sample per this many seconds: the first telegram of each slot.
 pub const SLOT_SECONDS: i64 = 30;
 
-/// Samples kept: six hours of 30-second slots.
+/// Slots kept: six hours of 30-second slots.
 pub const POINTS: usize = 720;
+
+/// A slot without a telegram.
+const MISSING: i32 = i32::MIN;
 
 /// The power ring and today's cost base of one meter.
 #[derive(Debug, Default)]
 pub struct History {
-    /// (Unix second, net watts): a u32 second lasts until 2106, and i32
-    /// watts are ±2 GW; a value outside either is not sampled.
-    power: VecDeque<(u32, i32)>,
+    /// Net watts of slot `s` at `s mod POINTS`, [`MISSING`] where none
+    /// came; allocated with the first sample. i32 watts are ±2 GW; a value
+    /// outside is not sampled.
+    ring: Option<Box<[i32]>>,
+    /// The newest slot in the ring: it holds slots `newest - POINTS + 1`
+    /// to `newest`.
+    newest: i64,
     /// The newest sample, when newer than the ring's last: the charts end at it.
     latest: Option<(i64, i64)>,
     cost_base: Option<CostBase>,
@@ -45,6 +53,12 @@ pub struct CostBase {
     pub earned: Atto,
 }
 
+/// Where slot `s` lives in the ring.
+fn index(slot: i64) -> usize {
+    // rem_euclid of a positive modulus is in 0..POINTS.
+    slot.rem_euclid(POINTS as i64) as usize
+}
+
 impl History {
     /// Samples the telegram's net power (import minus export, watts) at
     /// Unix second `at`, once per slot.
@@ -56,32 +70,42 @@ impl History {
             (i, e) => i.unwrap_or(0) - e.unwrap_or(0),
         };
         self.latest = Some((at, net));
-        let (Ok(sample_at), Ok(sample_net)) = (u32::try_from(at), i32::try_from(net)) else {
+        let Some(sample) = i32::try_from(net).ok().filter(|&w| w != MISSING) else {
             return;
         };
         let slot = at.div_euclid(SLOT_SECONDS);
-        if self
-            .power
-            .back()
-            .is_some_and(|&(s, _)| i64::from(s).div_euclid(SLOT_SECONDS) >= slot)
-        {
-            return;
-        }
-        if self.power.len() == POINTS {
-            self.power.pop_front();
-        }
-        self.power.push_back((sample_at, sample_net));
+        let ring = match &mut self.ring {
+            Some(ring) => {
+                // One sample per slot, and none for a slot already passed.
+                if slot <= self.newest {
+                    return;
+                }
+                // The slots skipped since the newest had no telegram.
+                let gap = (slot - self.newest).min(POINTS as i64);
+                for s in slot - gap + 1..slot {
+                    ring[index(s)] = MISSING;
+                }
+                ring
+            }
+            None => self.ring.insert(vec![MISSING; POINTS].into_boxed_slice()),
+        };
+        ring[index(slot)] = sample;
+        self.newest = slot;
     }
 
     /// `(unix second, net watts)`, oldest first, ending with the newest
     /// telegram's.
     pub fn power(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
-        let last = self.power.back().map(|p| i64::from(p.0));
+        let newest = self.newest;
+        let samples = self.ring.iter().flat_map(move |ring| {
+            (newest - POINTS as i64 + 1..=newest).filter_map(move |s| {
+                let w = ring[index(s)];
+                (w != MISSING).then_some((s * SLOT_SECONDS, i64::from(w)))
+            })
+        });
+        let last = self.ring.as_ref().map(|_| newest * SLOT_SECONDS);
         let newer = self.latest.filter(|l| Some(l.0) > last);
-        self.power
-            .iter()
-            .map(|&(at, net)| (i64::from(at), i64::from(net)))
-            .chain(newer)
+        samples.chain(newer)
     }
 
     /// Takes a new cost base on the first telegram of local day `day`.
@@ -153,13 +177,52 @@ mod tests {
             h.observe_power(&telegram(1, 0), 90 + i * SLOT_SECONDS);
         }
         assert_eq!(h.power().count(), POINTS);
-        assert!(h.power.capacity() <= POINTS.next_power_of_two());
-        assert_eq!(std::mem::size_of_val(&h.power[0]), 8);
+        assert_eq!(
+            h.ring.as_deref().map(std::mem::size_of_val),
+            Some(4 * POINTS)
+        );
         h.observe_power(&telegram(7, 0), 90 + (2 * POINTS as i64 - 1) * 30 + 1);
         assert_eq!(h.power().count(), POINTS + 1, "the newest telegram ends it");
         assert_eq!(
             h.power().last(),
             Some((90 + (2 * POINTS as i64 - 1) * 30 + 1, 7))
         );
+    }
+
+    #[test]
+    fn a_sample_stands_at_its_slots_start_and_gaps_stay_empty() {
+        let mut h = History::default();
+        h.observe_power(&telegram(100, 0), 1_000_017);
+        h.observe_power(&telegram(200, 0), 1_000_050);
+        // Ten minutes without a telegram, then one.
+        h.observe_power(&telegram(300, 0), 1_000_660);
+        let slot = |at: i64| at.div_euclid(SLOT_SECONDS) * SLOT_SECONDS;
+        assert_eq!(
+            h.power().collect::<Vec<_>>(),
+            vec![
+                (slot(1_000_017), 100),
+                (slot(1_000_050), 200),
+                (slot(1_000_660), 300),
+                (1_000_660, 300),
+            ]
+        );
+        // A clock that went back adds nothing to the ring.
+        h.observe_power(&telegram(400, 0), 1_000_000);
+        assert_eq!(h.power().filter(|p| p.1 == 400).count(), 0);
+    }
+
+    #[test]
+    fn the_ring_holds_the_last_six_hours_by_time() {
+        let mut h = History::default();
+        h.observe_power(&telegram(100, 0), 0);
+        h.observe_power(&telegram(200, 0), 3_600);
+        // Six hours after the second sample: the first is older than the
+        // ring, the second is its oldest slot.
+        let at = 3_600 + (POINTS as i64 - 1) * SLOT_SECONDS;
+        h.observe_power(&telegram(300, 0), at);
+        assert_eq!(h.power().collect::<Vec<_>>(), vec![(3_600, 200), (at, 300)]);
+        // Far later: only the new sample is left.
+        h.observe_power(&telegram(400, 0), at + 86_400);
+        assert_eq!(h.power().collect::<Vec<_>>(), vec![(at + 86_400, 400)]);
     }
 }

@@ -321,7 +321,9 @@ struct Slot {
     /// When the meter last sent the line with a value in range.
     seen: Option<Instant>,
     /// A rejected value being confirmed, and how many telegrams agree on it.
-    candidate: Option<(Point, u8)>,
+    /// Boxed: only a glitching register has one, and inline it was half of
+    /// every slot (1.6 KiB a meter).
+    candidate: Option<Box<(Point, u8)>>,
     /// Rejections by [`Reason::index`].
     rejected: [u64; 2],
     /// The `register` label.
@@ -355,7 +357,7 @@ impl Slot {
             }
             Err(reason) => reason,
         };
-        let agreed = match self.candidate {
+        let agreed = match self.candidate.as_deref() {
             Some((candidate, n)) if candidate.admits(&p, c).is_ok() => n + 1,
             _ => 1,
         };
@@ -364,7 +366,10 @@ impl Slot {
             self.candidate = None;
             return Verdict::Reset(held.base);
         }
-        self.candidate = Some((p, agreed));
+        match self.candidate.as_deref_mut() {
+            Some(kept) => *kept = (p, agreed),
+            None => self.candidate = Some(Box::new((p, agreed))),
+        }
         self.rejected[reason.index()] += 1;
         Verdict::Rejected(reason, held)
     }
