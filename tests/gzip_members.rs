@@ -56,11 +56,18 @@ fn members(mut body: &[u8]) -> Vec<String> {
     out
 }
 
-/// The lines of an exposition without the scrape durations and process
-/// series, which change from one scrape to the next.
+/// The series of an exposition, without their values and without the
+/// scrape durations and process series: 600 demo meters tick every second,
+/// so two scrapes a moment apart differ in values, never in series (but at
+/// a quarter-hour, when the price-ahead series move on: see the retry). A
+/// member cut inside a line would break a series.
 fn steady(text: &str) -> Vec<&str> {
     text.lines()
         .filter(|l| !l.starts_with("dsmr_scrape_duration_seconds{") && !l.contains("process_"))
+        .map(|l| match l.rsplit_once(' ') {
+            Some((series, _)) if !l.starts_with('#') => series,
+            _ => l,
+        })
         .collect()
 }
 
@@ -119,14 +126,23 @@ fn prometheus_reads_every_member_of_a_parallel_gzip_body() {
     };
     assert!(plain.len() > 2 << 20, "{} bytes: too small", plain.len());
 
-    // Several members, which joined are the plain text.
-    let (head, body) = get(&addr, true).expect("gzip scrape");
-    assert!(head.contains("content-encoding: gzip"), "{head}");
-    let parts = members(&body);
-    assert!(parts.len() >= 2, "{} member(s)", parts.len());
-    let joined = parts.concat();
-    assert_eq!(steady(&joined), steady(&plain));
-    assert!(joined.ends_with('\n') && joined.contains("\nprocess_start_time_seconds "));
+    // Several members, which joined are the plain text's series.
+    let mut plain = plain;
+    for attempt in 1.. {
+        let (head, body) = get(&addr, true).expect("gzip scrape");
+        assert!(head.contains("content-encoding: gzip"), "{head}");
+        let parts = members(&body);
+        assert!(parts.len() >= 2, "{} member(s)", parts.len());
+        let joined = parts.concat();
+        assert!(joined.ends_with('\n') && joined.contains("\nprocess_start_time_seconds "));
+        if steady(&joined) == steady(&plain) {
+            break;
+        }
+        assert!(attempt < 3, "the gzip members differ from the plain text");
+        plain = get(&addr, false)
+            .and_then(|(_, b)| String::from_utf8(b).ok())
+            .expect("plain scrape");
+    }
 
     // A real Prometheus, asking for gzip as it always does.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
