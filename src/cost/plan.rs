@@ -179,6 +179,23 @@ pub struct Plan<F = Arc<Feed>> {
     pub ahead: bool,
 }
 
+/// As a `[meter.prices]` table without keys reads: EUR, nothing charged,
+/// prices ahead exposed. A plan is this plus what it charges.
+impl<F> Default for Plan<F> {
+    fn default() -> Plan<F> {
+        Plan {
+            currency: "EUR".to_owned(),
+            import: None,
+            export: None,
+            gas: None,
+            water: None,
+            heat: None,
+            fixed_per_day: None,
+            ahead: true,
+        }
+    }
+}
+
 /// A plan as configured: its feeds named by source.
 pub type PlanConfig = Plan<FeedSource>;
 

@@ -43,14 +43,10 @@ fn fixed(p: &[(usize, i64)]) -> Option<Spec<Arc<Feed>>> {
 
 fn plan() -> Plan {
     Plan {
-        currency: "EUR".into(),
         import: fixed(&[(1, 250_000_000), (2, 300_000_000)]),
         export: fixed(&[(0, 70_000_000)]),
-        gas: None,
-        water: None,
-        heat: None,
         fixed_per_day: Some(Nanos(864_000_000)),
-        ahead: true,
+        ..Plan::default()
     }
 }
 

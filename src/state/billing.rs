@@ -82,14 +82,8 @@ mod tests {
         let mut prices = [None; 5];
         prices[0] = Some(Nanos(1_000_000_000));
         m.set_plan(Arc::new(Plan {
-            currency: "EUR".into(),
             import: Some(Spec::Fixed(prices)),
-            export: None,
-            gas: None,
-            water: None,
-            heat: None,
-            fixed_per_day: None,
-            ahead: true,
+            ..Plan::default()
         }));
         record(&m, 0, ID, 2_130_000);
         record(&m, 1, ID, 2_131_000);

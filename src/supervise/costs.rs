@@ -186,12 +186,7 @@ mod tests {
         Arc::new(Plan {
             currency: currency.into(),
             import: Some(Spec::Fixed([Some(Nanos(1)), None, None, None, None])),
-            export: None,
-            gas: None,
-            water: None,
-            heat: None,
-            fixed_per_day: None,
-            ahead: true,
+            ..Plan::default()
         })
     }
 
