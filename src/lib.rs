@@ -51,7 +51,7 @@
 //! cmd -> source::homewizard (pairing)
 //! cli, source -> duration
 //! http, source -> tls_sig
-//! cli, source, capacity, supervise -> small_file
+//! cli, source, capacity, supervise, price -> small_file
 //! main, cli, state, metrics, http -> capacity -> dsmr_engine
 //! main, cli -> price -> cost
 //! state, metrics -> cost -> dsmr_engine

@@ -6,8 +6,15 @@
 use super::time::{format_utc, parse_rfc3339};
 use crate::cost::money::{parse_decimal, NANO_DIGITS};
 use crate::cost::{FeedSource, Interval, Nanos};
+use crate::small_file::read_to_string_limited;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The most a store file may hold: a feed keeps at most
+/// [`MAX_INTERVALS`](crate::cost::table::MAX_INTERVALS) intervals of at most
+/// 64 bytes a line (two UTC times and an 18-digit price), 640 kB. A longer
+/// file is not one this exporter wrote, and is not read.
+pub const MAX_BYTES: u64 = 1 << 20;
 
 /// The store file of `source` in `dir`; `None` for a local file, which is
 /// its own store.
@@ -72,7 +79,7 @@ pub fn parse(text: &str) -> Result<Vec<Interval>, usize> {
 
 /// Loads a store file; nothing (and a warning) when it is unreadable.
 pub fn load(path: &Path) -> Vec<Interval> {
-    match std::fs::read_to_string(path) {
+    match read_to_string_limited(path, MAX_BYTES) {
         Ok(text) => parse(&text).unwrap_or_else(|line| {
             tracing::warn!(file = %path.display(), line, "price store unreadable, ignored");
             Vec::new()
@@ -127,5 +134,27 @@ mod tests {
             path_for(Path::new("d"), &e),
             Some(PathBuf::from("d/prices-entsoe-10YNL----------L.csv"))
         );
+    }
+
+    #[test]
+    fn the_longest_store_a_feed_keeps_is_read_and_a_longer_file_is_not() {
+        // As many intervals as a feed keeps, with 18-digit prices.
+        let ivs: Vec<Interval> = (0..crate::cost::table::MAX_INTERVALS as i64)
+            .map(|i| Interval {
+                start: 1_700_000_000 + 900 * i,
+                end: 1_700_000_900 + 900 * i,
+                price: Nanos(-999_999_999_999_999_999 + i),
+            })
+            .collect();
+        let text = format(&ivs);
+        assert!(text.len() as u64 <= MAX_BYTES, "{} bytes", text.len());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.csv");
+        save(&p, &ivs).unwrap();
+        assert!(load(&p) == ivs, "the longest store does not read back");
+        let mut long = text.into_bytes();
+        long.resize(MAX_BYTES as usize + 1, b'\n');
+        std::fs::write(&p, long).unwrap();
+        assert!(load(&p).is_empty(), "longer than a store: not read");
     }
 }
