@@ -654,7 +654,8 @@ mod tests {
         for want in [
             "\"cost\":{\"currency\":\"EUR\",\"since\":1699996400,\"today\":[",
             "{\"what\":\"fixed\",\"amount\":0.035416666}",
-            "\"chart\":{\"power_step_seconds\":30,\"power\":[[1699999900,",
+            // Samples at their slots' starts, then the newest telegram's second.
+            "\"chart\":{\"power_step_seconds\":30,\"power\":[[1699999890,286],[1699999920,286],[1699999980,286],[1700000002,286]]",
             "\"prices\":[[1699999200,0.245073400],[1700000100,0.141618400]]",
         ] {
             assert!(got.contains(want), "{want} not in the document");
