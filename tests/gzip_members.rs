@@ -11,34 +11,23 @@
 
 mod common;
 
-use common::bin::{cmd, start, Running};
+use common::bin::{cmd, start};
+use common::prometheus::Prometheus;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const METERS: usize = 600;
 
 /// `GET /metrics` with or without `Accept-Encoding: gzip`: head and raw body.
 fn get(addr: &str, gzip: bool) -> Option<(String, Vec<u8>)> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let enc = if gzip {
-        "Accept-Encoding: gzip\r\n"
+    let headers: &[(&str, &str)] = if gzip {
+        &[("Accept-Encoding", "gzip")]
     } else {
-        ""
+        &[]
     };
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{enc}Connection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    Some((head, raw[split + 4..].to_vec()))
+    let r = common::client::get(addr, "/metrics", headers).ok()?;
+    Some((r.head, r.body))
 }
 
 /// The gzip members of `body`, each decompressed.
@@ -145,36 +134,13 @@ fn prometheus_reads_every_member_of_a_parallel_gzip_body() {
     }
 
     // A real Prometheus, asking for gzip as it always does.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let prom_addr = format!("127.0.0.1:{port}");
-    let prom_cfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &prom_cfg,
-        format!(
+    let prometheus = Prometheus::start(
+        dir.path(),
+        &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: dsmr\n    static_configs:\n      - targets: [\"{addr}\"]\n"
         ),
-    )
-    .expect("write prometheus.yml");
-    let log_path = dir.path().join("prometheus.log");
-    let log = std::fs::File::create(&log_path).expect("log");
-    let _prometheus = Running(
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", prom_cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn prometheus (apt-get install prometheus, or run scripts/test.sh)"),
     );
+    let prom_addr = &prometheus.addr;
     let want = [
         (
             "count(dsmr_scrape_duration_seconds{job=\"dsmr\"})",
@@ -190,19 +156,15 @@ fn prometheus_reads_every_member_of_a_parallel_gzip_body() {
     ];
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let got: Vec<Option<f64>> = want.iter().map(|(q, _)| query(&prom_addr, q)).collect();
+        let got: Vec<Option<f64>> = want.iter().map(|(q, _)| query(prom_addr, q)).collect();
         if want.iter().zip(&got).all(|((_, w), g)| *g == Some(*w)) {
             break;
         }
         assert!(
             Instant::now() < deadline,
             "Prometheus stored {got:?}, wanted {want:?}; its log:\n{}",
-            read(&log_path)
+            prometheus.log_text()
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_default()
 }

@@ -1,6 +1,6 @@
 //! A real Prometheus server and promtool, from Debian's `prometheus`
 //! package (scripts/test.sh installs it): what tests/operator_http.rs,
-//! tests/prometheus_e2e.rs and tests/cost.rs share.
+//! tests/prometheus_e2e.rs, tests/cost.rs and tests/gzip_members.rs share.
 
 use super::bin::Running;
 use std::io::Write;
