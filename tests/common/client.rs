@@ -1,6 +1,6 @@
 //! A blocking HTTP/1.1 client of a few lines over a `TcpStream` or a
 //! rustls stream, one request per connection read to its end, so nothing
-//! about the server's HTTP stack is assumed: what tests/operator_http.rs
+//! about the server's HTTP stack is assumed: what tests/operator_http.rs,
 //! tests/prometheus_e2e.rs and tests/gzip_members.rs share (the exporter,
 //! and Prometheus' API).
 
