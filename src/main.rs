@@ -79,7 +79,8 @@ fn main() -> ExitCode {
 
 /// Runs the exporter until SIGINT or SIGTERM: every meter's source
 /// prepared first (so a bad replay file stops the start, not half of it),
-/// the listener bound, then the supervisor's one task per meter, all
+/// the listener bound, then the supervisor's one task per meter (on the
+/// meters' own thread, `supervise::runtime`), all
 /// feeding the `Live` set of meters that the one server renders. SIGHUP
 /// (and `POST /-/reload` with `--web.enable-lifecycle`) reloads `--config`.
 async fn run(cfg: ServeConfig) -> ExitCode {
@@ -127,7 +128,11 @@ async fn run(cfg: ServeConfig) -> ExitCode {
         .config_file
         .is_some()
         .then(|| Box::new(reread) as Reread);
-    let supervisor = Supervisor::start(cfg.clone(), prepared, reread).await;
+    let meters_runtime = match supervise::MeterRuntime::start() {
+        Ok(rt) => rt,
+        Err(e) => return fail(format_args!("cannot start the meters' runtime: {e}")),
+    };
+    let supervisor = Supervisor::start(cfg.clone(), prepared, reread, meters_runtime).await;
     let live = supervisor.live();
     let costs = supervisor.costs();
     tokio::spawn(supervisor.run(reload_requests));

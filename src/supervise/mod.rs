@@ -19,6 +19,8 @@
 //! # Inside
 //! - [`supervisor`]: the running meters and the reload itself ([`Supervisor`]).
 //! - [`plan`]: which meters are kept, stopped and started ([`Plan`]).
+//! - [`runtime`]: the one thread every meter's task runs on, which wakes
+//!   for many telegrams at once ([`MeterRuntime`]).
 //! - [`signal`]: SIGHUP as a reload request.
 //! - [`prices`]: the price feeds the meters' cost plans read, shared and
 //!   started as meters name them.
@@ -36,9 +38,11 @@
 pub mod costs;
 pub mod plan;
 pub mod prices;
+pub mod runtime;
 pub mod signal;
 pub mod supervisor;
 
 pub use plan::Plan;
+pub use runtime::MeterRuntime;
 pub use signal::reload_on_sighup;
 pub use supervisor::{CostKeeper, Prepared, Reread, Supervisor};

@@ -4,6 +4,7 @@
 use super::costs::Keeper;
 use super::plan::Plan;
 use super::prices::Prices;
+use super::runtime::MeterRuntime;
 use crate::capacity::{self, Tracker};
 use crate::cli::{MeterConfig, ServeConfig};
 use crate::http::ReloadRequest;
@@ -38,6 +39,8 @@ const FIRST_PRICES_WAIT: Duration = Duration::from_secs(5);
 pub struct Supervisor {
     live: Live,
     running: Vec<Running>,
+    /// The thread the meters' tasks run on.
+    runtime: MeterRuntime,
     /// The price feeds the meters' cost plans read.
     prices: Prices,
     /// `None` without `--config`: there is nothing to read again.
@@ -59,13 +62,14 @@ impl std::fmt::Debug for Supervisor {
 }
 
 impl Supervisor {
-    /// Starts one task per prepared source, in configuration order, once
-    /// the price feeds the meters name have answered (or
-    /// [`FIRST_PRICES_WAIT`] passed). Call inside the runtime.
+    /// Starts one task per prepared source on `runtime`, in configuration
+    /// order, once the price feeds the meters name have answered (or
+    /// [`FIRST_PRICES_WAIT`] passed). Call inside the server's runtime.
     pub async fn start(
         base: ServeConfig,
         prepared: Vec<Prepared>,
         reread: Option<Reread>,
+        runtime: MeterRuntime,
     ) -> Supervisor {
         let base = ServeConfig {
             meters: Vec::new(),
@@ -79,7 +83,7 @@ impl Supervisor {
             .collect();
         // Prices before telegrams, so the first ones are billed.
         prices.fetch(fresh, FIRST_PRICES_WAIT).await;
-        let mut running: Vec<Running> = made.into_iter().map(spawn).collect();
+        let mut running: Vec<Running> = made.into_iter().map(|m| spawn(&runtime, m)).collect();
         // The collect reused the larger allocation of `prepared`.
         running.shrink_to_fit();
         let live = Live::new(meters_of(&running));
@@ -87,6 +91,7 @@ impl Supervisor {
         Supervisor {
             live,
             running,
+            runtime,
             prices,
             reread,
             base,
@@ -177,7 +182,7 @@ impl Supervisor {
         for keep in &plan.next {
             let next = match keep {
                 Some(i) => old[*i].take(),
-                None => made.next().map(spawn),
+                None => made.next().map(|m| spawn(&self.runtime, m)),
             };
             self.running.extend(next);
         }
@@ -245,8 +250,11 @@ fn made(
 }
 
 /// Starts the task of one meter.
-fn spawn((cfg, source, meter): (MeterConfig, Source, Arc<Meter>)) -> Running {
-    let task = tokio::spawn(source.run(meter.clone()));
+fn spawn(
+    runtime: &MeterRuntime,
+    (cfg, source, meter): (MeterConfig, Source, Arc<Meter>),
+) -> Running {
+    let task = runtime.spawn(source.run(meter.clone()));
     Running { cfg, meter, task }
 }
 
