@@ -287,7 +287,13 @@ impl Meter {
 
     /// Wakes the subscribers; never waits for them.
     fn notify(&self) {
-        self.changed.send_replace(());
+        // Mostly nobody listens (the page's event stream is the one
+        // subscriber), and a send takes a lock and wakes eight lists: 2 %
+        // of the meters' thread at 10 000 meters. A subscriber that comes
+        // later waits for the next telegram either way.
+        if self.changed.receiver_count() > 0 {
+            self.changed.send_replace(());
+        }
     }
 
     /// A meter with its own staleness limit, which wins over the
