@@ -261,8 +261,9 @@ impl Router {
 
     /// [`Router::exposition`], which for many meters leaves the async
     /// worker to other tasks while it runs: 10 000 meters take 0.1 to 0.2 s
-    /// to render and gzip, and the worker's meters and connections would
-    /// wait that long. (Only a multi-thread runtime can hand its tasks
+    /// to render and gzip, and the worker's other connections (and the
+    /// reload and price tasks) would wait that long; the meters have a
+    /// thread of their own (`supervise::runtime`). (Only a multi-thread runtime can hand its tasks
     /// over; the exporter's is one.)
     fn exposition_off_worker<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
         use tokio::runtime::{Handle, RuntimeFlavor};
