@@ -155,15 +155,18 @@ mod tests {
     async fn one_wake_up_takes_many_sockets() {
         let (batched, got) = parks_for(BATCH).await;
         assert_eq!(got, 2000, "every byte reaches its reader");
-        // 0.4 s in waits of 10 ms: about 40 sleeps, not one per send.
+        // 0.4 s in waits of 10 ms: about 40 sleeps (37 to 38 measured, with the
+        // set-up's and the end's), not one per send; a loaded machine may
+        // stretch the sending, hence the room.
         assert!(
-            batched < 200,
+            batched < 400,
             "{batched} sleeps for 2 000 sends: the thread does not batch"
         );
         let (unbatched, got) = parks_for(Duration::ZERO).await;
         assert_eq!(got, 2000);
+        // 1 190 to 1 450 measured, with builds beside: most sends wake it.
         assert!(
-            unbatched > 3 * batched,
+            unbatched > 2 * batched,
             "without the wait {unbatched} sleeps, with it {batched}"
         );
     }
