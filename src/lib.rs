@@ -31,7 +31,8 @@
 //!   computation, and the small state file of the recorded peaks.
 //! - [`small_file`]: reading the files a configuration names, at most so
 //!   deep (the config file, keys, tokens, certificates, state files).
-//! - [`supervise`]: runs each meter's source task and reloads them on
+//! - [`supervise`]: runs each meter's source task (all on the meters' own
+//!   thread, apart from the server's workers) and reloads them on
 //!   SIGHUP or `POST /-/reload`: added meters start, removed ones stop,
 //!   changed ones restart, unchanged ones keep their state; keeps each
 //!   meter's cost totals in the price state directory across restarts.
