@@ -263,8 +263,8 @@ impl Router {
     /// worker to other tasks while it runs: 10 000 meters take 0.1 to 0.2 s
     /// to render and gzip, and the worker's other connections (and the
     /// reload and price tasks) would wait that long; the meters have a
-    /// thread of their own (`supervise::runtime`). (Only a multi-thread runtime can hand its tasks
-    /// over; the exporter's is one.)
+    /// thread of their own (`supervise::runtime`). (Only a multi-thread
+    /// runtime can hand its tasks over; the exporter's is one.)
     fn exposition_off_worker<B>(&self, req: &Request<B>) -> Response<ResponseBody> {
         use tokio::runtime::{Handle, RuntimeFlavor};
         let multi =

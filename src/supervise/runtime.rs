@@ -51,7 +51,9 @@ impl MeterRuntime {
         let counted = parks.clone();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .thread_name("meters")
+            // Names the runtime's blocking threads; the meters' own
+            // thread is the one spawned below.
+            .thread_name("meters-blocking")
             .on_thread_park(move || {
                 counted.fetch_add(1, Ordering::Relaxed);
                 if !batch.is_zero() {
