@@ -276,22 +276,25 @@ async fn read_until_lost<S: AsyncRead + Unpin>(
     let mut recovered = false;
     // One timer per connection, moved on only when it fires while data
     // still flows: arming a timer around every read cost as much as the
-    // read itself at 10 000 meters (docs/scale.md).
-    let mut silence = read_timeout.map(|t| (t, Box::pin(tokio::time::sleep(t))));
+    // read itself at 10 000 meters (docs/scale.md). It lives in this
+    // future, not in a box of its own: the wake-up for a telegram then
+    // touches no other memory for it. Without a timeout it is never polled,
+    // so never armed.
+    let mut timer = std::pin::pin!(tokio::time::sleep(read_timeout.unwrap_or_default()));
     let mut last_read = Instant::now();
     loop {
-        let n = match silence.as_mut() {
+        let n = match read_timeout {
             None => read_and_feed(stream, feed).await,
-            Some((t, timer)) => tokio::select! {
+            Some(t) => tokio::select! {
                 biased;
                 r = read_and_feed(stream, feed) => {
                     last_read = Instant::now();
                     r
                 }
                 () = timer.as_mut() => {
-                    let quiet_until = last_read + *t;
+                    let quiet_until = last_read + t;
                     if Instant::now() >= quiet_until {
-                        return (Disconnect::Silent(*t), got_data);
+                        return (Disconnect::Silent(t), got_data);
                     }
                     timer.as_mut().reset(tokio::time::Instant::from_std(quiet_until));
                     continue;
