@@ -451,9 +451,8 @@ pub struct Context<'a> {
 
 /// An equipment id (0-0:96.1.1, 0-n:96.1.0), compared on every telegram
 /// to notice a new device. Kept inside the guard when it fits (the ids
-/// meters send are 34 hex digits or fewer): comparing then reads no memory
-/// of its own, where a `String` per id was a cache miss per telegram at
-/// 10 000 meters.
+/// meters send are 34 hex digits or fewer), so comparing reads no other
+/// allocation; compared as bytes, with no UTF-8 check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DeviceId {
     Inline {
@@ -497,10 +496,9 @@ pub struct Registers {
     at: [u8; SLOTS],
     /// The registers the meter has sent, in the order they first came,
     /// which is the order every telegram and [`Registers::check`] go
-    /// through them. A meter sends a few of the 32 (a whole array of slots
-    /// was 7 KiB per meter), and one allocation read front to back costs
-    /// fewer cache misses per telegram than a box per register did
-    /// (docs/scale.md).
+    /// through them: one allocation read front to back. A meter sends a
+    /// few of the 32 (a whole array of slots was 7 KiB per meter; see
+    /// docs/scale.md).
     slots: Vec<Slot>,
     meter_id: Option<DeviceId>,
     mbus_id: [Option<DeviceId>; 4],
