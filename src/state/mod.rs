@@ -46,7 +46,6 @@ use crate::capacity::{self, Tracker};
 use crate::cost::{Account, Plan};
 use dsmr_engine::value::Dimension;
 use dsmr_engine::{CrcAlgorithm, CrcStatus, Quantity, Telegram, Zone};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -255,22 +254,12 @@ impl MeterState {
 }
 
 /// One named meter, shared between its source and the server.
-///
-/// `repr(C)` keeps the fields in this order, so what every telegram reads
-/// first (the zone, the staleness limit, whether anyone subscribes, the
-/// lock) shares the first cache line: at 10 000 meters each meter's state
-/// is out of the caches when its telegram comes (docs/scale.md).
 #[derive(Debug)]
-#[repr(C)]
 pub struct Meter {
     zone: Zone,
     /// This meter's own staleness limit (from a config file); `None` uses
     /// the exporter-wide one.
     stale_after: Option<Duration>,
-    /// Set by the first [`Meter::subscribe`]: until then a telegram sends
-    /// no change notification, without reading the watch channel's own
-    /// memory to count its receivers.
-    subscribed: AtomicBool,
     state: Mutex<MeterState>,
     name: String,
     /// Poked after every valid telegram and change of the source's state.
@@ -284,7 +273,6 @@ impl Meter {
             name: name.into(),
             zone,
             stale_after: None,
-            subscribed: AtomicBool::new(false),
             state: Mutex::new(MeterState::default()),
             changed: watch::Sender::new(()),
         })
@@ -294,7 +282,6 @@ impl Meter {
     /// the source's state (`/events`). Each listener has its own; a slow one
     /// only misses intermediate wake-ups, never holds the source.
     pub fn subscribe(&self) -> watch::Receiver<()> {
-        self.subscribed.store(true, Ordering::Relaxed);
         self.changed.subscribe()
     }
 
@@ -304,7 +291,7 @@ impl Meter {
         // subscriber), and a send takes a lock and wakes eight lists: 2 %
         // of the meters' thread at 10 000 meters. A subscriber that comes
         // later waits for the next telegram either way.
-        if self.subscribed.load(Ordering::Relaxed) && self.changed.receiver_count() > 0 {
+        if self.changed.receiver_count() > 0 {
             self.changed.send_replace(());
         }
     }
@@ -321,7 +308,6 @@ impl Meter {
             name: name.into(),
             zone,
             stale_after: Some(stale_after),
-            subscribed: AtomicBool::new(false),
             state: Mutex::new(MeterState::default()),
             changed: watch::Sender::new(()),
         })

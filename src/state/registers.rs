@@ -449,43 +449,6 @@ pub struct Context<'a> {
     pub carry: Duration,
 }
 
-/// An equipment id (0-0:96.1.1, 0-n:96.1.0), compared on every telegram
-/// to notice a new device. Kept inside the guard when it fits (the ids
-/// meters send are 34 hex digits or fewer), so comparing reads no other
-/// allocation; compared as bytes, with no UTF-8 check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum DeviceId {
-    Inline {
-        len: u8,
-        bytes: [u8; DeviceId::INLINE],
-    },
-    Heap(Box<[u8]>),
-}
-
-impl DeviceId {
-    /// The longest id kept inline.
-    const INLINE: usize = 46;
-
-    fn new(id: &[u8]) -> DeviceId {
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= Self::INLINE => {
-                let mut bytes = [0; Self::INLINE];
-                bytes[..id.len()].copy_from_slice(id);
-                DeviceId::Inline { len, bytes }
-            }
-            _ => DeviceId::Heap(id.into()),
-        }
-    }
-
-    /// True when this is the id `id`, byte for byte.
-    fn is(&self, id: &[u8]) -> bool {
-        match self {
-            DeviceId::Inline { len, bytes } => bytes.get(..usize::from(*len)) == Some(id),
-            DeviceId::Heap(b) => **b == *id,
-        }
-    }
-}
-
 /// No slot yet in [`Registers::at`].
 const ABSENT: u8 = u8::MAX;
 
@@ -500,8 +463,10 @@ pub struct Registers {
     /// few of the 32 (a whole array of slots was 7 KiB per meter; see
     /// docs/scale.md).
     slots: Vec<Slot>,
-    meter_id: Option<DeviceId>,
-    mbus_id: [Option<DeviceId>; 4],
+    /// Equipment ids (0-0:96.1.1, 0-n:96.1.0), compared as bytes on every
+    /// telegram to notice a new device (no UTF-8 check).
+    meter_id: Option<Box<[u8]>>,
+    mbus_id: [Option<Box<[u8]>>; 4],
     mbus_type: [Option<u16>; 4],
     /// The tariffs above 4.
     more: more::More,
@@ -678,7 +643,7 @@ impl Registers {
     fn new_devices(&mut self, t: &Telegram, cx: &Context<'_>, out: &mut Outcome) {
         if let Some(span) = t.equipment_id {
             let id = t.bytes(span);
-            if !self.meter_id.as_ref().is_some_and(|old| old.is(id)) {
+            if self.meter_id.as_deref() != Some(id) {
                 if self.meter_id.is_some() {
                     tracing::info!(
                         meter = cx.meter,
@@ -689,13 +654,13 @@ impl Registers {
                     }
                     self.more.forget_all(out);
                 }
-                self.meter_id = Some(DeviceId::new(id));
+                self.meter_id = Some(id.into());
             }
         }
         for (c, m) in t.mbus.iter().enumerate() {
             let id = m.equipment_id.map(|s| t.bytes(s));
             let new_id =
-                id.is_some_and(|id| self.mbus_id[c].as_ref().is_some_and(|old| !old.is(id)));
+                id.is_some_and(|id| self.mbus_id[c].as_ref().is_some_and(|old| &**old != id));
             let new_type = m
                 .device_type
                 .is_some_and(|d| self.mbus_type[c].is_some_and(|old| old != d));
@@ -708,8 +673,8 @@ impl Registers {
                 self.forget(MBUS + c, out);
             }
             if let Some(id) = id {
-                if !self.mbus_id[c].as_ref().is_some_and(|old| old.is(id)) {
-                    self.mbus_id[c] = Some(DeviceId::new(id));
+                if self.mbus_id[c].as_deref() != Some(id) {
+                    self.mbus_id[c] = Some(id.into());
                 }
             }
             if m.device_type.is_some() {
