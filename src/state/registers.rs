@@ -875,7 +875,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_longer_than_the_inline_ones_tell_devices_apart_too() {
+    fn ids_of_96_digits_tell_devices_apart() {
         // 96 hex digits, the most DSMR allows, differing in the last one.
         let long = |last: char| format!("{}{last}", "45".repeat(47) + "3");
         let m = Meter::new("main", Zone::CET);
@@ -884,7 +884,7 @@ mod tests {
         assert_eq!(imported(&m, 1).as_deref(), Some("2130.000"), "same id");
         record(&m, 2, &long('2'), &imp("000010.000"));
         assert_eq!(imported(&m, 1).as_deref(), Some("10.000"), "new id");
-        // An inline id after a long one, and back.
+        // A short id after a long one, and back.
         record(&m, 3, ID, &imp("000005.000"));
         assert_eq!(imported(&m, 1).as_deref(), Some("5.000"));
         record(&m, 4, &long('2'), &imp("000001.000"));
