@@ -86,7 +86,9 @@ fn a_meter_and_its_pipeline_stay_small() {
     // telegrams flowed (the scratch's buffers). The pipeline is now the
     // engine's framer reserve (16 KiB limit + a 4 KiB block), of which
     // only the pages a telegram touches become resident.
-    assert!(meter_kib < 5.0, "meter {meter_kib:.2} KiB");
+    // 4.7 KiB before a quantity took 16 bytes instead of 24 and a cost
+    // account was boxed (it is only there for a meter with prices): 3.2.
+    assert!(meter_kib < 3.5, "meter {meter_kib:.2} KiB");
     assert!(pipeline_kib < 21.0, "pipeline {pipeline_kib:.2} KiB");
     assert!(telegram_kib < 10.0, "telegrams {telegram_kib:.2} KiB");
 }

@@ -152,7 +152,7 @@ impl<'a> MeterDoc<'a> {
             today: today(st, zone),
             capacity: st.capacity.view().map(CapacityDoc::of),
             cost: st.cost.as_ref().and_then(|a| CostDoc::of(a, &st.history)),
-            chart: chart_at.and_then(|w| ChartDoc::of(st.cost.as_ref(), &st.history, zone, w)),
+            chart: chart_at.and_then(|w| ChartDoc::of(st.cost.as_deref(), &st.history, zone, w)),
         }
     }
 }
@@ -620,7 +620,7 @@ mod tests {
             {
                 st.history.observe_power(&t, s + i as i64);
             }
-            st.cost = Some(account);
+            st.cost = Some(Box::new(account));
             st.received_at = Some(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
             st.received_instant = Some(base + Duration::from_secs(99));
             st.telegram = Some(t);

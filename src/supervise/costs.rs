@@ -67,7 +67,7 @@ impl Keeper {
             }
         };
         match account {
-            Some(a) => meter.lock().cost = Some(a),
+            Some(a) => meter.lock().cost = Some(Box::new(a)),
             None => meter.set_plan(plan),
         }
     }

@@ -8,7 +8,15 @@
 use core::fmt;
 
 /// A decimal `mantissa / 10^scale`, exactly as the meter wrote it.
+///
+/// Aligned to 4 bytes, not 8: 12 bytes instead of 16, so that a
+/// [`Quantity`] (this and its unit) takes 16 bytes instead of 24. A decoded
+/// telegram holds some 70 of them and an exporter keeps one telegram per
+/// meter: 10 000 meters hold 5 MiB less, and each telegram recorded moves
+/// a fifth fewer bytes. Fields are read by copy (`f.mantissa`), never by
+/// reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C, packed(4))]
 pub struct Fixed {
     /// The digits without the decimal point (`000687.138` is 687138).
     pub mantissa: i64,
@@ -134,7 +142,8 @@ impl Fixed {
 impl fmt::Display for Fixed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.scale == 0 {
-            return write!(f, "{}", self.mantissa);
+            let mantissa = self.mantissa;
+            return write!(f, "{mantissa}");
         }
         let p = POW10[(self.scale as usize).min(18)];
         let sign = if self.mantissa < 0 { "-" } else { "" };
@@ -383,6 +392,14 @@ pub(crate) fn trim(mut s: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
     use std::prelude::rust_2021::*;
+
+    #[test]
+    fn a_quantity_takes_sixteen_bytes() {
+        // What `Fixed`'s 4-byte alignment is for (see its doc).
+        assert_eq!(core::mem::size_of::<Fixed>(), 12);
+        assert_eq!(core::mem::size_of::<Quantity>(), 16);
+        assert_eq!(core::mem::size_of::<Option<Quantity>>(), 16);
+    }
 
     #[test]
     fn fixed_parses_exactly_and_converts_without_floats() {
