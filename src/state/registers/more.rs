@@ -137,35 +137,28 @@ impl Registers {
             self.more.overflow(cx, key);
             return true;
         };
-        let reading = Reading::Q(r.value);
-        let base = match reading.base() {
-            Base::Unknown => return true,
-            Base::OutOfRange => {
+        let slot = &mut self.more.slots[j].1;
+        let p = match Point::of(Reading::Q(r.value), slot.held, meter_time, cx) {
+            Ok(p) => p,
+            Err(Base::Unknown) => return true,
+            Err(_) => {
                 out.field_errors += 1;
                 return false;
             }
-            Base::Value(base) => base,
         };
-        let p = Point {
-            reading,
-            base,
-            meter_time,
-            arrived_ms: cx.arrived_ms,
-        };
-        let slot = &mut self.more.slots[j].1;
         slot.seen = Some(cx.now);
         match slot.judge(p, Commodity::Energy) {
             Verdict::Taken => {}
             Verdict::Reset(from) => {
                 out.set_tariff_reset(exported, r.tariff);
-                super::log_reset(cx, slot.name, from, base);
+                super::log_reset(cx, slot.name, from, p.base);
             }
             Verdict::Rejected(reason, held) => {
                 if let Reading::Q(q) = held.reading {
                     r.value = q;
                 }
                 let register = slot.name;
-                self.log_rejection(cx, register, reason, held.base, base);
+                self.log_rejection(cx, register, reason, held.base, p.base);
             }
         }
         true
