@@ -25,9 +25,10 @@
 //! seconds between scrapes during the CPU measurement, `SCALE_EXPORTER=PATH`
 //! measures another build of the exporter (an older one, to compare).
 
+mod common;
+
 use dsmr_exporter::source::DemoMeter;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::AsyncWriteExt;
@@ -97,35 +98,21 @@ async fn simulate(listener: TcpListener, seed: u64, offset: Duration) {
 /// reader, which Prometheus uses, reads them.
 fn scrape_as(addr: &str, gzip: bool) -> Option<(Duration, String)> {
     let started = Instant::now();
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let encoding = if gzip {
-        "Accept-Encoding: gzip\r\n"
+    let headers: &[(&str, &str)] = if gzip {
+        &[("Accept-Encoding", "gzip")]
     } else {
-        ""
+        &[]
     };
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{encoding}Connection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    s.read_to_end(&mut response).ok()?;
+    let reply = common::client::get(addr, "/metrics", headers).ok()?;
     let took = started.elapsed();
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let mut body = response[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body)?;
-    }
-    let text = if head.contains("content-encoding: gzip") {
+    let text = if reply.head.contains("content-encoding: gzip") {
         let mut text = String::new();
-        flate2::read::MultiGzDecoder::new(body.as_slice())
+        flate2::read::MultiGzDecoder::new(reply.body.as_slice())
             .read_to_string(&mut text)
             .ok()?;
         text
     } else {
-        String::from_utf8(body).ok()?
+        String::from_utf8(reply.body).ok()?
     };
     Some((took, text))
 }
@@ -133,22 +120,6 @@ fn scrape_as(addr: &str, gzip: bool) -> Option<(Duration, String)> {
 /// A gzip scrape, as Prometheus sends it.
 fn scrape(addr: &str) -> Option<(Duration, String)> {
     scrape_as(addr, true)
-}
-
-/// The body of a `Transfer-Encoding: chunked` response.
-fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let eol = raw.windows(2).position(|w| w == b"\r\n")?;
-        let size = std::str::from_utf8(&raw[..eol]).ok()?;
-        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
-        raw = &raw[eol + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(raw.get(..size)?);
-        raw = raw.get(size + 2..)?;
-    }
 }
 
 /// Meters with at least one valid telegram, from an exposition.
