@@ -489,8 +489,8 @@ pub struct Context<'a> {
 /// every telegram; held as boxed bytes each comparison read memory of its
 /// own, out of the cache by the meter's next telegram (3 % of the
 /// exporter's time at 10 000 meters, docs/scale.md). The print sits in the
-/// guard.
-/// Two different ids give the same print about once in 2^64 device changes.
+/// guard. Two different ids give the same print about once in 2^64 device
+/// changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct IdPrint(u64);
 
