@@ -4,7 +4,8 @@
 //! each valid telegram is swapped into the shared [`Meter`]
 //! under a `std::sync::Mutex` held only while it is checked and swapped in
 //! (a few microseconds), never across an `.await`, so a scrape never waits
-//! on a read and a read never waits on a scrape. Decoding into the scratch telegram reuses its buffers.
+//! on a read and a read never waits on a scrape. Decoding into the scratch
+//! telegram reuses its buffers.
 //!
 //! Each meter also keeps the register values of its first telegram of the
 //! local day ([`DayStart`], for the page's "today" figures) and a

@@ -136,10 +136,8 @@ enum Reading {
     Mbus(MbusReading),
 }
 
-/// What the check of one value found.
-enum Base {
-    /// The value in its base unit, never negative.
-    Value(Fixed),
+/// Why a reading has no value in its base unit.
+enum NoBase {
     /// A unit the engine does not know: not judged, passed through.
     Unknown,
     /// Negative or too large for its base unit: a field error.
@@ -147,23 +145,24 @@ enum Base {
 }
 
 impl Reading {
-    fn base(self) -> Base {
+    /// The value in its base unit, never negative.
+    fn base(self) -> Result<Fixed, NoBase> {
         let q = match self {
             Reading::Q(q) => q,
             Reading::Mbus(m) => m.value,
             Reading::Count(n) => {
                 return match i64::try_from(n) {
-                    Ok(n) => Base::Value(Fixed::new(n, 0)),
-                    Err(_) => Base::OutOfRange,
+                    Ok(n) => Ok(Fixed::new(n, 0)),
+                    Err(_) => Err(NoBase::OutOfRange),
                 }
             }
         };
         if q.unit.base().is_none() {
-            return Base::Unknown;
+            return Err(NoBase::Unknown);
         }
         match q.base() {
-            Some(f) if f.mantissa >= 0 => Base::Value(f),
-            _ => Base::OutOfRange,
+            Some(f) if f.mantissa >= 0 => Ok(f),
+            _ => Err(NoBase::OutOfRange),
         }
     }
 }
@@ -280,8 +279,7 @@ struct Point {
 
 impl Point {
     /// The point of `reading`, arriving now (`meter_time`: the telegram's
-    /// clock), or why there is none ([`Base::Unknown`] or
-    /// [`Base::OutOfRange`]). Most registers read the same as in the
+    /// clock), or why it has no base value. Most registers read the same as in the
     /// telegram before (only the running tariff counts from second to
     /// second): such a reading keeps the base value and the M-Bus capture
     /// time worked out for it then, as `held`.
@@ -290,7 +288,7 @@ impl Point {
         held: Option<Point>,
         meter_time: Option<i64>,
         cx: &Context<'_>,
-    ) -> Result<Point, Base> {
+    ) -> Result<Point, NoBase> {
         if let Some(held) = held.filter(|h| h.reading == reading) {
             return Ok(Point {
                 meter_time: match reading {
@@ -301,18 +299,15 @@ impl Point {
                 ..held
             });
         }
-        match reading.base() {
-            Base::Value(base) => Ok(Point {
-                reading,
-                base,
-                meter_time: match reading {
-                    Reading::Mbus(m) => Some(m.time.to_unix(&cx.zone)),
-                    _ => meter_time,
-                },
-                arrived_ms: cx.arrived_ms,
-            }),
-            why => Err(why),
-        }
+        Ok(Point {
+            reading,
+            base: reading.base()?,
+            meter_time: match reading {
+                Reading::Mbus(m) => Some(m.time.to_unix(&cx.zone)),
+                _ => meter_time,
+            },
+            arrived_ms: cx.arrived_ms,
+        })
     }
 
     /// True when `next` is at least this value and within what the meter
@@ -593,8 +588,8 @@ impl Registers {
             let p = match Point::of(reading, held, meter_time, cx) {
                 Ok(p) => p,
                 // Not judged, and not carried either: it is what was sent.
-                Err(Base::Unknown) => continue,
-                Err(_) => {
+                Err(NoBase::Unknown) => continue,
+                Err(NoBase::OutOfRange) => {
                     out.field_errors += 1;
                     self.carry(t, i, cx);
                     continue;

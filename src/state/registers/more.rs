@@ -11,7 +11,7 @@
 //! register beyond the cap is passed through as sent (not guarded), with
 //! one warning per meter.
 
-use super::{Base, Commodity, Context, Outcome, Point, Reading, Registers, Slot, Verdict};
+use super::{Commodity, Context, NoBase, Outcome, Point, Reading, Registers, Slot, Verdict};
 use dsmr_engine::telegram::{TariffRegister, Telegram};
 use std::sync::OnceLock;
 
@@ -140,8 +140,8 @@ impl Registers {
         let slot = &mut self.more.slots[j].1;
         let p = match Point::of(Reading::Q(r.value), slot.held, meter_time, cx) {
             Ok(p) => p,
-            Err(Base::Unknown) => return true,
-            Err(_) => {
+            Err(NoBase::Unknown) => return true,
+            Err(NoBase::OutOfRange) => {
                 out.field_errors += 1;
                 return false;
             }
