@@ -279,26 +279,9 @@ struct Point {
 
 impl Point {
     /// The point of `reading`, arriving now (`meter_time`: the telegram's
-    /// clock), or why it has no base value. Most registers read the same as in the
-    /// telegram before (only the running tariff counts from second to
-    /// second): such a reading keeps the base value and the M-Bus capture
-    /// time worked out for it then, as `held`.
-    fn of(
-        reading: Reading,
-        held: Option<Point>,
-        meter_time: Option<i64>,
-        cx: &Context<'_>,
-    ) -> Result<Point, NoBase> {
-        if let Some(held) = held.filter(|h| h.reading == reading) {
-            return Ok(Point {
-                meter_time: match reading {
-                    Reading::Mbus(_) => held.meter_time,
-                    _ => meter_time,
-                },
-                arrived_ms: cx.arrived_ms,
-                ..held
-            });
-        }
+    /// clock), or why it has no base value. A reading equal to the held one
+    /// never gets here: [`Slot::take_unchanged`] takes it as it is.
+    fn of(reading: Reading, meter_time: Option<i64>, cx: &Context<'_>) -> Result<Point, NoBase> {
         Ok(Point {
             reading,
             base: reading.base()?,
@@ -407,6 +390,31 @@ impl Slot {
         }
         self.rejected[reason.index()] += 1;
         Verdict::Rejected(reason, held)
+    }
+
+    /// Takes a reading equal to the held one in place, as [`Slot::judge`]
+    /// would take its point: the held point gets this telegram's times (an
+    /// M-Bus reading keeps its capture time), its base value stays. False,
+    /// with nothing changed, for any other reading. Within a second only the
+    /// running tariff's register counts: the others, most of a meter's
+    /// registers, are taken this way, with no point built and copied
+    /// (docs/scale.md).
+    fn take_unchanged(
+        &mut self,
+        reading: Reading,
+        meter_time: Option<i64>,
+        cx: &Context<'_>,
+    ) -> bool {
+        let Some(held) = self.held.as_mut().filter(|h| h.reading == reading) else {
+            return false;
+        };
+        if !matches!(reading, Reading::Mbus(_)) {
+            held.meter_time = meter_time;
+        }
+        held.arrived_ms = cx.arrived_ms;
+        self.seen = Some(cx.now);
+        self.candidate = None;
+        true
     }
 
     /// Drops the last good value; true when there was one (a reset).
@@ -584,11 +592,19 @@ impl Registers {
                 self.carry(t, i, cx);
                 continue;
             };
-            if self.take_unchanged(t, i, name, reading, meter_time, cx) {
-                continue;
+            let name = match reading {
+                Reading::Mbus(m) => mbus_name(i - MBUS, m.kind),
+                _ => name,
+            };
+            if self.commodity(t, i, reading).is_some() {
+                if let Some(slot) = self.slot_mut(i) {
+                    if slot.take_unchanged(reading, meter_time, cx) {
+                        slot.name = name;
+                        continue;
+                    }
+                }
             }
-            let held = self.slot(i).and_then(|s| s.held);
-            let p = match Point::of(reading, held, meter_time, cx) {
+            let p = match Point::of(reading, meter_time, cx) {
                 Ok(p) => p,
                 // Not judged, and not carried either: it is what was sent.
                 Err(NoBase::Unknown) => continue,
@@ -603,18 +619,14 @@ impl Registers {
             };
             let slot = self.slot_or_new(i);
             slot.seen = Some(cx.now);
-            slot.name = match p.reading {
-                Reading::Mbus(m) => mbus_name(i - MBUS, m.kind),
-                _ => name,
-            };
+            slot.name = name;
             match slot.judge(p, commodity) {
                 Verdict::Taken => {}
                 Verdict::Reset(from) => {
                     out.resets |= 1 << i;
-                    log_reset(cx, slot.name, from, p.base);
+                    log_reset(cx, name, from, p.base);
                 }
                 Verdict::Rejected(reason, held) => {
-                    let name = slot.name;
                     set(t, i, Some(held.reading));
                     self.log_rejection(cx, name, reason, held.base, p.base);
                 }
@@ -622,54 +634,6 @@ impl Registers {
         }
         self.check_more(t, meter_time, cx, &mut out);
         out
-    }
-
-    /// Takes a reading equal to the one slot `i` holds in place, as
-    /// [`Point::of`] and [`Slot::judge`] would (the same point, with this
-    /// telegram's times); false, with nothing changed, for any other
-    /// reading. Within a second only the running tariff's register counts:
-    /// the others, most of a meter's registers, take this way, without four
-    /// copies of a point each (docs/scale.md).
-    fn take_unchanged(
-        &mut self,
-        t: &Telegram,
-        i: usize,
-        name: &'static str,
-        reading: Reading,
-        meter_time: Option<i64>,
-        cx: &Context<'_>,
-    ) -> bool {
-        let Some(j) = self.at.get(i).map(|&j| usize::from(j)) else {
-            return false;
-        };
-        let equal = self
-            .slots
-            .get(j)
-            .and_then(|s| s.held.as_ref())
-            .is_some_and(|h| h.reading == reading);
-        if !equal {
-            return false;
-        }
-        if self.commodity(t, i, reading).is_none() {
-            return false;
-        }
-        let Some(slot) = self.slots.get_mut(j) else {
-            return false;
-        };
-        let Some(held) = slot.held.as_mut() else {
-            return false;
-        };
-        slot.name = match reading {
-            Reading::Mbus(m) => mbus_name(i - MBUS, m.kind),
-            _ => {
-                held.meter_time = meter_time;
-                name
-            }
-        };
-        held.arrived_ms = cx.arrived_ms;
-        slot.seen = Some(cx.now);
-        slot.candidate = None;
-        true
     }
 
     /// What slot `i` counts, or `None` for an M-Bus reading that is none of

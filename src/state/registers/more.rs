@@ -138,7 +138,10 @@ impl Registers {
             return true;
         };
         let slot = &mut self.more.slots[j].1;
-        let p = match Point::of(Reading::Q(r.value), slot.held, meter_time, cx) {
+        if slot.take_unchanged(Reading::Q(r.value), meter_time, cx) {
+            return true;
+        }
+        let p = match Point::of(Reading::Q(r.value), meter_time, cx) {
             Ok(p) => p,
             Err(NoBase::Unknown) => return true,
             Err(NoBase::OutOfRange) => {
