@@ -60,6 +60,12 @@ impl Feed {
         }
     }
 
+    /// Asks the CPU for the meter's state before a read (see
+    /// `Meter::prefetch_state`).
+    pub(crate) fn prefetch_state(&self) {
+        self.pipeline.meter().prefetch_state();
+    }
+
     /// Ends the input (EOF, disconnect): an unfinished frame or telegram is
     /// counted as malformed.
     pub(crate) fn finish(&mut self) {

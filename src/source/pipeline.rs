@@ -122,6 +122,7 @@ fn record_frame(
             return;
         }
     };
+    meter.prefetch_guard();
     let verdict = scratch
         .decode_into(frame)
         .and_then(|()| acceptance.check(scratch));

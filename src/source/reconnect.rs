@@ -34,6 +34,7 @@ thread_local! {
 /// at once; how many bytes that was (0 at the end of the stream).
 async fn read_and_feed<S: AsyncRead + Unpin>(stream: &mut S, feed: &mut Feed) -> io::Result<usize> {
     std::future::poll_fn(|cx| {
+        feed.prefetch_state();
         READ_BUF.with_borrow_mut(|buf| {
             let mut rb = ReadBuf::new(buf);
             match Pin::new(&mut *stream).poll_read(cx, &mut rb) {

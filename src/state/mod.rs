@@ -34,10 +34,13 @@
 //!   and how the last reload went ([`Live`]).
 //! - [`history`]: the live page's last hours of power (a bounded ring) and
 //!   today's cost base.
+//! - `prefetch`: cache hints that ask for a meter's state and guard before
+//!   a telegram needs them (10 000 meters: docs/scale.md, round eight).
 
 mod billing;
 pub mod history;
 pub mod live;
+mod prefetch;
 pub mod registers;
 
 pub use live::{Live, ReloadStatus};
@@ -341,6 +344,19 @@ impl Meter {
     /// increases are billed (a new account, nothing billed yet).
     pub fn set_plan(&self, plan: Arc<Plan>) {
         self.lock().cost = Some(Box::new(Account::new(plan)));
+    }
+
+    /// Asks the CPU for this meter's state (its lock, counters and kept
+    /// telegram) ahead of a telegram: called when the source is woken for
+    /// bytes, so the loads run during the kernel's `recv` (see `prefetch`).
+    pub fn prefetch_state(&self) {
+        prefetch::value(&self.state);
+    }
+
+    /// Asks the CPU for the register guard's slots ahead of a telegram:
+    /// called before the telegram is decoded, so the loads run meanwhile.
+    pub fn prefetch_guard(&self) {
+        self.lock().registers.prefetch();
     }
 
     /// Records that the source opened (`true`) or closed (`false`).

@@ -548,6 +548,14 @@ impl Default for Registers {
 }
 
 impl Registers {
+    /// Asks the CPU for the slots, which every telegram reads front to back.
+    pub(super) fn prefetch(&self) {
+        super::prefetch::bytes(
+            self.slots.as_ptr().cast(),
+            std::mem::size_of_val(self.slots.as_slice()),
+        );
+    }
+
     /// Slot `i`, once its register has arrived.
     fn slot(&self, i: usize) -> Option<&Slot> {
         self.slots.get(usize::from(*self.at.get(i)?))
