@@ -50,12 +50,10 @@ mod tests {
         bytes(usize::MAX as *const u8, 2 * LINE);
         let empty: Vec<u64> = Vec::new();
         bytes(empty.as_ptr().cast(), 1024);
-        let mut data = vec![7u8; 10 * LINE];
+        let data = vec![7u8; 10 * LINE];
         bytes(data.as_ptr(), data.len());
         value(&data[3 * LINE]);
         value(&data);
         assert!(data.iter().all(|&b| b == 7), "a hint changed memory");
-        data[0] = 1;
-        assert_eq!(data[0], 1);
     }
 }
